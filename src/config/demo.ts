@@ -1,0 +1,15 @@
+import { configSchema, type Config } from './schema.js';
+
+/**
+ * The embedded default behind `npm start` / `emobot demo`: the bundled video instead of a camera,
+ * simulated actuators, offline voice and no broker, so it runs on any machine with nothing attached.
+ */
+export function demoConfig(): Config {
+  return configSchema.parse({
+    robot: { id: 'emobot-demo', name: 'EmoBot (demo)' },
+    camera: { source: 'demo', loop_video: true },
+    expression: { board: 'simulated' },
+    voice: { mode: 'offline' },
+    remote: { mqtt: { enabled: false } },
+  });
+}

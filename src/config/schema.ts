@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * The one schema for /etc/emobot/config.yaml. Every key has a default, so an empty file is a valid
+ * config; unknown keys are rejected so that a typo over SSH is reported instead of silently ignored.
+ * Secrets are deliberately absent: they come from the environment only (see secrets.ts).
+ */
+
+const milliseconds = z.number().int().min(0);
+
+export const robotSchema = z.strictObject({
+  /** Identifies this robot in logs, MQTT topics and the fleet; lower-case so it is safe in topic names. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_" only').default('emobot'),
+  name: z.string().min(1).default('EmoBot'),
+});
+
+export const logSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export const runtimeSchema = z.strictObject({
+  /** Upper bound for a graceful stop (rest pose, audio off, MQTT offline) before the process exits anyway. */
+  shutdown_timeout_ms: milliseconds.default(5000),
+  restart: z
+    .strictObject({
+      initial_delay_ms: milliseconds.default(500),
+      max_delay_ms: milliseconds.default(30_000),
+      /** A subsystem that ran this long without crashing gets its backoff reset. */
+      stable_after_ms: milliseconds.default(60_000),
+    })
+    .prefault({}),
+  /** The systemd watchdog is fed only while the main loop beat within this time. */
+  loop_stale_after_ms: milliseconds.min(100).default(5000),
+  /** Seconds between STATUS= lines to systemd and status lines on the console. */
+  status_interval_ms: milliseconds.min(100).default(2000),
+});
+
+/**
+ * `demo` is the bundled video; a number is a V4L2 index; a path is a device node, video file or image
+ * folder; anything containing "!" is a GStreamer pipeline.
+ */
+export const cameraSchema = z.strictObject({
+  source: z.union([z.literal('demo'), z.number().int().min(0), z.string().min(1)]).default(0),
+  width: z.number().int().min(32).max(4096).default(640),
+  height: z.number().int().min(32).max(4096).default(480),
+  fps: z.number().positive().max(240).default(30),
+  /** Restart video files at their end instead of stopping; a live camera ignores it. */
+  loop_video: z.boolean().default(true),
+  reconnect: z
+    .strictObject({
+      initial_delay_ms: milliseconds.default(500),
+      max_delay_ms: milliseconds.default(10_000),
+    })
+    .prefault({}),
+});
+
+export const visionSchema = z.strictObject({
+  /** ONNX classifier; its model card (same name, .json) describes input and labels. */
+  model: z.string().min(1).default('models/emotion-mobilenetv2-int8.onnx'),
+});
+
+export const expressionSchema = z.strictObject({
+  /** `simulated` prints what the servos and LEDs would do; otherwise a serial port of the Firmata board. */
+  board: z.union([z.literal('simulated'), z.string().startsWith('/dev/')]).default('simulated'),
+});
+
+export const voiceSchema = z.strictObject({
+  /** `offline` never calls a cloud API and speaks with espeak-ng; `cloud` uses OpenAI + ElevenLabs when keys exist. */
+  mode: z.enum(['offline', 'cloud']).default('offline'),
+  /** ALSA device names, as `arecord -L` / `aplay -L` list them. */
+  microphone: z.string().min(1).default('default'),
+  speaker: z.string().min(1).default('default'),
+  openai_base_url: z.url().default('https://api.openai.com/v1'),
+  elevenlabs_base_url: z.url().default('https://api.elevenlabs.io'),
+});
+
+export const mqttSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
+  username: z.string().min(1).optional(),
+});
+
+export const remoteSchema = z.strictObject({
+  mqtt: mqttSchema.prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  robot: robotSchema.prefault({}),
+  log: logSchema.prefault({}),
+  runtime: runtimeSchema.prefault({}),
+  camera: cameraSchema.prefault({}),
+  vision: visionSchema.prefault({}),
+  expression: expressionSchema.prefault({}),
+  voice: voiceSchema.prefault({}),
+  remote: remoteSchema.prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigSection = keyof Config;
+export const configSections = Object.keys(configSchema.shape) as ConfigSection[];

@@ -1,0 +1,24 @@
+/**
+ * Secrets come only from the environment (systemd's EnvironmentFile=/etc/emobot/secrets.env), never
+ * from the YAML file, so the config can be shared, diffed and published over MQTT without leaking them.
+ */
+export interface Secrets {
+  openaiApiKey?: string;
+  elevenlabsApiKey?: string;
+  mqttPassword?: string;
+}
+
+export const SECRET_ENV_VARS = {
+  openaiApiKey: 'OPENAI_API_KEY',
+  elevenlabsApiKey: 'ELEVENLABS_API_KEY',
+  mqttPassword: 'EMOBOT_MQTT_PASSWORD',
+} as const satisfies Record<keyof Secrets, string>;
+
+export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
+  const secrets: Secrets = {};
+  for (const [field, variable] of Object.entries(SECRET_ENV_VARS) as [keyof Secrets, string][]) {
+    const value = env[variable]?.trim();
+    if (value) secrets[field] = value;
+  }
+  return secrets;
+}

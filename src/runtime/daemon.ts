@@ -1,0 +1,134 @@
+import { ConfigReloader } from '../config/reload.js';
+import { BUILT_IN, type LoadedConfig } from '../config/load.js';
+import { readSecrets } from '../config/secrets.js';
+import type { Config } from '../config/schema.js';
+import { EventBus } from './bus.js';
+import { Liveness } from './liveness.js';
+import type { Logger } from './logger.js';
+import { StatusBoard, summarize } from './status.js';
+import type { SubsystemDefinition } from './subsystem.js';
+import { Supervisor } from './supervisor.js';
+import { SystemdNotifier } from './systemd.js';
+
+export interface DaemonOptions {
+  loaded: LoadedConfig;
+  definitions: SubsystemDefinition[];
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Reload when the config file changes on disk (SIGHUP always reloads). */
+  watchConfig?: boolean;
+}
+
+/**
+ * Wires the runtime: bus, supervisor, config reloads, systemd notify/watchdog and the status line.
+ * Process concerns (signals, exit codes) stay in the CLI so that tests can run a daemon in-process.
+ */
+export class Daemon {
+  readonly bus: EventBus;
+  readonly liveness = new Liveness();
+  readonly supervisor: Supervisor;
+  private readonly notifier: SystemdNotifier;
+  private readonly status: StatusBoard;
+  private readonly reloader?: ConfigReloader;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping?: Promise<void>;
+  private watchdogStarved = false;
+
+  constructor(private readonly options: DaemonOptions) {
+    const { loaded, log } = options;
+    const env = options.env ?? process.env;
+    this.bus = new EventBus((err, event) => log.error({ err, event }, `handler for ${event} failed: ${err.message}`));
+    this.notifier = new SystemdNotifier(env);
+    this.status = new StatusBoard(this.bus);
+    this.supervisor = new Supervisor(options.definitions, {
+      config: loaded.config,
+      secrets: readSecrets(env),
+      bus: this.bus,
+      log,
+      liveness: this.liveness,
+    });
+    if (loaded.file !== BUILT_IN) {
+      this.reloader = new ConfigReloader(
+        loaded.file,
+        loaded.config,
+        {
+          applied: async (config, changed) => {
+            log.level = config.log.level;
+            const restarted = await this.supervisor.reconfigure(config, changed);
+            this.bus.emit('config.reloaded', { file: loaded.file, changed });
+            log.info({ changed, restarted }, `restarted for the new config: ${restarted.join(', ') || 'nothing'}`);
+          },
+          rejected: (issues) => this.bus.emit('config.rejected', { file: loaded.file, issues }),
+        },
+        log,
+      );
+    }
+  }
+
+  /** The last good config: the file as loaded at start, or its latest valid edit. */
+  get config(): Config {
+    return this.reloader?.config ?? this.options.loaded.config;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.options;
+    log.info({ configFile: this.options.loaded.file, systemd: this.notifier.enabled }, 'starting');
+    await this.supervisor.start();
+    if (this.options.watchConfig && this.reloader) this.reloader.watchFile();
+    this.timers.push(setInterval(() => this.publishStatus(), this.config.runtime.status_interval_ms));
+    if (this.notifier.watchdogIntervalMs) {
+      this.timers.push(setInterval(() => this.feedWatchdog(), this.notifier.watchdogIntervalMs));
+    }
+    this.notifier.notify({ READY: 1, STATUS: 'running', MAINPID: process.pid });
+    log.info({ subsystems: this.supervisor.states() }, 'ready');
+  }
+
+  reload(reason: string): Promise<void> {
+    if (!this.reloader) {
+      this.options.log.warn('no config file in use (built-in defaults), nothing to reload');
+      return Promise.resolve();
+    }
+    return this.reloader.reload(reason);
+  }
+
+  /** Idempotent; subsystems are stopped in reverse order, the whole within shutdown_timeout_ms. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= this.shutdown(reason);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    const { log } = this.options;
+    const timeoutMs = this.config.runtime.shutdown_timeout_ms;
+    log.info({ reason, timeoutMs }, `stopping (${reason})`);
+    this.notifier.notify({ STOPPING: 1, STATUS: `stopping: ${reason}` });
+    for (const timer of this.timers) clearInterval(timer);
+    this.reloader?.close();
+    await this.supervisor.stop(timeoutMs);
+    this.notifier.close();
+    log.info('stopped');
+  }
+
+  private publishStatus(): void {
+    const snapshot = this.status.snapshot();
+    const summary = summarize(snapshot);
+    this.notifier.notify({ STATUS: summary });
+    this.bus.emit('runtime.status', { summary, snapshot });
+  }
+
+  /** WATCHDOG=1 only while every registered loop is beating; a hung loop lets systemd restart us. */
+  private feedWatchdog(): void {
+    const stale = this.liveness.stale();
+    if (stale.length === 0) {
+      if (this.watchdogStarved) this.options.log.info('main loop alive again, feeding the watchdog');
+      this.watchdogStarved = false;
+      this.notifier.notify({ WATCHDOG: 1 });
+      return;
+    }
+    if (!this.watchdogStarved) {
+      this.options.log.error({ stale }, `loop stalled (${stale.join(', ')}): no longer feeding the systemd watchdog`);
+      this.notifier.notify({ STATUS: `stalled: ${stale.join(', ')}` });
+    }
+    this.watchdogStarved = true;
+  }
+}

@@ -1,0 +1,22 @@
+import { createRequire } from 'node:module';
+import type * as OpenCV from '@u4/opencv4nodejs';
+
+/**
+ * The one place OpenCV is loaded. The package's ESM entry tries to (re)build OpenCV at import time
+ * unless OPENCV4NODEJS_DISABLE_AUTOBUILD is set; its CommonJS entry with that variable set just binds
+ * the addon that `npm ci` compiled against Debian's OpenCV. Its chatty build logger is silenced.
+ */
+let loaded: typeof OpenCV | undefined;
+
+export function opencv(): typeof OpenCV {
+  if (!loaded) {
+    process.env.OPENCV4NODEJS_DISABLE_AUTOBUILD ??= '1';
+    // OpenCV's own WARN lines (e.g. every failed V4L2 probe) would flood the journal while reconnecting.
+    process.env.OPENCV_LOG_LEVEL ??= 'ERROR';
+    const require = createRequire(import.meta.url);
+    const build = require('@u4/opencv-build') as { Log?: { silence: boolean } };
+    if (build.Log) build.Log.silence = true;
+    loaded = require('@u4/opencv4nodejs') as typeof OpenCV;
+  }
+  return loaded;
+}

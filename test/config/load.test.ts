@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { BUILT_IN, ConfigError, findConfigFile, formatIssue, loadConfigFile, parseConfigText } from '../../src/config/load.js';
+
+function issuesOf(text: string) {
+  try {
+    parseConfigText(text, 'robot.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+t.test('an empty file is the documented defaults', async (t) => {
+  const config = parseConfigText('', 'empty.yaml');
+  t.equal(config.robot.id, 'emobot');
+  t.equal(config.camera.source, 0);
+  t.equal(config.camera.width, 640);
+  t.equal(config.runtime.shutdown_timeout_ms, 5000);
+  t.equal(config.expression.board, 'simulated');
+  t.equal(config.remote.mqtt.enabled, false);
+});
+
+t.test('partial sections keep the defaults of their other keys', async (t) => {
+  const config = parseConfigText('camera:\n  fps: 15\nruntime:\n  restart:\n    max_delay_ms: 1000\n', 'x.yaml');
+  t.equal(config.camera.fps, 15);
+  t.equal(config.camera.width, 640);
+  t.equal(config.runtime.restart.max_delay_ms, 1000);
+  t.equal(config.runtime.restart.initial_delay_ms, 500);
+});
+
+t.test('a wrong value names the key, the value and its line', async (t) => {
+  const issues = issuesOf('robot:\n  id: bot\ncamera:\n  width: 640\n  fps: -3\n');
+  t.equal(issues.length, 1);
+  t.match(issues[0], { key: 'camera.fps', value: -3, line: 5, column: 8 });
+  t.match(formatIssue('robot.yaml', issues[0]!), /^robot\.yaml:5:8 camera\.fps: .*\(got -3\)$/);
+});
+
+t.test('an unknown key (a typo) is reported at its line', async (t) => {
+  const issues = issuesOf('camera:\n  widht: 800\n');
+  t.match(issues, [{ key: 'camera.widht', message: 'unknown key', line: 2 }]);
+});
+
+t.test('a wrong type inside a list-like value is located', async (t) => {
+  const issues = issuesOf('robot:\n  id: "Big Bot"\nremote:\n  mqtt:\n    url: http://broker\n');
+  t.match(issues, [
+    { key: 'robot.id', value: 'Big Bot', line: 2 },
+    { key: 'remote.mqtt.url', value: 'http://broker', line: 5 },
+  ]);
+});
+
+t.test('YAML syntax errors give the line', async (t) => {
+  const issues = issuesOf('camera:\n  fps: 30\n   width: 3\n');
+  t.equal(issues[0]?.key, '');
+  t.match(issues[0]?.message, /^YAML syntax/);
+  t.ok(issues[0]?.line && issues[0].line >= 2);
+});
+
+t.test('a section that is not a map is reported at its line', async (t) => {
+  const issues = issuesOf('log: loud\n');
+  t.match(issues, [{ key: 'log', value: 'loud', line: 1 }]);
+});
+
+t.test('search order: --config, $EMOBOT_CONFIG, then the standard places', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-config-'));
+  const explicit = path.join(dir, 'a.yaml');
+  t.equal(findConfigFile(explicit, { EMOBOT_CONFIG: '/nope.yaml' }), explicit);
+  t.equal(findConfigFile(undefined, { EMOBOT_CONFIG: explicit }), explicit);
+});
+
+t.test('no file means built-in defaults; an unreadable file is a ConfigError naming it', async (t) => {
+  t.equal(loadConfigFile(undefined).file, BUILT_IN);
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-config-'));
+  t.throws(() => loadConfigFile(path.join(dir, 'missing.yaml')), { name: 'ConfigError', message: /missing\.yaml.*cannot read file/s });
+  const file = path.join(dir, 'ok.yaml');
+  writeFileSync(file, 'log:\n  level: debug\n');
+  t.equal(loadConfigFile(file).config.log.level, 'debug');
+});
+
+t.test('config.example.yaml documents exactly the defaults', async (t) => {
+  const example = loadConfigFile(path.join(import.meta.dirname, '..', '..', 'config.example.yaml')).config;
+  t.same(example, loadConfigFile(undefined).config);
+});
