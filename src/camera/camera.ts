@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/schema.js';
+import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import { describeSource, openSource, type FrameSource } from './sources.js';
+
+const LOOP = 'camera.loop';
+
+/**
+ * Reads frames and publishes them on the bus. It owns reconnection: an unplugged or busy camera is
+ * retried with backoff forever, while the loop keeps beating, because a restart of the whole daemon
+ * would not bring a camera back any sooner.
+ */
+class Camera implements Subsystem {
+  private stopped = false;
+  private loop?: Promise<void>;
+  private source?: FrameSource;
+  private unregister?: () => void;
+
+  constructor(private readonly config: Config['camera']) {}
+
+  async start(ctx: SubsystemContext): Promise<void> {
+    this.unregister = ctx.liveness.register(LOOP, ctx.config.runtime.loop_stale_after_ms);
+    this.loop = this.run(ctx).catch((err: Error) => ctx.fail(err));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.unregister?.();
+  }
+
+  private async run(ctx: SubsystemContext): Promise<void> {
+    let failures = 0;
+    let index = 0;
+    const { device } = describeSource(this.config.source);
+    while (!this.stopped) {
+      try {
+        const source = openSource(this.config);
+        this.source = source;
+        failures = 0;
+        const first = await source.read();
+        ctx.bus.emit('camera.state', { state: 'open', device, width: first?.cols ?? 0, height: first?.rows ?? 0, fps: source.fps });
+        ctx.log.info({ device, fps: source.fps }, `camera open: ${device}`);
+        let frame = first;
+        const interval = 1000 / source.fps;
+        let due = performance.now();
+        while (!this.stopped) {
+          if (!frame) {
+            if (!this.config.loop_video) {
+              ctx.bus.emit('camera.state', { state: 'ended', device });
+              return this.idleUntilStopped(ctx);
+            }
+            source.rewind();
+            frame = await source.read();
+            if (!frame) throw new Error(`${device} has no frames`);
+          }
+          ctx.liveness.beat(LOOP);
+          const monotonicMs = performance.now();
+          ctx.bus.emit('camera.frame', { index: index++, capturedAt: Date.now(), monotonicMs, width: frame.cols, height: frame.rows, image: frame });
+          if (!source.live) {
+            due = Math.max(due + interval, monotonicMs);
+            await sleep(due - performance.now());
+          }
+          frame = await source.read();
+        }
+      } catch (err) {
+        this.closeSource();
+        if (this.stopped) break;
+        failures++;
+        const { initial_delay_ms, max_delay_ms } = this.config.reconnect;
+        const retryInMs = Math.min(max_delay_ms, initial_delay_ms * 2 ** (failures - 1));
+        const error = (err as Error).message;
+        ctx.bus.emit('camera.state', { state: 'reconnecting', device, error, retryInMs });
+        ctx.log.warn({ device, retryInMs, failures }, `${error}; retrying in ${retryInMs} ms`);
+        await this.wait(ctx, retryInMs);
+      }
+    }
+    this.closeSource();
+    ctx.bus.emit('camera.state', { state: 'closed', device });
+  }
+
+  private closeSource(): void {
+    this.source?.close();
+    this.source = undefined;
+  }
+
+  /** Sleeps in short steps, beating, so that a long backoff is not mistaken for a hung loop. */
+  private async wait(ctx: SubsystemContext, ms: number): Promise<void> {
+    const end = performance.now() + ms;
+    while (!this.stopped && performance.now() < end) {
+      ctx.liveness.beat(LOOP);
+      await sleep(Math.min(250, end - performance.now()));
+    }
+  }
+
+  private async idleUntilStopped(ctx: SubsystemContext): Promise<void> {
+    this.closeSource();
+    while (!this.stopped) await this.wait(ctx, 1000);
+  }
+}
+
+export const camera: SubsystemDefinition = {
+  name: 'camera',
+  sections: ['camera'],
+  create: (config) => new Camera(config.camera),
+};

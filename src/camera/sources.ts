@@ -1,0 +1,86 @@
+import { statSync } from 'node:fs';
+import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
+import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
+import { opencv } from '../runtime/opencv.js';
+import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
+
+export interface FrameSource {
+  /** What the user configured, in words, for logs and errors. */
+  readonly device: string;
+  /** Files are paced to their own frame rate and can be rewound; live cameras block on read. */
+  readonly live: boolean;
+  readonly fps: number;
+  /** The next frame, or undefined when a file has ended. Throws when a live camera stops delivering. */
+  read(): Promise<Mat | undefined>;
+  rewind(): void;
+  close(): void;
+}
+
+export class CameraOpenError extends Error {
+  constructor(readonly device: string, reason: string) {
+    super(`cannot open camera ${device}: ${reason}`);
+    this.name = 'CameraOpenError';
+  }
+}
+
+type CameraConfig = Config['camera'];
+
+interface SourceSpec {
+  device: string;
+  target: string | number;
+  api?: number;
+  live: boolean;
+}
+
+export function describeSource(source: CameraConfig['source']): SourceSpec {
+  const cv = opencv();
+  if (source === 'demo') return { device: `demo video ${DEMO_VIDEO}`, target: DEMO_VIDEO, live: false };
+  if (typeof source === 'number') return { device: `V4L2 camera #${source}`, target: source, api: cv.CAP_V4L2, live: true };
+  if (source.includes('!')) return { device: `GStreamer pipeline "${source}"`, target: source, api: cv.CAP_GSTREAMER, live: true };
+  if (source.startsWith('/dev/')) return { device: `V4L2 camera ${source}`, target: source, api: cv.CAP_V4L2, live: true };
+  const file = resolveAsset(source);
+  return { device: `video file ${file}`, target: file, live: false };
+}
+
+export function openSource(config: CameraConfig): FrameSource {
+  const cv = opencv();
+  const spec = describeSource(config.source);
+  if (!spec.live && typeof spec.target === 'string') {
+    try {
+      statSync(spec.target);
+    } catch {
+      throw new CameraOpenError(spec.device, 'no such file');
+    }
+  }
+  let capture: VideoCapture;
+  try {
+    capture = spec.api === undefined ? new cv.VideoCapture(spec.target) : new cv.VideoCapture(spec.target, spec.api);
+  } catch (err) {
+    throw new CameraOpenError(spec.device, `${asError(err).message} (is it connected, and not in use by another program?)`);
+  }
+  if (spec.live) {
+    capture.set(cv.CAP_PROP_FRAME_WIDTH, config.width);
+    capture.set(cv.CAP_PROP_FRAME_HEIGHT, config.height);
+    capture.set(cv.CAP_PROP_FPS, config.fps);
+  }
+  const reported = capture.get(cv.CAP_PROP_FPS);
+  const fps = reported > 0 && reported < 1000 ? Math.min(reported, config.fps) : config.fps;
+  return {
+    device: spec.device,
+    live: spec.live,
+    fps,
+    async read() {
+      const frame = await capture.readAsync();
+      if (!frame.empty) return frame;
+      if (spec.live) throw new Error(`${spec.device} delivered no frame (unplugged?)`);
+      return undefined;
+    },
+    rewind() {
+      capture.set(cv.CAP_PROP_POS_FRAMES, 0);
+    },
+    close() {
+      capture.release();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { Mat } from '@u4/opencv4nodejs';
+
+export interface CameraFrame {
+  /** Counts frames delivered since the camera subsystem started. */
+  index: number;
+  /** Wall-clock capture time (ms since epoch) and monotonic time (performance.now()). */
+  capturedAt: number;
+  monotonicMs: number;
+  width: number;
+  height: number;
+  /** BGR image. Shared by all subscribers: read it, never modify or release it. */
+  image: Mat;
+}
+
+export type CameraState =
+  | { state: 'open'; device: string; width: number; height: number; fps: number }
+  | { state: 'reconnecting'; device: string; error: string; retryInMs: number }
+  | { state: 'ended'; device: string }
+  | { state: 'closed'; device: string };

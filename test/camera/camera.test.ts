@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { camera } from '../../src/camera/camera.js';
+import type { CameraState } from '../../src/camera/types.js';
+import { configSchema } from '../../src/config/schema.js';
+import { EventBus } from '../../src/runtime/bus.js';
+import { Liveness } from '../../src/runtime/liveness.js';
+import type { SubsystemContext } from '../../src/runtime/subsystem.js';
+import { capturingLogger } from '../helpers/log.js';
+import { waitFor } from '../helpers/wait.js';
+
+function run(cameraConfig: object) {
+  const config = configSchema.parse({ camera: cameraConfig });
+  const bus = new EventBus((err) => {
+    throw err;
+  });
+  const failures: Error[] = [];
+  const liveness = new Liveness();
+  const { log } = capturingLogger();
+  const ctx: SubsystemContext = { config, secrets: {}, bus: bus.scope((e) => failures.push(e)), log, liveness, fail: (e) => failures.push(e) };
+  const states: CameraState[] = [];
+  const frames: { index: number; width: number; height: number; monotonicMs: number }[] = [];
+  bus.on('camera.state', (s) => states.push(s));
+  bus.on('camera.frame', (f) => frames.push({ index: f.index, width: f.width, height: f.height, monotonicMs: f.monotonicMs }));
+  const instance = camera.create(config)!;
+  return { instance, ctx, states, frames, failures, liveness };
+}
+
+t.test('the demo video plays at its own frame rate through OpenCV', async (t) => {
+  const cam = run({ source: 'demo' });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.frames.length >= 31, '31 frames');
+  await cam.instance.stop();
+  t.match(cam.states[0], { state: 'open', device: /demo video .*demo-faces\.mp4/, width: 640, height: 480, fps: 30 });
+  t.same(cam.frames.slice(0, 3).map((f) => f.index), [0, 1, 2]);
+  t.same(cam.frames[0], { ...cam.frames[0], width: 640, height: 480 });
+  const seconds = (cam.frames[30]!.monotonicMs - cam.frames[0]!.monotonicMs) / 1000;
+  t.ok(seconds > 0.85 && seconds < 1.5, `30 frame intervals took ${seconds.toFixed(2)} s (30 fps pacing)`);
+  t.equal(cam.states.at(-1)?.state, 'closed');
+  t.same(cam.failures, []);
+  t.same(cam.liveness.stale(), [], 'the loop unregistered its heartbeat');
+});
+
+t.test('a file that does not exist is retried with backoff, naming the device, without crashing', async (t) => {
+  const missing = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cam-')), 'nope.mp4');
+  const cam = run({ source: missing, reconnect: { initial_delay_ms: 20, max_delay_ms: 40 } });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.states.length >= 3, 'three attempts');
+  await cam.instance.stop();
+  t.match(cam.states.slice(0, 3), [
+    { state: 'reconnecting', device: `video file ${missing}`, error: `cannot open camera video file ${missing}: no such file`, retryInMs: 20 },
+    { state: 'reconnecting', retryInMs: 40 },
+    { state: 'reconnecting', retryInMs: 40 },
+  ]);
+  t.same(cam.failures, []);
+});
+
+t.test('a file that is not a video is reported with its name', async (t) => {
+  const garbage = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cam-')), 'garbage.mp4');
+  writeFileSync(garbage, 'this is not a video');
+  const cam = run({ source: garbage, reconnect: { initial_delay_ms: 20, max_delay_ms: 20 } });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.states.length >= 1, 'an attempt');
+  await cam.instance.stop();
+  t.match(cam.states[0], { state: 'reconnecting', error: new RegExp(`${garbage}`) });
+});
+
+t.test('with loop_video off the file plays once, then the camera reports it ended', async (t) => {
+  const cam = run({ source: 'demo', loop_video: false, fps: 240 });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.states.some((s) => s.state === 'ended'), 'the end of the video', 30_000);
+  await cam.instance.stop();
+  t.equal(cam.frames.length, 420, 'every frame of the 14 s demo was delivered once');
+});
