@@ -1,0 +1,89 @@
+import pino from 'pino';
+import { demoConfig } from '../config/demo.js';
+import { BUILT_IN, ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { Daemon } from '../runtime/daemon.js';
+import { createLogger } from '../runtime/logger.js';
+import { subsystemsFor } from './subsystems.js';
+
+export interface DaemonCommandOptions {
+  demo: boolean;
+  configPath?: string;
+  seconds?: number;
+  verbose: boolean;
+}
+
+/** `emobot run` and `emobot demo`: owns the process (signals, exit code) around a Daemon. */
+export async function daemonCommand(options: DaemonCommandOptions): Promise<number> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = options.demo ? { config: demoConfig(), file: BUILT_IN } : loadConfigFile(findConfigFile(options.configPath));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) process.stderr.write(`emobot: ${formatIssue(err.file, issue)}\n`);
+    return 2;
+  }
+  const { config } = loaded;
+  // The demo talks to a person through the console presenter; its logs would drown that out.
+  const log = createLogger({
+    level: options.demo && !options.verbose ? 'warn' : config.log.level,
+    robotId: config.robot.id,
+    ...(options.demo ? { destination: pino.destination({ dest: 2, sync: true }) } : {}),
+  });
+  const daemon = new Daemon({ loaded, definitions: subsystemsFor(options), log, watchConfig: true });
+
+  return new Promise<number>((resolve) => {
+    let exiting = false;
+    const exit = (code: number) => {
+      if (exiting) return;
+      exiting = true;
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      resolve(code);
+    };
+    const shutdown = (reason: string, code = 0) => {
+      const hardStop = setTimeout(() => {
+        log.error(`shutdown took longer than ${config.runtime.shutdown_timeout_ms} ms, exiting anyway`);
+        exit(1);
+      }, daemon.config.runtime.shutdown_timeout_ms + 1000);
+      hardStop.unref();
+      daemon.stop(reason).then(
+        () => exit(code),
+        (err: Error) => {
+          log.error({ err }, `shutdown failed: ${err.message}`);
+          exit(1);
+        },
+      );
+    };
+    let signalled = 0;
+    const onStopSignal = (signal: NodeJS.Signals) => {
+      // A second Ctrl-C means "now": skip the graceful path.
+      if (++signalled > 1) return exit(130);
+      shutdown(signal);
+    };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- process.on's overloads take differently typed listeners
+    const handlers: [NodeJS.Signals | 'uncaughtException' | 'unhandledRejection', (...args: any[]) => void][] = [
+      ['SIGTERM', onStopSignal],
+      ['SIGINT', onStopSignal],
+      ['SIGHUP', () => void daemon.reload('SIGHUP')],
+      [
+        'uncaughtException',
+        (err: Error) => {
+          // Not attributable to a subsystem: let systemd restart the whole process from a clean state.
+          log.fatal({ err }, `uncaught exception: ${err.message}`);
+          shutdown('uncaught exception', 1);
+        },
+      ],
+      ['unhandledRejection', (reason: unknown) => log.error({ err: reason }, `unhandled promise rejection: ${String(reason)}`)],
+    ];
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+
+    daemon.start().then(
+      () => {
+        if (options.seconds) setTimeout(() => shutdown(`--seconds ${options.seconds} elapsed`), options.seconds * 1000).unref();
+      },
+      (err: Error) => {
+        log.fatal({ err }, `failed to start: ${err.message}`);
+        exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import { ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { configSchema, type Config } from '../config/schema.js';
+import { readSecrets, SECRET_ENV_VARS } from '../config/secrets.js';
+import { describeSource, openSource } from '../camera/sources.js';
+import { resolveAsset } from '../runtime/paths.js';
+
+const run = promisify(execFile);
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warn/fail, in one line. */
+  fix?: string;
+}
+
+type Probe = (config: Config) => Promise<Check | Check[]>;
+
+const probes: Probe[] = [checkCamera, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
+
+export async function doctorCommand(options: { configPath?: string; json: boolean }): Promise<number> {
+  const { loaded, check } = loadForDoctor(options.configPath);
+  const checks: Check[] = [check];
+  for (const probe of probes) {
+    try {
+      checks.push(...[await probe(loaded.config)].flat());
+    } catch (err) {
+      checks.push({ name: probe.name.replace(/^check/, '').toLowerCase(), status: 'fail', detail: (err as Error).message });
+    }
+  }
+  process.stdout.write(options.json ? `${JSON.stringify({ checks }, null, 2)}\n` : formatTable(checks));
+  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+function loadForDoctor(configPath: string | undefined): { loaded: LoadedConfig; check: Check } {
+  const file = findConfigFile(configPath);
+  try {
+    const loaded = loadConfigFile(file);
+    return { loaded, check: { name: 'config', status: 'ok', detail: loaded.file } };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return {
+      loaded: { config: configSchema.parse({}), file: err.file },
+      check: {
+        name: 'config',
+        status: 'fail',
+        detail: err.issues.map((i) => formatIssue(err.file, i)).join('; '),
+        fix: `fix the file (emobot config check ${err.file}); the other checks below use the defaults`,
+      },
+    };
+  }
+}
+
+async function checkCamera(config: Config): Promise<Check> {
+  const { device } = describeSource(config.camera.source);
+  try {
+    const source = openSource(config.camera);
+    try {
+      const frame = await source.read();
+      if (!frame) return { name: 'camera', status: 'fail', detail: `${device} opened but has no frames`, fix: 'check the file or device' };
+      return { name: 'camera', status: 'ok', detail: `${device}: ${frame.cols}x${frame.rows}` };
+    } finally {
+      source.close();
+    }
+  } catch (err) {
+    return {
+      name: 'camera',
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: 'plug the camera in; `v4l2-ctl --list-devices` lists them; the emobot user must be in group video',
+    };
+  }
+}
+
+async function checkModel(config: Config): Promise<Check[]> {
+  const model = resolveAsset(config.vision.model);
+  const card = model.replace(/\.onnx$/, '.json');
+  const fix = 'build it (models/training/README.md) or set vision.model to an existing .onnx with its .json model card';
+  if (!existsSync(model)) return [{ name: 'model', status: 'fail', detail: `${model} not found`, fix }];
+  const ort = await import('onnxruntime-node');
+  try {
+    const session = await ort.InferenceSession.create(model);
+    const checks: Check[] = [{ name: 'model', status: 'ok', detail: `${model} (inputs ${session.inputNames.join(',')}, outputs ${session.outputNames.join(',')})` }];
+    await session.release();
+    if (!existsSync(card)) checks.push({ name: 'model card', status: 'fail', detail: `${card} not found`, fix });
+    return checks;
+  } catch (err) {
+    return [{ name: 'model', status: 'fail', detail: `${model} does not load: ${(err as Error).message.split('\n')[0]}`, fix }];
+  }
+}
+
+async function checkBoard(config: Config): Promise<Check> {
+  const { board } = config.expression;
+  if (board === 'simulated') return { name: 'board', status: 'ok', detail: 'simulated (prints what the servos and LEDs would do)' };
+  try {
+    accessSync(board, constants.R_OK | constants.W_OK);
+    return { name: 'board', status: 'ok', detail: `${board} is accessible` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      name: 'board',
+      status: 'fail',
+      detail: `${board}: ${code === 'ENOENT' ? 'no such device' : 'no permission'}`,
+      fix: code === 'ENOENT' ? 'plug in the board (`ls /dev/ttyUSB* /dev/ttyACM*`)' : 'add the emobot user to group dialout',
+    };
+  }
+}
+
+/** Opens each configured ALSA device for a fraction of a second: the only test that really tells. */
+async function checkAudio(config: Config): Promise<Check[]> {
+  const probe = async (name: string, tool: 'arecord' | 'aplay', device: string, args: string[]): Promise<Check> => {
+    try {
+      await run(tool, ['-q', '-D', device, '-f', 'S16_LE', '-r', '16000', '-c', '1', ...args], { timeout: 3000 });
+      return { name, status: 'ok', detail: `ALSA "${device}"` };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') return { name, status: 'fail', detail: `${tool} not installed`, fix: 'sudo bash scripts/setup.sh (installs alsa-utils)' };
+      return {
+        name,
+        status: 'fail',
+        detail: `ALSA "${device}": ${(e.stderr ?? e.message).trim().split('\n').at(-1)}`,
+        fix: `list devices with \`${tool} -L\` and set voice.${name === 'microphone' ? 'microphone' : 'speaker'}; the user must be in group audio`,
+      };
+    }
+  };
+  const checks = await Promise.all([
+    probe('microphone', 'arecord', config.voice.microphone, ['-s', '1600', '/dev/null']),
+    probe('speaker', 'aplay', config.voice.speaker, ['-s', '1600', '/dev/zero']),
+  ]);
+  try {
+    await run('espeak-ng', ['--version'], { timeout: 3000 });
+    checks.push({ name: 'offline voice', status: 'ok', detail: 'espeak-ng' });
+  } catch {
+    checks.push({ name: 'offline voice', status: 'fail', detail: 'espeak-ng not installed', fix: 'sudo bash scripts/setup.sh' });
+  }
+  return checks;
+}
+
+async function checkApiKeys(config: Config): Promise<Check[]> {
+  const secrets = readSecrets();
+  const needed = config.voice.mode === 'cloud';
+  return (['openaiApiKey', 'elevenlabsApiKey'] as const).map((key) => {
+    const variable = SECRET_ENV_VARS[key];
+    if (secrets[key]) return { name: variable, status: 'ok', detail: 'set' };
+    return needed
+      ? { name: variable, status: 'warn', detail: 'not set: the robot answers with its offline voice', fix: `put ${variable}=... in /etc/emobot/secrets.env` }
+      : { name: variable, status: 'ok', detail: 'not needed (voice.mode is offline)' };
+  });
+}
+
+async function checkBroker(config: Config): Promise<Check> {
+  const { mqtt } = config.remote;
+  if (!mqtt.enabled) return { name: 'mqtt broker', status: 'ok', detail: 'disabled (remote.mqtt.enabled: false)' };
+  const url = new URL(mqtt.url);
+  const port = Number(url.port) || (url.protocol === 'mqtts:' || url.protocol === 'ssl:' ? 8883 : url.protocol === 'wss:' ? 443 : url.protocol === 'ws:' ? 80 : 1883);
+  const reachable = await new Promise<string | undefined>((resolve) => {
+    const socket = net.connect({ host: url.hostname, port, timeout: 2000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('timed out after 2 s');
+    });
+    socket.once('error', (err) => resolve(err.message));
+  });
+  return reachable === undefined
+    ? { name: 'mqtt broker', status: 'ok', detail: `${url.hostname}:${port} reachable` }
+    : { name: 'mqtt broker', status: 'fail', detail: `${url.hostname}:${port}: ${reachable}`, fix: 'check remote.mqtt.url and that the broker runs; the robot works without it' };
+}
+
+export function formatTable(checks: Check[]): string {
+  const mark: Record<CheckStatus, string> = { ok: 'OK', warn: 'WARN', fail: 'FAIL' };
+  const width = Math.max(...checks.map((c) => c.name.length));
+  const lines = checks.flatMap((c) => [
+    `${mark[c.status].padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`,
+    ...(c.fix ? [`${' '.repeat(6 + width)}  -> ${c.fix}`] : []),
+  ]);
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  lines.push('', failed ? `${failed} problem(s) found` : 'everything needed is in place');
+  return `${lines.join('\n')}\n`;
+}

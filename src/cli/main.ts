@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { packageVersion } from '../runtime/paths.js';
+import { configCheckCommand } from './config-check.js';
+import { daemonCommand } from './daemon-command.js';
+import { doctorCommand } from './doctor.js';
+
+const HELP = `emobot — emotion-aware desktop robot runtime
+
+Usage: emobot <command> [options]
+
+Commands:
+  run                    run the robot daemon (what systemd starts)
+  demo                   run on the bundled demo video with simulated hardware and offline voice
+  doctor                 check camera, model, board, audio, API keys and broker; say how to fix
+  config check <file>    validate a config file; errors name the key, the value and the line
+
+Options:
+  -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
+      --seconds <n>      run/demo: stop by itself after n seconds
+      --json             doctor: print the checks as JSON
+  -v, --verbose          demo: also print the daemon's logs (stderr)
+  -V, --version          print the version
+  -h, --help             print this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        seconds: { type: 'string' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
+        version: { type: 'boolean', short: 'V' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`emobot: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+  if (seconds !== undefined && !(seconds > 0)) {
+    process.stderr.write(`emobot: --seconds must be a positive number, got "${values.seconds}"\n`);
+    return 2;
+  }
+  switch (command) {
+    case 'run':
+    case 'demo':
+      return daemonCommand({ demo: command === 'demo', configPath: values.config, seconds, verbose: values.verbose === true });
+    case 'doctor':
+      return doctorCommand({ configPath: values.config, json: values.json === true });
+    case 'config':
+      if (rest[0] === 'check' && rest[1]) return configCheckCommand(rest[1]);
+      process.stderr.write('usage: emobot config check <file>\n');
+      return 2;
+    default:
+      process.stderr.write(`emobot: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+// Exit explicitly: a command is over when it resolves, even if a native handle (camera, serial port)
+// would keep the event loop alive. stdout/stderr are synchronous on Linux, so nothing is lost.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`emobot: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
