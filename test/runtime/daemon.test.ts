@@ -93,7 +93,8 @@ t.test('a crashing subsystem does not take the daemon or the camera down', async
   await waitFor(() => frames > framesBefore + 5, 'frames keep flowing');
   t.equal(daemon.supervisor.states().camera, 'running');
   await daemon.stop('test');
-  t.same(daemon.supervisor.states(), { crashy: 'crashed', camera: 'stopped' });
+  t.equal(daemon.supervisor.states().camera, 'stopped');
+  t.match(daemon.supervisor.states().crashy, /^(stopped|crashed)$/, 'stopped, or left crashed with its restart cancelled');
 });
 
 t.test('config reload: a bad edit is rejected and the last good config keeps running', async (t) => {

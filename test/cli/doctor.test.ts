@@ -1,0 +1,78 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { alsaFileDevices } from '../helpers/alsa.js';
+import { runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'emobot-doctor-'));
+const fixture = path.join(import.meta.dirname, '..', 'fixtures', 'tiny-flatten.onnx');
+
+function config(lines: string): string {
+  const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, lines);
+  return file;
+}
+
+interface Check {
+  name: string;
+  status: string;
+  detail: string;
+  fix?: string;
+}
+
+async function doctor(file: string, env: NodeJS.ProcessEnv = {}) {
+  const result = await runCli(['doctor', '--json', '--config', file], env);
+  return { code: result.code, checks: (JSON.parse(result.stdout) as { checks: Check[] }).checks };
+}
+
+const byName = (checks: Check[], name: string) => checks.find((c) => c.name === name);
+
+t.test('everything in place: every check OK, exit 0', async (t) => {
+  const model = path.join(dir, 'ok.onnx');
+  copyFileSync(fixture, model);
+  writeFileSync(path.join(dir, 'ok.json'), '{}');
+  const alsa = alsaFileDevices(dir);
+  const { code, checks } = await doctor(config(`camera:\n  source: demo\nvision:\n  model: ${model}\n`), alsa.env);
+  t.same(checks.filter((c) => c.status !== 'ok'), []);
+  t.equal(code, 0);
+  t.match(byName(checks, 'camera'), { detail: /demo video .*: 640x480/ });
+  t.match(byName(checks, 'microphone'), { detail: 'ALSA "default"' });
+});
+
+t.test('what is missing is named, with how to fix it, and exit 1', async (t) => {
+  const corrupt = path.join(dir, 'corrupt.onnx');
+  writeFileSync(corrupt, 'not a model');
+  const { code, checks } = await doctor(
+    config(
+      `camera:\n  source: ${path.join(dir, 'none.mp4')}\nvision:\n  model: ${corrupt}\nexpression:\n  board: /dev/ttyNOPE0\nvoice:\n  microphone: nosuchmic\n  speaker: nosuchspeaker\n  mode: cloud\nremote:\n  mqtt:\n    enabled: true\n    url: mqtt://127.0.0.1:9\n`,
+    ),
+    { OPENAI_API_KEY: '', ELEVENLABS_API_KEY: 'set' },
+  );
+  t.equal(code, 1);
+  t.match(byName(checks, 'camera'), { status: 'fail', detail: /none\.mp4: no such file/, fix: /plug the camera in/ });
+  t.match(byName(checks, 'model'), { status: 'fail', detail: /corrupt\.onnx does not load/ });
+  t.match(byName(checks, 'board'), { status: 'fail', detail: '/dev/ttyNOPE0: no such device' });
+  t.match(byName(checks, 'microphone'), { status: 'fail', detail: /nosuchmic/, fix: /arecord -L/ });
+  t.match(byName(checks, 'speaker'), { status: 'fail', detail: /nosuchspeaker/, fix: /aplay -L/ });
+  t.match(byName(checks, 'OPENAI_API_KEY'), { status: 'warn', fix: /secrets\.env/ });
+  t.match(byName(checks, 'ELEVENLABS_API_KEY'), { status: 'ok' });
+  t.match(byName(checks, 'mqtt broker'), { status: 'fail', detail: /127\.0\.0\.1:9: connect ECONNREFUSED/ });
+});
+
+t.test('a model without its model card fails; an invalid config is reported and defaults are checked', async (t) => {
+  const model = path.join(dir, 'nocard.onnx');
+  copyFileSync(fixture, model);
+  const { checks } = await doctor(config(`vision:\n  model: ${model}\n`));
+  t.match(byName(checks, 'model'), { status: 'ok' });
+  t.match(byName(checks, 'model card'), { status: 'fail', detail: /nocard\.json not found/ });
+  const broken = await doctor(config('camera:\n  fps: -1\n'));
+  t.match(byName(broken.checks, 'config'), { status: 'fail', detail: /:2:8 camera\.fps/ });
+});
+
+t.test('the table for people', async (t) => {
+  const result = await runCli(['doctor', '--config', config('camera:\n  source: demo\n')]);
+  t.match(result.stdout, /^OK {4}camera +demo video/m);
+  t.match(result.stdout, /^FAIL {2}model .*not found\n +-> build it/m);
+  t.match(result.stdout, /\d+ problem\(s\) found\n$/);
+});

@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+
+const run = promisify(execFile);
+const repo = path.join(import.meta.dirname, '..', '..');
+const asRoot = process.getuid?.() === 0 ? false : 'install.sh needs root (useradd)';
+
+/** A staging root with copies of the account databases, so install.sh can create its user there. */
+function stagingRoot(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'emobot-root-'));
+  mkdirSync(path.join(root, 'etc'));
+  for (const db of ['passwd', 'group', 'shadow', 'gshadow']) copyFileSync(`/etc/${db}`, path.join(root, 'etc', db));
+  return root;
+}
+
+t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets file; uninstall reverses it', { skip: asRoot, timeout: 300_000 }, async (t) => {
+  const root = stagingRoot();
+  // A clean environment: tap's NODE_OPTIONS (its TypeScript loader) must not leak into npm inside install.sh.
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ROOT: root };
+  await run('bash', [path.join(repo, 'systemd', 'install.sh')], { env, maxBuffer: 1 << 24 });
+
+  t.ok(existsSync(path.join(root, 'opt/emobot/dist/cli/main.js')));
+  t.ok(existsSync(path.join(root, 'opt/emobot/node_modules/@u4/opencv4nodejs')));
+  t.notOk(existsSync(path.join(root, 'opt/emobot/node_modules/typescript')), 'dev dependencies pruned');
+  t.ok(existsSync(path.join(root, 'opt/emobot/assets/demo-faces.mp4')));
+  t.equal(readFileSync(path.join(root, 'etc/emobot/config.yaml'), 'utf8'), readFileSync(path.join(repo, 'config.example.yaml'), 'utf8'));
+  t.equal(statSync(path.join(root, 'etc/emobot/secrets.env')).mode & 0o777, 0o600);
+  t.match(readFileSync(path.join(root, 'etc/emobot/secrets.env'), 'utf8'), /^OPENAI_API_KEY=$/m);
+  t.equal(readFileSync(path.join(root, 'etc/systemd/system/emobot.service'), 'utf8'), readFileSync(path.join(repo, 'systemd/emobot.service'), 'utf8'));
+  t.match(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^emobot:x:\d+:\d+::\/var\/lib\/emobot:\/usr\/sbin\/nologin$/m);
+  const groups = readFileSync(path.join(root, 'etc/group'), 'utf8');
+  for (const group of ['video', 'audio', 'dialout', 'gpio', 'i2c']) t.match(groups, new RegExp(`^${group}:x:\\d+:.*\\bemobot\\b`, 'm'), group);
+
+  // A second install keeps the user's edits and keys.
+  await run('bash', ['-c', `echo 'robot: {id: kitchen-bot}' > ${root}/etc/emobot/config.yaml && bash ${repo}/systemd/install.sh`], { env, maxBuffer: 1 << 24 });
+  t.match(readFileSync(path.join(root, 'etc/emobot/config.yaml'), 'utf8'), /kitchen-bot/);
+
+  await run('bash', [path.join(repo, 'systemd', 'uninstall.sh')], { env });
+  t.notOk(existsSync(path.join(root, 'opt/emobot')));
+  t.notOk(existsSync(path.join(root, 'etc/systemd/system/emobot.service')));
+  t.ok(existsSync(path.join(root, 'etc/emobot/config.yaml')), 'config kept without --purge');
+  await run('bash', [path.join(repo, 'systemd', 'uninstall.sh'), '--purge'], { env });
+  t.notOk(existsSync(path.join(root, 'etc/emobot')));
+  t.notMatch(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^emobot:/m);
+});
