@@ -4,6 +4,7 @@ import { packageVersion } from '../runtime/paths.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
 import { doctorCommand } from './doctor.js';
+import { evalModelCommand } from './eval-model.js';
 
 const HELP = `emobot — emotion-aware desktop robot runtime
 
@@ -14,11 +15,16 @@ Commands:
   demo                   run on the bundled demo video with simulated hardware and offline voice
   doctor                 check camera, model, board, audio, API keys and broker; say how to fix
   config check <file>    validate a config file; errors name the key, the value and the line
+  eval-model             accuracy of an emotion model on IDX images:
+                         --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
 
 Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
       --seconds <n>      run/demo: stop by itself after n seconds
-      --json             doctor: print the checks as JSON
+      --json             doctor, eval-model: print JSON
+      --provider <name>  eval-model: onnxruntime execution provider (cpu, cuda, tensorrt; default cpu)
+      --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
+      --batch <n>        eval-model: images per inference call (default 64)
   -v, --verbose          demo: also print the daemon's logs (stderr)
   -V, --version          print the version
   -h, --help             print this help
@@ -34,6 +40,12 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         seconds: { type: 'string' },
         json: { type: 'boolean' },
+        model: { type: 'string' },
+        images: { type: 'string' },
+        labels: { type: 'string' },
+        provider: { type: 'string' },
+        threads: { type: 'string' },
+        batch: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -64,6 +76,16 @@ async function main(argv: string[]): Promise<number> {
       return daemonCommand({ demo: command === 'demo', configPath: values.config, seconds, verbose: values.verbose === true });
     case 'doctor':
       return doctorCommand({ configPath: values.config, json: values.json === true });
+    case 'eval-model': {
+      const { model, images, labels } = values;
+      const threads = Number(values.threads ?? 0);
+      const batch = Number(values.batch ?? 64);
+      if (!model || !images || !labels || !Number.isInteger(threads) || threads < 0 || !Number.isInteger(batch) || batch < 1) {
+        process.stderr.write('usage: emobot eval-model --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json] [--provider cpu] [--threads n] [--batch n]\n');
+        return 2;
+      }
+      return evalModelCommand({ model, images, labels, json: values.json === true, executionProvider: values.provider ?? 'cpu', threads, batch });
+    }
     case 'config':
       if (rest[0] === 'check' && rest[1]) return configCheckCommand(rest[1]);
       process.stderr.write('usage: emobot config check <file>\n');

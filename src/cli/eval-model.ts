@@ -1,0 +1,92 @@
+import { EmotionClassifier } from '../vision/classifier.js';
+import { readIdxImages, readIdxLabels } from '../vision/idx.js';
+import { classificationReport, type ClassificationReport } from '../vision/metrics.js';
+import { facesToTensor, grayMat } from '../vision/preprocess.js';
+
+export interface EvalModelOptions {
+  model: string;
+  images: string;
+  labels: string;
+  json: boolean;
+  executionProvider: string;
+  threads: number;
+  batch: number;
+}
+
+export interface EvalModelResult extends ClassificationReport {
+  model: string;
+  executionProvider: string;
+  testTimeFlip: boolean;
+  batch: number;
+  /** Preprocessing + inference wall time per image, at the given batch size. */
+  msPerImage: number;
+}
+
+/** Accuracy of a classifier on an IDX image/label pair, preprocessed exactly as the live pipeline does. */
+export async function evaluateModel(options: Omit<EvalModelOptions, 'json'>): Promise<EvalModelResult> {
+  const images = readIdxImages(options.images);
+  const labels = readIdxLabels(options.labels);
+  if (labels.length !== images.count) throw new Error(`${options.images} has ${images.count} images but ${options.labels} has ${labels.length} labels`);
+  const classifier = await EmotionClassifier.load(options.model, { executionProvider: options.executionProvider, threads: options.threads });
+  try {
+    const k = classifier.labels.length;
+    const predicted = new Uint8Array(images.count);
+    const size = images.rows * images.cols;
+    let elapsedMs = 0;
+    for (let start = 0; start < images.count; start += options.batch) {
+      const n = Math.min(options.batch, images.count - start);
+      const faces = Array.from({ length: n }, (_, i) => grayMat(images.pixels.subarray((start + i) * size, (start + i + 1) * size), images.rows, images.cols));
+      const began = performance.now();
+      const probs = await classifier.probabilities(facesToTensor(faces, classifier.card), n);
+      elapsedMs += performance.now() - began;
+      for (let i = 0; i < n; i++) predicted[start + i] = argmax(probs.subarray(i * k, (i + 1) * k));
+    }
+    return {
+      model: options.model,
+      executionProvider: classifier.executionProvider,
+      testTimeFlip: classifier.card.test_time_flip,
+      batch: options.batch,
+      msPerImage: images.count ? elapsedMs / images.count : 0,
+      ...classificationReport(labels, predicted, classifier.labels),
+    };
+  } finally {
+    await classifier.release();
+  }
+}
+
+export async function evalModelCommand(options: EvalModelOptions): Promise<number> {
+  const result = await evaluateModel(options);
+  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result));
+  return 0;
+}
+
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+export function formatReport(r: EvalModelResult): string {
+  const labels = Object.keys(r.perClass);
+  const width = Math.max(8, ...labels.map((l) => l.length));
+  const lines = [
+    `model        ${r.model} (${r.executionProvider}${r.testTimeFlip ? ', flip-averaged' : ''})`,
+    `images       ${r.count}`,
+    `accuracy     ${pct(r.accuracy)}`,
+    `macro-F1     ${pct(r.macroF1)}`,
+    `ms/image     ${r.msPerImage.toFixed(3)} (batch ${r.batch})`,
+    '',
+    `${'class'.padEnd(width)}  count  recall  precision     F1`,
+    ...labels.map((l) => {
+      const m = r.perClass[l]!;
+      return `${l.padEnd(width)}  ${String(m.count).padStart(5)}  ${pct(m.recall).padStart(6)}  ${pct(m.precision).padStart(9)}  ${pct(m.f1).padStart(6)}`;
+    }),
+    '',
+    `confusion (rows: true class, columns: predicted)`,
+    `${''.padEnd(width)}  ${labels.map((l) => l.slice(0, 5).padStart(5)).join(' ')}`,
+    ...r.confusion.map((row, i) => `${labels[i]!.padEnd(width)}  ${row.map((v) => String(v).padStart(5)).join(' ')}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The contract between a classifier file and the pipeline: input geometry, colour, normalisation,
+ * crop and labels live next to the .onnx, never in code, so any classifier with a card can be used.
+ */
+export const modelCardSchema = z.looseObject({
+  name: z.string(),
+  input: z.strictObject({
+    name: z.string(),
+    layout: z.literal('NCHW'),
+    channels: z.union([z.literal(1), z.literal(3)]),
+    color: z.enum(['gray', 'bgr', 'rgb']),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    resize: z.enum(['bilinear', 'area']),
+    /** x = (pixel * scale - mean) / std, per channel when arrays are given. */
+    normalization: z.strictObject({
+      scale: z.number().positive(),
+      mean: z.union([z.number(), z.array(z.number())]),
+      std: z.union([z.number().positive(), z.array(z.number().positive())]),
+    }),
+    crop: z.strictObject({
+      /** Fraction of the detector box added on every side before resizing. */
+      margin: z.number().min(0).max(1),
+      equalize: z.boolean(),
+    }),
+  }),
+  output: z.strictObject({ name: z.string(), activation: z.enum(['softmax', 'none']) }),
+  labels: z.array(z.string().min(1)).min(2),
+  /** Average the prediction of the face and its mirror image. */
+  test_time_flip: z.boolean().default(false),
+});
+
+export type ModelCard = z.output<typeof modelCardSchema>;
+
+/**
+ * `models/x-int8.onnx` and `models/x-fp32.onnx` share `models/x.json`; a card named exactly like the
+ * model (`x-int8.json`) wins when both exist.
+ */
+export function modelCardPath(modelPath: string): string {
+  const exact = modelPath.replace(/\.onnx$/, '.json');
+  if (existsSync(exact)) return exact;
+  return modelPath.replace(/-(int8|fp32|fp16)\.onnx$/, '.json').replace(/\.onnx$/, '.json');
+}
+
+export class ModelCardError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`model card ${file}: ${reason}`);
+    this.name = 'ModelCardError';
+  }
+}
+
+export function loadModelCard(modelPath: string): { card: ModelCard; file: string } {
+  const file = modelCardPath(modelPath);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ModelCardError(file, (err as Error).message);
+  }
+  const result = modelCardSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ModelCardError(file, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return { card: result.data, file };
+}

@@ -1,0 +1,37 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { loadModelCard, modelCardPath } from '../../src/vision/model-card.js';
+
+const fixture = path.join(import.meta.dirname, '..', 'fixtures', 'tiny-flatten.json');
+
+t.test('int8 and fp32 variants share the card named after the model family; an exact card wins', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-card-'));
+  t.equal(modelCardPath(path.join(dir, 'emotion-int8.onnx')), path.join(dir, 'emotion.json'));
+  t.equal(modelCardPath(path.join(dir, 'emotion-fp32.onnx')), path.join(dir, 'emotion.json'));
+  t.equal(modelCardPath(path.join(dir, 'other.onnx')), path.join(dir, 'other.json'));
+  writeFileSync(path.join(dir, 'emotion-int8.json'), '{}');
+  t.equal(modelCardPath(path.join(dir, 'emotion-int8.onnx')), path.join(dir, 'emotion-int8.json'));
+});
+
+t.test('a valid card loads with defaults filled in', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-card-'));
+  copyFileSync(fixture, path.join(dir, 'tiny.json'));
+  const { card, file } = loadModelCard(path.join(dir, 'tiny.onnx'));
+  t.equal(file, path.join(dir, 'tiny.json'));
+  t.same(card.labels, ['top-left', 'top-right', 'bottom-left', 'bottom-right']);
+  t.equal(card.test_time_flip, false);
+});
+
+t.test('a missing or invalid card is an error naming the file and the field', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-card-'));
+  t.throws(() => loadModelCard(path.join(dir, 'none.onnx')), { name: 'ModelCardError', message: /none\.json: ENOENT/ });
+  const bad = JSON.parse(readFileSync(fixture, 'utf8'));
+  bad.input.channels = 2;
+  bad.labels = ['only-one'];
+  writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(bad));
+  t.throws(() => loadModelCard(path.join(dir, 'bad.onnx')), { message: /bad\.json: input\.channels: .*; labels: / });
+  writeFileSync(path.join(dir, 'garbled.json'), '{"name": ');
+  t.throws(() => loadModelCard(path.join(dir, 'garbled.onnx')), { message: /garbled\.json: .*JSON/ });
+});
