@@ -7,6 +7,7 @@ import { configSchema, type Config } from '../config/schema.js';
 import { readSecrets, SECRET_ENV_VARS } from '../config/secrets.js';
 import { describeSource, openSource } from '../camera/sources.js';
 import { resolveAsset } from '../runtime/paths.js';
+import { EmotionClassifier } from '../vision/classifier.js';
 
 const run = promisify(execFile);
 
@@ -78,20 +79,17 @@ async function checkCamera(config: Config): Promise<Check> {
   }
 }
 
-async function checkModel(config: Config): Promise<Check[]> {
+async function checkModel(config: Config): Promise<Check> {
   const model = resolveAsset(config.vision.model);
-  const card = model.replace(/\.onnx$/, '.json');
-  const fix = 'build it (models/training/README.md) or set vision.model to an existing .onnx with its .json model card';
-  if (!existsSync(model)) return [{ name: 'model', status: 'fail', detail: `${model} not found`, fix }];
-  const ort = await import('onnxruntime-node');
+  const fix = 'build it (models/training/README.md) or set vision.model to an .onnx that has a model card (.json) beside it';
+  if (!existsSync(model)) return { name: 'model', status: 'fail', detail: `${model} not found`, fix };
   try {
-    const session = await ort.InferenceSession.create(model);
-    const checks: Check[] = [{ name: 'model', status: 'ok', detail: `${model} (inputs ${session.inputNames.join(',')}, outputs ${session.outputNames.join(',')})` }];
-    await session.release();
-    if (!existsSync(card)) checks.push({ name: 'model card', status: 'fail', detail: `${card} not found`, fix });
-    return checks;
+    const classifier = await EmotionClassifier.load(model, { executionProvider: 'cpu', threads: 1 });
+    const { width, height, channels } = classifier.card.input;
+    await classifier.release();
+    return { name: 'model', status: 'ok', detail: `${model}: ${classifier.labels.length} labels, ${width}x${height}x${channels} input` };
   } catch (err) {
-    return [{ name: 'model', status: 'fail', detail: `${model} does not load: ${(err as Error).message.split('\n')[0]}`, fix }];
+    return { name: 'model', status: 'fail', detail: (err as Error).message.split('\n')[0]!, fix };
   }
 }
 
