@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# From a finished training run to the committed model files:
+#   models/emotion-mobilenetv2-fp32.onnx, models/emotion-mobilenetv2-int8.onnx, models/emotion-mobilenetv2.json,
+#   calibration/int8-calibration-images.csv and calibration/int8-activation-ranges.json.
+# Usage (from the repository root, after bash scripts/setup.sh): bash models/training/build-model.sh <run folder>
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+run=${1:?usage: build-model.sh <training run folder with best.pt>}
+data=${DATA:-../shared/data/fer2013}
+py=/usr/bin/python3   # Debian's python3-torch / python3-onnx, not a pyenv interpreter without them
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fp32=models/emotion-mobilenetv2-fp32.onnx
+int8=models/emotion-mobilenetv2-int8.onnx
+card=models/emotion-mobilenetv2.json
+
+$py models/training/export.py --checkpoint "$run/best.pt" --onnx "$fp32" --card "$card"
+$py models/training/quantize.py prepare --fp32 "$fp32" --augmented "$work/augmented.onnx" --data "$data" \
+  --list calibration/int8-calibration-images.csv
+node models/training/calibrate-activations.mjs "$work/augmented.onnx" "$card" calibration/int8-calibration-images.csv \
+  "$data/train-images-idx3-ubyte.gz" calibration/int8-activation-ranges.json
+$py models/training/quantize.py finish --fp32 "$fp32" --ranges calibration/int8-activation-ranges.json --out "$int8"
+
+# Both models evaluated in the same run, one face at a time on one thread: a robot's situation.
+for variant in fp32 int8; do
+  node dist/cli/main.js eval-model --model "models/emotion-mobilenetv2-$variant.onnx" \
+    --images "$data/val-images-idx3-ubyte.gz" --labels "$data/val-labels-idx1-ubyte.gz" \
+    --batch 1 --threads 1 --json > "$work/eval-$variant.json"
+done
+$py models/training/finalize_card.py --card "$card" --fp32 "$fp32" --int8 "$int8" \
+  --eval-fp32 "$work/eval-fp32.json" --eval-int8 "$work/eval-int8.json" \
+  --latency-setup "onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), CPU execution provider, 1 intra-op thread, batch 1, flip-averaged (2 inferences per face), $(nproc)-core $(uname -m), preprocessing included"

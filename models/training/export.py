@@ -1,0 +1,61 @@
+"""Export a trained checkpoint to ONNX (FP32) and start its model card.
+
+The exported graph takes N x 1 x S x S float input named "input" (N is dynamic) and returns
+N x 7 logits named "logits"; BatchNorm is folded into the convolutions by the exporter.
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import build_model  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--onnx", required=True)
+    p.add_argument("--card", required=True, help="model card JSON to write (the runtime's contract)")
+    args = p.parse_args()
+
+    ckpt = torch.load(args.checkpoint, map_location="cpu")
+    meta = ckpt["meta"]
+    net = build_model(len(meta["labels"]), meta["width"], final_stride=meta["final_stride"])
+    net.load_state_dict(ckpt["model"])
+    net.eval()
+    size = meta["size"]
+    dummy = torch.zeros(1, 1, size, size)
+    torch.onnx.export(
+        net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
+    )
+    card = {
+        "name": "emotion-mobilenetv2",
+        "architecture": f"MobileNetV2 (torchvision), width {meta['width']}, grayscale stem, "
+                        f"last stride {meta['final_stride']}",
+        "input": {
+            "name": "input", "layout": "NCHW", "channels": 1, "color": "gray", "width": size, "height": size,
+            "resize": "bilinear",
+            # x = (pixel / 255 - mean) / std
+            "normalization": {"scale": 1 / 255, "mean": round(meta["mean"], 6), "std": round(meta["std"], 6)},
+            # FER-2013 crops show the whole face with a little forehead and chin around a detector box.
+            "crop": {"margin": 0.15, "equalize": False},
+        },
+        "output": {"name": "logits", "activation": "softmax"},
+        "labels": meta["labels"],
+        "test_time_flip": True,
+        "training": {"selected_epoch": ckpt["record"]["epoch"], "val_acc": ckpt["record"]["val_acc"],
+                     "val_acc_flip": ckpt["record"]["val_acc_tta"], "train_images": meta["train_count"],
+                     "args": {k: v for k, v in meta["args"].items() if k not in ("out", "data", "time_steps", "threads")}},
+    }
+    with open(args.card, "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    print(json.dumps({"onnx": args.onnx, "card": args.card}))
+
+
+if __name__ == "__main__":
+    main()
