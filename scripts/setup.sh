@@ -8,6 +8,7 @@ APT_PACKAGES=(
   build-essential python3 pkg-config   # node-gyp builds of opencv4nodejs, speaker, serialport, unix-dgram
   libopencv-dev opencv-data            # camera + face detection (opencv4nodejs builds against it)
   ffmpeg                               # video decoding for the demo video and replay
+  gstreamer1.0-plugins-base            # GStreamer camera pipelines (videoconvert, appsink, videotestsrc)
   libasound2-dev alsa-utils sox libsox-fmt-all   # microphone and speaker
   espeak-ng                            # offline voice
   mosquitto mosquitto-clients          # MQTT broker for tests and local use

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { describeSource, openSource, type FrameSource } from './sources.js';
@@ -37,8 +38,9 @@ class Camera implements Subsystem {
       try {
         const source = openSource(this.config);
         this.source = source;
-        failures = 0;
         const first = await source.read();
+        // Only a delivered frame proves the camera works; a camera that opens but fails at once keeps backing off.
+        if (first) failures = 0;
         ctx.bus.emit('camera.state', { state: 'open', device, width: first?.cols ?? 0, height: first?.rows ?? 0, fps: source.fps });
         ctx.log.info({ device, fps: source.fps }, `camera open: ${device}`);
         let frame = first;
@@ -56,7 +58,9 @@ class Camera implements Subsystem {
           }
           ctx.liveness.beat(LOOP);
           const monotonicMs = performance.now();
-          ctx.bus.emit('camera.frame', { index: index++, capturedAt: Date.now(), monotonicMs, width: frame.cols, height: frame.rows, image: frame });
+          const { retain, release } = holds(frame);
+          ctx.bus.emit('camera.frame', { index: index++, capturedAt: Date.now(), monotonicMs, width: frame.cols, height: frame.rows, image: frame, retain });
+          release();
           if (!source.live) {
             due = Math.max(due + interval, monotonicMs);
             await sleep(due - performance.now());
@@ -97,6 +101,25 @@ class Camera implements Subsystem {
     this.closeSource();
     while (!this.stopped) await this.wait(ctx, 1000);
   }
+}
+
+/** Reference count for a frame's pixels: the camera's own hold plus one per retain(). */
+function holds(image: Mat): { retain: () => () => void; release: () => void } {
+  let count = 1;
+  const release = () => {
+    if (--count === 0) image.release();
+  };
+  return {
+    retain: () => {
+      count++;
+      let released = false;
+      return () => {
+        if (!released) release();
+        released = true;
+      };
+    },
+    release,
+  };
 }
 
 export const camera: SubsystemDefinition = {

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
@@ -31,6 +32,7 @@ interface SourceSpec {
   target: string | number;
   api?: number;
   live: boolean;
+  folder?: boolean;
 }
 
 export function describeSource(source: CameraConfig['source']): SourceSpec {
@@ -40,26 +42,50 @@ export function describeSource(source: CameraConfig['source']): SourceSpec {
   if (source.includes('!')) return { device: `GStreamer pipeline "${source}"`, target: source, api: cv.CAP_GSTREAMER, live: true };
   if (source.startsWith('/dev/')) return { device: `V4L2 camera ${source}`, target: source, api: cv.CAP_V4L2, live: true };
   const file = resolveAsset(source);
-  return { device: `video file ${file}`, target: file, live: false };
+  const folder = statSync(file, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return { device: `${folder ? 'image folder' : 'video file'} ${file}`, target: file, live: false, folder };
+}
+
+const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|tiff?|webp|pgm|ppm)$/i;
+
+/** A folder of images played in name order at the configured rate: for replays and tests. */
+function openImageFolder(device: string, folder: string, config: CameraConfig): FrameSource {
+  const cv = opencv();
+  const files = readdirSync(folder).filter((f) => IMAGE_EXTENSIONS.test(f)).sort().map((f) => path.join(folder, f));
+  if (files.length === 0) throw new CameraOpenError(device, 'no images in it');
+  let next = 0;
+  return {
+    device,
+    live: false,
+    fps: config.fps,
+    async read() {
+      const file = files[next];
+      if (!file) return undefined;
+      next++;
+      const image = await cv.imreadAsync(file);
+      if (image.empty) throw new Error(`${file} is not a readable image`);
+      return image;
+    },
+    rewind() {
+      next = 0;
+    },
+    close() {},
+  };
 }
 
 export function openSource(config: CameraConfig): FrameSource {
   const cv = opencv();
   const spec = describeSource(config.source);
-  if (!spec.live && typeof spec.target === 'string') {
-    try {
-      statSync(spec.target);
-    } catch {
-      throw new CameraOpenError(spec.device, 'no such file');
-    }
-  }
+  if (spec.folder) return openImageFolder(spec.device, spec.target as string, config);
+  if (!spec.live && !statSync(spec.target as string, { throwIfNoEntry: false })) throw new CameraOpenError(spec.device, 'no such file');
   let capture: VideoCapture;
   try {
     capture = spec.api === undefined ? new cv.VideoCapture(spec.target) : new cv.VideoCapture(spec.target, spec.api);
   } catch (err) {
     throw new CameraOpenError(spec.device, `${asError(err).message} (is it connected, and not in use by another program?)`);
   }
-  if (spec.live) {
+  // A GStreamer pipeline states its own caps; setting properties on it stalls the pipeline.
+  if (spec.api === cv.CAP_V4L2) {
     capture.set(cv.CAP_PROP_FRAME_WIDTH, config.width);
     capture.set(cv.CAP_PROP_FRAME_HEIGHT, config.height);
     capture.set(cv.CAP_PROP_FPS, config.fps);

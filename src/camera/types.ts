@@ -10,6 +10,12 @@ export interface CameraFrame {
   height: number;
   /** BGR image. Shared by all subscribers: read it, never modify or release it. */
   image: Mat;
+  /**
+   * A subscriber that uses the image after its handler returned (asynchronous processing) holds it
+   * with retain() and calls the returned function when done. The image is released as soon as nobody
+   * holds it, instead of when the garbage collector gets to it: at 30 fps that is ~27 MB/s of pixels.
+   */
+  retain(): () => void;
 }
 
 export type CameraState =

@@ -13,6 +13,10 @@ export function opencv(): typeof OpenCV {
     process.env.OPENCV4NODEJS_DISABLE_AUTOBUILD ??= '1';
     // OpenCV's own WARN lines (e.g. every failed V4L2 probe) would flood the journal while reconnecting.
     process.env.OPENCV_LOG_LEVEL ??= 'ERROR';
+    // The binding reports Mat memory to V8 from inside Mat destructors, which also run in GC callbacks;
+    // on Node 20 that was seen to abort the process ("Check failed: marking_done_", a known issue of
+    // the binding). EmoBot releases its Mats explicitly instead (frames are reference counted).
+    process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= '1';
     const require = createRequire(import.meta.url);
     const build = require('@u4/opencv-build') as { Log?: { silence: boolean } };
     if (build.Log) build.Log.silence = true;

@@ -74,3 +74,20 @@ t.test('with loop_video off the file plays once, then the camera reports it ende
   await cam.instance.stop();
   t.equal(cam.frames.length, 420, 'every frame of the 14 s demo was delivered once');
 });
+
+t.test('a live stream that stops mid-way is reopened with backoff, frames resume, nothing crashes', async (t) => {
+  // A GStreamer source that delivers 10 frames and then ends, as an unplugged USB camera does.
+  const pipeline = 'videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120,framerate=30/1 ! videoconvert ! video/x-raw,format=BGR ! appsink';
+  const cam = run({ source: pipeline, reconnect: { initial_delay_ms: 50, max_delay_ms: 100 } });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.states.filter((s) => s.state === 'open').length >= 3, 'three openings');
+  await cam.instance.stop();
+  const opens = cam.states.filter((s) => s.state === 'open');
+  const drops = cam.states.filter((s) => s.state === 'reconnecting');
+  t.match(opens[0], { device: /^GStreamer pipeline "videotestsrc/, width: 160, height: 120 });
+  t.ok(drops.length >= 2);
+  t.match(drops[0], { error: /delivered no frame \(unplugged\?\)/, retryInMs: 50 });
+  t.ok(cam.frames.length >= 20, `${cam.frames.length} frames across reconnects`);
+  t.same(cam.frames.map((f) => f.index), cam.frames.map((_, i) => i), 'frame indices keep counting across reconnects');
+  t.same(cam.failures, []);
+});
