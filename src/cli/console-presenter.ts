@@ -21,6 +21,11 @@ class ConsolePresenter implements Subsystem {
           return say('sees', 'camera closed');
       }
     });
+    ctx.bus.on('face.found', ({ trackId, box }) => say('sees', `face #${trackId} at ${box.x},${box.y} (${box.width}x${box.height} px)`));
+    ctx.bus.on('face.lost', ({ trackId, visibleForMs }) => say('sees', `face #${trackId} gone after ${(visibleForMs / 1000).toFixed(1)} s`));
+    ctx.bus.on('emotion', ({ trackId, attended, label, confidence }) =>
+      say('feels', `face #${trackId}${attended ? ' (attended)' : ''} looks ${label} (${Math.round(confidence * 100)}%)`),
+    );
     ctx.bus.on('subsystem.state', ({ name, state, error, restartInMs }) => {
       if (state === 'crashed') say('robot', `${name} crashed: ${error}; restarting in ${restartInMs} ms`);
     });

@@ -57,6 +57,47 @@ export const cameraSchema = z.strictObject({
 export const visionSchema = z.strictObject({
   /** ONNX classifier; its model card (same name, .json) describes input and labels. */
   model: z.string().min(1).default('models/emotion-mobilenetv2-int8.onnx'),
+  /** onnxruntime execution provider to try first (cpu, cuda, tensorrt, ...); CPU is the fallback. */
+  execution_provider: z.string().min(1).default('cpu'),
+  /** Intra-op threads for inference; 0 lets onnxruntime use every core. */
+  threads: z.number().int().min(0).max(64).default(1),
+  detection: z
+    .strictObject({
+      detector: z.enum(['haar', 'haar-alt2', 'lbp']).default('haar'),
+      /** Frames are downscaled to this width before detection. */
+      width: z.number().int().min(80).max(1920).default(320),
+      /** Smallest face, as a fraction of the frame height. */
+      min_face: z.number().positive().max(1).default(0.12),
+      scale_factor: z.number().gt(1).max(2).default(1.2),
+      min_neighbors: z.number().int().min(1).max(20).default(5),
+      /** Faces classified per frame, largest first. */
+      max_faces: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  tracking: z
+    .strictObject({
+      /** Overlap needed to call a detection the same person as a track. */
+      iou_threshold: z.number().min(0.05).max(0.95).default(0.3),
+      /** Consecutive-enough detections before a face counts (filters one-frame false positives). */
+      confirm_frames: z.number().int().min(1).max(30).default(3),
+      /** A track not seen for this long is lost (face.lost). */
+      lost_after_ms: milliseconds.default(1000),
+      /** Attention moves to another face only if it is this much larger ... */
+      switch_ratio: z.number().min(1).default(1.3),
+      /** ... for this long, so it does not jump between two similar faces. */
+      switch_after_ms: milliseconds.default(700),
+    })
+    .prefault({}),
+  smoothing: z
+    .strictObject({
+      /** Time constant of the per-face moving average of probabilities (0: no averaging). */
+      time_constant_ms: milliseconds.default(250),
+      /** A new emotion must beat the current one by this much probability ... */
+      margin: z.number().min(0).max(1).default(0.15),
+      /** ... and the current one must have been shown for at least this long. */
+      min_dwell_ms: milliseconds.default(1000),
+    })
+    .prefault({}),
 });
 
 export const expressionSchema = z.strictObject({

@@ -1,6 +1,8 @@
 import type { ConfigSection } from '../config/schema.js';
 import type { ConfigIssue } from '../config/load.js';
 import type { CameraFrame, CameraState } from '../camera/types.js';
+import type { Box } from '../vision/detector.js';
+import type { FaceResult, StageTimings } from '../vision/pipeline.js';
 import type { StatusSnapshot } from './status.js';
 
 export type SubsystemState = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' | 'disabled';
@@ -9,6 +11,12 @@ export type SubsystemState = 'starting' | 'running' | 'stopping' | 'stopped' | '
 export interface BusEvents {
   'camera.frame': CameraFrame;
   'camera.state': CameraState;
+  /** Every processed frame: all classified faces, which one is attended, and the stage timings. */
+  'vision.frame': { frameIndex: number; capturedAt: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
+  'face.found': { trackId: number; box: Box; at: number };
+  'face.lost': { trackId: number; at: number; visibleForMs: number };
+  /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */
+  'emotion': { trackId: number; attended: boolean; label: string; confidence: number; probabilities: Record<string, number>; box: Box; since: number; at: number };
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };
   'config.reloaded': { file: string; changed: ConfigSection[] };
   'config.rejected': { file: string; issues: ConfigIssue[] };

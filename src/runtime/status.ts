@@ -4,8 +4,14 @@ import type { SubsystemState } from './events.js';
 
 export interface StatusSnapshot {
   uptimeS: number;
+  /** Camera frames per second, and frames the vision pipeline processed per second. */
   fps: number;
+  visionFps: number;
   frames: number;
+  droppedFrames: number;
+  faces: number;
+  /** The attended person's smoothed emotion. */
+  emotion?: { label: string; confidence: number };
   camera?: CameraState;
   subsystems: Record<string, SubsystemState>;
 }
@@ -17,6 +23,10 @@ export class StatusBoard {
   private camera?: CameraState;
   private frames = 0;
   private readonly recentFrames: number[] = [];
+  private readonly recentVisionFrames: number[] = [];
+  private droppedFrames = 0;
+  private faces = 0;
+  private emotion?: { label: string; confidence: number };
   private readonly subsystems: Record<string, SubsystemState> = {};
   private readonly startedAt = performance.now();
 
@@ -28,21 +38,37 @@ export class StatusBoard {
       this.frames++;
       this.recentFrames.push(frame.monotonicMs);
     });
+    bus.on('vision.frame', (result) => {
+      this.recentVisionFrames.push(performance.now());
+      this.droppedFrames = result.droppedFrames;
+      this.faces = result.faces.length;
+      const attended = result.faces.find((f) => f.attended);
+      this.emotion = attended ? { label: attended.smoothed.label, confidence: attended.smoothed.confidence } : undefined;
+    });
     bus.on('subsystem.state', ({ name, state }) => {
       this.subsystems[name] = state;
     });
   }
 
   snapshot(now = performance.now()): StatusSnapshot {
-    while (this.recentFrames.length && now - this.recentFrames[0]! > FPS_WINDOW_MS) this.recentFrames.shift();
     return {
       uptimeS: Math.round((now - this.startedAt) / 1000),
-      fps: Math.round((this.recentFrames.length / (FPS_WINDOW_MS / 1000)) * 10) / 10,
+      fps: rate(this.recentFrames, now),
+      visionFps: rate(this.recentVisionFrames, now),
       frames: this.frames,
+      droppedFrames: this.droppedFrames,
+      faces: this.faces,
+      ...(this.emotion ? { emotion: this.emotion } : {}),
       ...(this.camera ? { camera: this.camera } : {}),
       subsystems: { ...this.subsystems },
     };
   }
+}
+
+/** Events per second over the last window; drops timestamps that fell out of it. */
+function rate(times: number[], now: number): number {
+  while (times.length && now - times[0]! > FPS_WINDOW_MS) times.shift();
+  return Math.round((times.length / (FPS_WINDOW_MS / 1000)) * 10) / 10;
 }
 
 export function summarize(status: StatusSnapshot): string {
@@ -53,5 +79,6 @@ export function summarize(status: StatusSnapshot): string {
     : 'camera -';
   const troubled = Object.entries(status.subsystems).filter(([, s]) => s === 'crashed' || s === 'starting');
   const health = troubled.length ? troubled.map(([name, s]) => `${name} ${s}`).join(', ') : 'all subsystems ok';
-  return `${camera} | ${health} | up ${status.uptimeS}s`;
+  const vision = status.subsystems.vision === 'running' ? ` | vision ${status.visionFps} fps, ${status.faces} face(s)${status.emotion ? `, ${status.emotion.label} ${Math.round(status.emotion.confidence * 100)}%` : ''}` : '';
+  return `${camera}${vision} | ${health} | up ${status.uptimeS}s`;
 }

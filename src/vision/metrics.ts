@@ -37,3 +37,10 @@ export function classificationReport(truth: ArrayLike<number>, predicted: ArrayL
   const macroF1 = Object.values(perClass).reduce((a, m) => a + m.f1, 0) / k;
   return { count: truth.length, accuracy: truth.length ? correct / truth.length : 0, macroF1, perClass, confusion };
 }
+
+/** Index of the largest value (the first, on ties). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}

@@ -34,6 +34,7 @@ export function facesToTensor(faces: Mat[], card: ModelCard): Float32Array {
     // resize() returns a fresh continuous Mat; a right-sized crop may be a view into the frame.
     img = img.cols !== width || img.rows !== height ? img.resize(height, width, 0, 0, interpolation) : img.copy();
     const pixels = img.getData();
+    img.release(); // always our own copy (resize/copy above); its pixels now live in `pixels`
     const base = n * channels * plane;
     // OpenCV rows are interleaved HWC; the model wants planar CHW.
     for (let c = 0; c < channels; c++) {

@@ -1,0 +1,119 @@
+import type { Mat } from '@u4/opencv4nodejs';
+import type { Config } from '../config/schema.js';
+import { opencv } from '../runtime/opencv.js';
+import { resolveAsset } from '../runtime/paths.js';
+import { EmotionClassifier } from './classifier.js';
+import { createDetector, type Box, type FaceDetector } from './detector.js';
+import { argmax } from './metrics.js';
+import { cropWithMargin, facesToTensor } from './preprocess.js';
+import { EmotionSmoother } from './smoothing.js';
+import { FaceTracker } from './tracker.js';
+
+export interface FaceResult {
+  trackId: number;
+  box: Box;
+  attended: boolean;
+  /** This frame's own prediction. */
+  raw: { label: string; confidence: number };
+  /** The per-person smoothed emotion: what the robot reacts to. */
+  smoothed: { label: string; confidence: number; sinceMs: number; changed: boolean };
+  probabilities: Record<string, number>;
+}
+
+/** Milliseconds spent in each stage for one frame. */
+export interface StageTimings {
+  detect: number;
+  preprocess: number;
+  infer: number;
+  smooth: number;
+}
+
+export interface FrameResult {
+  faces: FaceResult[];
+  found: { trackId: number; box: Box }[];
+  lost: { trackId: number; visibleForMs: number }[];
+  attendedTrackId?: number;
+  timings: StageTimings;
+}
+
+/**
+ * One frame in, faces with smoothed emotions out: detection, tracking, crop, classification and
+ * smoothing. Shared by the live vision subsystem and `emobot replay`, so both behave identically.
+ * Times are milliseconds on any monotonic clock (capture time live, video time in replay).
+ */
+export class VisionPipeline {
+  private readonly tracker: FaceTracker;
+  private readonly smoothers = new Map<number, EmotionSmoother>();
+
+  private constructor(
+    private readonly config: Config['vision'],
+    readonly classifier: EmotionClassifier,
+    readonly detector: FaceDetector,
+  ) {
+    this.tracker = new FaceTracker(config.tracking);
+  }
+
+  static async create(config: Config['vision']): Promise<VisionPipeline> {
+    const classifier = await EmotionClassifier.load(resolveAsset(config.model), {
+      executionProvider: config.execution_provider,
+      threads: config.threads,
+    });
+    return new VisionPipeline(config, classifier, createDetector(config.detection));
+  }
+
+  async process(image: Mat, timeMs: number): Promise<FrameResult> {
+    const cv = opencv();
+    const labels = this.classifier.labels;
+    let mark = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const elapsed = now - mark;
+      mark = now;
+      return elapsed;
+    };
+    const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
+    const boxes = await this.detector.detect(gray);
+    const update = this.tracker.update(boxes, timeMs);
+    const detect = lap();
+
+    const classified = update.visible.slice(0, this.config.detection.max_faces);
+    const margin = this.classifier.card.input.crop.margin;
+    const crops = classified.map((t) => cropWithMargin(gray, t.box, margin));
+    const tensor = facesToTensor(crops, this.classifier.card);
+    for (const crop of crops) crop.release();
+    if (gray !== image) gray.release();
+    const preprocess = lap();
+    const probs = classified.length ? await this.classifier.probabilities(tensor, classified.length) : new Float32Array();
+    const infer = lap();
+
+    for (const track of update.lost) this.smoothers.delete(track.id);
+    const k = labels.length;
+    const faces = classified.map((track, i): FaceResult => {
+      const own = probs.subarray(i * k, (i + 1) * k);
+      let smoother = this.smoothers.get(track.id);
+      if (!smoother) this.smoothers.set(track.id, (smoother = new EmotionSmoother(this.config.smoothing)));
+      const smoothed = smoother.update(own, timeMs);
+      const rawLabel = argmax(own);
+      return {
+        trackId: track.id,
+        box: track.box,
+        attended: track === update.attended,
+        raw: { label: labels[rawLabel]!, confidence: own[rawLabel]! },
+        smoothed: { label: labels[smoothed.label]!, confidence: smoothed.confidence, sinceMs: smoothed.sinceMs, changed: smoothed.changed },
+        probabilities: Object.fromEntries(labels.map((label, c) => [label, smoothed.probabilities[c]!])),
+      };
+    });
+    const smooth = lap();
+    return {
+      faces,
+      found: update.found.map((t) => ({ trackId: t.id, box: t.box })),
+      lost: update.lost.map((t) => ({ trackId: t.id, visibleForMs: t.lastSeenMs - t.firstSeenMs })),
+      ...(update.attended ? { attendedTrackId: update.attended.id } : {}),
+      timings: { detect, preprocess, infer, smooth },
+    };
+  }
+
+  release(): Promise<void> {
+    return this.classifier.release();
+  }
+}

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+import { opencv } from '../../src/runtime/opencv.js';
+import { VisionPipeline } from '../../src/vision/pipeline.js';
+
+const cv = opencv();
+const faces = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'faces');
+const vision = configSchema.parse({}).vision;
+
+t.test('the committed INT8 model runs behind detection, tracking and smoothing', async (t) => {
+  const pipeline = await VisionPipeline.create(vision);
+  t.teardown(() => pipeline.release());
+  t.equal(pipeline.classifier.executionProvider, 'cpu');
+  const astronaut = cv.imread(path.join(faces, 'astronaut.png'));
+  let result = await pipeline.process(astronaut, 0);
+  t.same(result.faces, [], 'not confirmed on the first frame');
+  result = await pipeline.process(astronaut, 33);
+  result = await pipeline.process(astronaut, 66);
+  t.same(result.found.map((f) => f.trackId), [1]);
+  t.equal(result.faces.length, 1);
+  const [face] = result.faces;
+  t.match(face, { trackId: 1, attended: true, smoothed: { changed: true, sinceMs: 66 } });
+  t.equal(face!.smoothed.label, 'happy', 'Eileen Collins is smiling');
+  t.same(Object.keys(face!.probabilities), ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
+  t.ok(Math.abs(Object.values(face!.probabilities).reduce((a, b) => a + b, 0) - 1) < 1e-4, 'probabilities sum to 1');
+  for (const stage of ['detect', 'preprocess', 'infer', 'smooth'] as const) t.ok(result.timings[stage] >= 0, `${stage} timed`);
+
+  const cat = cv.imread(path.join(faces, 'chelsea.png'));
+  await pipeline.process(cat, 100);
+  const afterCat = await pipeline.process(cat, 1200);
+  t.same(afterCat.faces, []);
+  t.same(afterCat.lost.map((l) => l.trackId), [1], 'the face is lost once unseen for lost_after_ms');
+  t.equal(afterCat.attendedTrackId, undefined);
+});
