@@ -1,13 +1,7 @@
-import { ConfigError, formatIssue, loadConfigFile } from '../config/load.js';
+import { loadConfigOrReport } from './load-config.js';
 
 export function configCheckCommand(file: string): number {
-  try {
-    loadConfigFile(file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const issue of err.issues) process.stderr.write(`${formatIssue(err.file, issue)}\n`);
-    return 1;
-  }
+  if (!loadConfigOrReport(file)) return 1;
   process.stdout.write(`${file}: OK\n`);
   return 0;
 }

@@ -1,8 +1,9 @@
 import pino from 'pino';
 import { demoConfig } from '../config/demo.js';
-import { BUILT_IN, ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { BUILT_IN } from '../config/load.js';
 import { Daemon } from '../runtime/daemon.js';
 import { createLogger } from '../runtime/logger.js';
+import { loadConfigOrReport } from './load-config.js';
 import { subsystemsFor } from './subsystems.js';
 
 export interface DaemonCommandOptions {
@@ -14,14 +15,8 @@ export interface DaemonCommandOptions {
 
 /** `emobot run` and `emobot demo`: owns the process (signals, exit code) around a Daemon. */
 export async function daemonCommand(options: DaemonCommandOptions): Promise<number> {
-  let loaded: LoadedConfig;
-  try {
-    loaded = options.demo ? { config: demoConfig(), file: BUILT_IN } : loadConfigFile(findConfigFile(options.configPath));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const issue of err.issues) process.stderr.write(`emobot: ${formatIssue(err.file, issue)}\n`);
-    return 2;
-  }
+  const loaded = options.demo ? { config: demoConfig(), file: BUILT_IN } : loadConfigOrReport(options.configPath);
+  if (!loaded) return 2;
   const { config } = loaded;
   // The demo talks to a person through the console presenter; its logs would drown that out.
   const log = createLogger({

@@ -65,7 +65,9 @@ async function checkCamera(config: Config): Promise<Check> {
     try {
       const frame = await source.read();
       if (!frame) return { name: 'camera', status: 'fail', detail: `${device} opened but has no frames`, fix: 'check the file or device' };
-      return { name: 'camera', status: 'ok', detail: `${device}: ${frame.cols}x${frame.rows}` };
+      const detail = `${device}: ${frame.cols}x${frame.rows}`;
+      frame.release();
+      return { name: 'camera', status: 'ok', detail };
     } finally {
       source.close();
     }

@@ -1,6 +1,6 @@
 import { EmotionClassifier } from '../vision/classifier.js';
 import { readIdxImages, readIdxLabels } from '../vision/idx.js';
-import { classificationReport, type ClassificationReport } from '../vision/metrics.js';
+import { argmax, classificationReport, type ClassificationReport } from '../vision/metrics.js';
 import { facesToTensor, grayMat } from '../vision/preprocess.js';
 
 export interface EvalModelOptions {
@@ -58,12 +58,6 @@ export async function evalModelCommand(options: EvalModelOptions): Promise<numbe
   const result = await evaluateModel(options);
   process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result));
   return 0;
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime/paths.js';
+import { benchCommand } from './bench.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
 import { doctorCommand } from './doctor.js';
 import { evalModelCommand } from './eval-model.js';
+import { loadConfigOrReport } from './load-config.js';
+import { replayCommand } from './replay.js';
 
 const HELP = `emobot — emotion-aware desktop robot runtime
 
@@ -15,12 +18,15 @@ Commands:
   demo                   run on the bundled demo video with simulated hardware and offline voice
   doctor                 check camera, model, board, audio, API keys and broker; say how to fix
   config check <file>    validate a config file; errors name the key, the value and the line
+  replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
+  bench [--json]         vision benchmark: per-stage latency, fps, dropped frames, memory
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
 
 Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
-      --seconds <n>      run/demo: stop by itself after n seconds
+      --seconds <n>      run/demo: stop by itself after n seconds; bench: live measurement length (10)
+      --frames <n>       bench: frames for the throughput measurement (300)
       --json             doctor, eval-model: print JSON
       --provider <name>  eval-model: onnxruntime execution provider (cpu, cuda, tensorrt; default cpu)
       --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
@@ -46,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
         provider: { type: 'string' },
         threads: { type: 'string' },
         batch: { type: 'string' },
+        frames: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -76,6 +83,22 @@ async function main(argv: string[]): Promise<number> {
       return daemonCommand({ demo: command === 'demo', configPath: values.config, seconds, verbose: values.verbose === true });
     case 'doctor':
       return doctorCommand({ configPath: values.config, json: values.json === true });
+    case 'bench': {
+      const frames = Number(values.frames ?? 300);
+      if (!Number.isInteger(frames) || frames < 1) {
+        process.stderr.write(`emobot: --frames must be a positive integer, got "${values.frames}"\n`);
+        return 2;
+      }
+      return benchCommand({ json: values.json === true, frames, seconds: seconds ?? 10 });
+    }
+    case 'replay': {
+      if (!rest[0]) {
+        process.stderr.write('usage: emobot replay <video|image-folder> [--json] [--config file]\n');
+        return 2;
+      }
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? replayCommand({ source: rest[0], vision: loaded.config.vision, json: values.json === true }) : 2;
+    }
     case 'eval-model': {
       const { model, images, labels } = values;
       const threads = Number(values.threads ?? 0);

@@ -16,7 +16,9 @@ t.test('demo: the terminal shows what the robot sees, and it stops by itself', a
   const result = await runCli(['demo', '--seconds', '3']);
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, /\[sees\] demo video .*demo-faces\.mp4: 640x480 at 30 fps/);
-  t.match(result.stdout, /\[status\] camera \d+(\.\d)? fps \| all subsystems ok/);
+  t.match(result.stdout, /\[sees\] face #1 at \d+,\d+ \(\d+x\d+ px\)/);
+  t.match(result.stdout, /\[feels\] face #1 \(attended\) looks (angry|disgust|fear|happy|sad|surprise|neutral) \(\d+%\)/);
+  t.match(result.stdout, /\[status\] camera \d+(\.\d)? fps \| vision \d+(\.\d)? fps, 1 face\(s\), \w+ \d+% \| all subsystems ok/);
   t.equal(result.stderr, '', 'no warnings in a clean demo');
 });
 
@@ -25,7 +27,7 @@ t.test('run: an invalid config refuses to start (exit 2) naming key, value and l
   writeFileSync(file, 'camera:\n  width: 10\n');
   const result = await runCli(['run', '--config', file]);
   t.equal(result.code, 2);
-  t.match(result.stderr, `emobot: ${file}:2:10 camera.width: Too small: expected number to be >=32 (got 10)`);
+  t.match(result.stderr, `${file}:2:10 camera.width: Too small: expected number to be >=32 (got 10)`);
 });
 
 t.test('run under systemd: READY, STATUS, watchdog, live reload, graceful SIGTERM', async (t) => {

@@ -72,8 +72,11 @@ t.test('a model without its model card fails; an invalid config is reported and 
 });
 
 t.test('the table for people', async (t) => {
-  const result = await runCli(['doctor', '--config', config('camera:\n  source: demo\n')]);
+  const alsa = alsaFileDevices(mkdtempSync(path.join(tmpdir(), 'emobot-doctor-alsa-')));
+  const result = await runCli(['doctor', '--config', config(`camera:\n  source: demo\nvision:\n  model: ${path.join(dir, 'absent.onnx')}\n`)], alsa.env);
+  t.equal(result.code, 1);
   t.match(result.stdout, /^OK {4}camera +demo video/m);
-  t.match(result.stdout, /^FAIL {2}model .*not found\n +-> build it/m);
-  t.match(result.stdout, /\d+ problem\(s\) found\n$/);
+  t.match(result.stdout, /^OK {4}microphone +ALSA "default"$/m);
+  t.match(result.stdout, /^FAIL {2}model +.*absent\.onnx not found\n +-> build it/m);
+  t.match(result.stdout, /\n1 problem\(s\) found\n$/);
 });
