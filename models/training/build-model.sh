@@ -28,5 +28,5 @@ for variant in fp32 int8; do
     --batch 1 --threads 1 --json > "$work/eval-$variant.json"
 done
 $py models/training/finalize_card.py --card "$card" --fp32 "$fp32" --int8 "$int8" \
-  --eval-fp32 "$work/eval-fp32.json" --eval-int8 "$work/eval-int8.json" \
+  --eval-fp32 "$work/eval-fp32.json" --eval-int8 "$work/eval-int8.json" --readme models/README.md \
   --latency-setup "onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), CPU execution provider, 1 intra-op thread, batch 1, flip-averaged (2 inferences per face), $(nproc)-core $(uname -m), preprocessing included"

@@ -22,6 +22,48 @@ def evaluation(path):
     }
 
 
+def metrics_markdown(card):
+    """The README tables, written from the card so the two can never disagree."""
+    ev, labels = card["evaluation"], card["labels"]
+    fp32, int8 = ev["fp32"], ev["int8"]
+    pct = lambda x: f"{100 * x:.2f}%"
+    lines = [
+        "| | FP32 | INT8 |", "| --- | ---: | ---: |",
+        f"| accuracy | {pct(fp32['accuracy'])} | {pct(int8['accuracy'])} |",
+        f"| macro-F1 | {pct(fp32['macro_f1'])} | {pct(int8['macro_f1'])} |",
+        f"| ms per face | {fp32['ms_per_face']} | {int8['ms_per_face']} |",
+        f"| file | {card['files']['fp32']['bytes'] / 1e6:.1f} MB | {card['files']['int8']['bytes'] / 1e6:.1f} MB |",
+        "", f"INT8 is {ev['int8_speedup']}x faster than FP32 ({ev['latency_setup']}).", "",
+        "Per class (recall; INT8 minus FP32 in points):", "",
+        "| class | images | FP32 recall | INT8 recall | difference | INT8 precision | INT8 F1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label in labels:
+        a, b = fp32["per_class"][label], int8["per_class"][label]
+        lines.append(f"| {label} | {b['count']} | {pct(a['recall'])} | {pct(b['recall'])} | "
+                     f"{100 * (b['recall'] - a['recall']):+.2f} | {pct(b['precision'])} | {pct(b['f1'])} |")
+    for name, r in (("FP32", fp32), ("INT8", int8)):
+        lines += ["", f"{name} confusion matrix (rows: true class, columns: predicted):", "",
+                  "| | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
+        lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, r["confusion"])]
+    t = card["training"]
+    lines += ["", f"Training selected epoch {t['selected_epoch']} of {t['args']['epochs']} "
+                  f"(validation accuracy in PyTorch: {pct(t['val_acc'])}, flip-averaged {pct(t['val_acc_flip'])}).",
+              "", "| file | bytes | sha256 |", "| --- | ---: | --- |"]
+    lines += [f"| `{f['path']}` | {f['bytes']} | `{f['sha256']}` |" for f in card["files"].values()]
+    return "\n".join(lines)
+
+
+def write_readme(path, card):
+    with open(path) as f:
+        text = f.read()
+    start, end = "<!-- metrics:start -->", "<!-- metrics:end -->"
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    with open(path, "w") as f:
+        f.write(f"{head}{start}\n{metrics_markdown(card)}\n{end}{tail}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--card", required=True)
@@ -30,6 +72,7 @@ def main():
     p.add_argument("--eval-fp32", required=True)
     p.add_argument("--eval-int8", required=True)
     p.add_argument("--latency-setup", required=True)
+    p.add_argument("--readme", required=True, help="README whose metrics section is rewritten")
     args = p.parse_args()
     with open(args.card) as f:
         card = json.load(f)
@@ -46,6 +89,7 @@ def main():
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
+    write_readme(args.readme, card)
     print(json.dumps({"fp32": fp32["accuracy"], "int8": int8["accuracy"], "speedup": card["evaluation"]["int8_speedup"]}))
 
 
