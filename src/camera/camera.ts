@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { describeSource, openSource, type FrameSource } from './sources.js';
 
@@ -21,7 +22,7 @@ class Camera implements Subsystem {
 
   async start(ctx: SubsystemContext): Promise<void> {
     this.unregister = ctx.liveness.register(LOOP, ctx.config.runtime.loop_stale_after_ms);
-    this.loop = this.run(ctx).catch((err: Error) => ctx.fail(err));
+    this.loop = this.run(ctx).catch((err: unknown) => ctx.fail(asError(err)));
   }
 
   async stop(): Promise<void> {
@@ -50,7 +51,8 @@ class Camera implements Subsystem {
           if (!frame) {
             if (!this.config.loop_video) {
               ctx.bus.emit('camera.state', { state: 'ended', device });
-              return this.idleUntilStopped(ctx);
+              await this.idleUntilStopped(ctx);
+              break;
             }
             source.rewind();
             frame = await source.read();
@@ -73,7 +75,7 @@ class Camera implements Subsystem {
         failures++;
         const { initial_delay_ms, max_delay_ms } = this.config.reconnect;
         const retryInMs = Math.min(max_delay_ms, initial_delay_ms * 2 ** (failures - 1));
-        const error = (err as Error).message;
+        const error = asError(err).message;
         ctx.bus.emit('camera.state', { state: 'reconnecting', device, error, retryInMs });
         ctx.log.warn({ device, retryInMs, failures }, `${error}; retrying in ${retryInMs} ms`);
         await this.wait(ctx, retryInMs);

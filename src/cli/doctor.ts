@@ -6,6 +6,7 @@ import { ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedCo
 import { configSchema, type Config } from '../config/schema.js';
 import { readSecrets, SECRET_ENV_VARS } from '../config/secrets.js';
 import { describeSource, openSource } from '../camera/sources.js';
+import { asError } from '../runtime/errors.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 
@@ -32,7 +33,7 @@ export async function doctorCommand(options: { configPath?: string; json: boolea
     try {
       checks.push(...[await probe(loaded.config)].flat());
     } catch (err) {
-      checks.push({ name: probe.name.replace(/^check/, '').toLowerCase(), status: 'fail', detail: (err as Error).message });
+      checks.push({ name: probe.name.replace(/^check/, '').toLowerCase(), status: 'fail', detail: asError(err).message });
     }
   }
   process.stdout.write(options.json ? `${JSON.stringify({ checks }, null, 2)}\n` : formatTable(checks));
@@ -75,7 +76,7 @@ async function checkCamera(config: Config): Promise<Check> {
     return {
       name: 'camera',
       status: 'fail',
-      detail: (err as Error).message,
+      detail: asError(err).message,
       fix: 'plug the camera in; `v4l2-ctl --list-devices` lists them; the emobot user must be in group video',
     };
   }
@@ -91,7 +92,7 @@ async function checkModel(config: Config): Promise<Check> {
     await classifier.release();
     return { name: 'model', status: 'ok', detail: `${model}: ${classifier.labels.length} labels, ${width}x${height}x${channels} input` };
   } catch (err) {
-    return { name: 'model', status: 'fail', detail: (err as Error).message.split('\n')[0]!, fix };
+    return { name: 'model', status: 'fail', detail: asError(err).message.split('\n')[0]!, fix };
   }
 }
 
