@@ -30,7 +30,8 @@ export class Daemon {
   private readonly notifier: SystemdNotifier;
   private readonly status: StatusBoard;
   private readonly reloader?: ConfigReloader;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private watchdogTimer?: NodeJS.Timeout;
+  private statusTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private watchdogStarved = false;
 
@@ -54,6 +55,7 @@ export class Daemon {
         {
           applied: async (config, changed) => {
             log.level = config.log.level;
+            if (changed.includes('runtime') && this.statusTimer) this.scheduleStatus();
             const restarted = await this.supervisor.reconfigure(config, changed);
             this.bus.emit('config.reloaded', { file: loaded.file, changed });
             log.info({ changed, restarted }, `restarted for the new config: ${restarted.join(', ') || 'nothing'}`);
@@ -75,10 +77,8 @@ export class Daemon {
     log.info({ configFile: this.options.loaded.file, systemd: this.notifier.enabled }, 'starting');
     await this.supervisor.start();
     if (this.options.watchConfig && this.reloader) this.reloader.watchFile();
-    this.timers.push(setInterval(() => this.publishStatus(), this.config.runtime.status_interval_ms));
-    if (this.notifier.watchdogIntervalMs) {
-      this.timers.push(setInterval(() => this.feedWatchdog(), this.notifier.watchdogIntervalMs));
-    }
+    this.scheduleStatus();
+    if (this.notifier.watchdogIntervalMs) this.watchdogTimer = setInterval(() => this.feedWatchdog(), this.notifier.watchdogIntervalMs);
     this.notifier.notify({ READY: 1, STATUS: 'running', MAINPID: process.pid });
     log.info({ subsystems: this.supervisor.states() }, 'ready');
   }
@@ -102,11 +102,18 @@ export class Daemon {
     const timeoutMs = this.config.runtime.shutdown_timeout_ms;
     log.info({ reason, timeoutMs }, `stopping (${reason})`);
     this.notifier.notify({ STOPPING: 1, STATUS: `stopping: ${reason}` });
-    for (const timer of this.timers) clearInterval(timer);
+    clearInterval(this.statusTimer);
+    clearInterval(this.watchdogTimer);
     this.reloader?.close();
     await this.supervisor.stop(timeoutMs);
     this.notifier.close();
     log.info('stopped');
+  }
+
+  /** (Re)starts the status line at the configured period; a reload of `runtime` calls it again. */
+  private scheduleStatus(): void {
+    clearInterval(this.statusTimer);
+    this.statusTimer = setInterval(() => this.publishStatus(), this.config.runtime.status_interval_ms);
   }
 
   private publishStatus(): void {

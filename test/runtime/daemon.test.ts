@@ -128,3 +128,19 @@ t.test('config reload: a bad edit is rejected and the last good config keeps run
   t.equal(loop.state.starts, 2, 'an unchanged file restarts nothing');
   await daemon.stop('test');
 });
+
+t.test('a reloaded runtime.status_interval_ms takes effect without a restart', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-daemon-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, 'runtime:\n  status_interval_ms: 60000\n');
+  const { log } = capturingLogger();
+  const daemon = new Daemon({ loaded: loadConfigFile(file), definitions: [], log, env: {} });
+  let statuses = 0;
+  daemon.bus.on('runtime.status', () => statuses++);
+  await daemon.start();
+  writeFileSync(file, 'runtime:\n  status_interval_ms: 100\n');
+  await daemon.reload('SIGHUP');
+  await waitFor(() => statuses >= 3, 'status lines at the new period', 2000);
+  await daemon.stop('test');
+  t.pass();
+});
