@@ -1,9 +1,10 @@
 import { camera } from '../camera/camera.js';
 import type { SubsystemDefinition } from '../runtime/subsystem.js';
+import { remote } from '../remote/remote.js';
 import { vision } from '../vision/vision.js';
 import { consolePresenter } from './console-presenter.js';
 
 /** Start order matters: producers last, so every consumer is subscribed before the first frame. */
 export function subsystemsFor(mode: { demo: boolean }): SubsystemDefinition[] {
-  return [...(mode.demo ? [consolePresenter()] : []), vision, camera];
+  return [...(mode.demo ? [consolePresenter()] : []), remote, vision, camera];
 }

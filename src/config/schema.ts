@@ -119,6 +119,17 @@ export const mqttSchema = z.strictObject({
   enabled: z.boolean().default(false),
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
   username: z.string().min(1).optional(),
+  /** Topics live under <base_topic>/<robot.id>/. */
+  base_topic: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('emobot'),
+  keepalive_s: z.number().int().min(5).max(3600).default(30),
+  reconnect: z
+    .strictObject({
+      initial_delay_ms: milliseconds.min(100).default(1000),
+      max_delay_ms: milliseconds.min(100).default(30_000),
+    })
+    .prefault({}),
+  /** Events kept while the broker is unreachable (oldest dropped first); state and telemetry keep only their newest. */
+  queue_limit: z.number().int().min(0).max(100_000).default(100),
 });
 
 export const remoteSchema = z.strictObject({

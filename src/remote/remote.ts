@@ -1,0 +1,120 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Config } from '../config/schema.js';
+import { packageVersion } from '../runtime/paths.js';
+import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import { Outbox, type OutgoingMessage } from './outbox.js';
+
+export function topicsFor(config: Config) {
+  const base = `${config.remote.mqtt.base_topic}/${config.robot.id}`;
+  return {
+    base,
+    status: `${base}/status`,
+    state: `${base}/state`,
+    emotion: `${base}/emotion`,
+    telemetry: `${base}/telemetry`,
+  };
+}
+
+/**
+ * Publishes the robot's status, state, emotion changes and telemetry to an MQTT broker. The broker
+ * being down, at start or later, never stops the robot: messages wait in a bounded outbox and the
+ * client reconnects with exponential backoff. The broker announces "offline" (the last will) when
+ * the robot dies without saying goodbye.
+ */
+class Remote implements Subsystem {
+  private client?: MqttClient;
+  private readonly outbox: Outbox;
+  private readonly topics: ReturnType<typeof topicsFor>;
+  private lastState = '';
+  private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
+
+  constructor(private readonly config: Config) {
+    this.outbox = new Outbox(config.remote.mqtt.queue_limit);
+    this.topics = topicsFor(config);
+  }
+
+  async start(ctx: SubsystemContext): Promise<void> {
+    const { mqtt: settings } = this.config.remote;
+    const { initial_delay_ms, max_delay_ms } = settings.reconnect;
+    const client = mqtt.connect(settings.url, {
+      clientId: `emobot-${this.config.robot.id}`,
+      ...(settings.username ? { username: settings.username } : {}),
+      ...(ctx.secrets.mqttPassword ? { password: ctx.secrets.mqttPassword } : {}),
+      keepalive: settings.keepalive_s,
+      reconnectPeriod: initial_delay_ms,
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    this.client = client;
+    let failures = 0;
+    client.on('connect', () => {
+      failures = 0;
+      client.options.reconnectPeriod = initial_delay_ms;
+      ctx.log.info({ url: settings.url, queued: this.outbox.size, droppedWhileOffline: this.outbox.dropped }, `MQTT connected to ${settings.url}`);
+      this.outbox.dropped = 0;
+      this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
+      for (const message of this.outbox.drain()) this.send(message);
+    });
+    client.on('close', () => {
+      failures++;
+      // mqtt.js reads reconnectPeriod when it schedules the next attempt: this makes it exponential.
+      client.options.reconnectPeriod = Math.min(max_delay_ms, initial_delay_ms * 2 ** Math.min(failures - 1, 20));
+    });
+    client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
+    client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
+
+    ctx.bus.on('emotion', (e) => {
+      if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
+      this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');
+    });
+    ctx.bus.on('runtime.status', ({ snapshot }) => {
+      const { uptimeS, fps, visionFps, droppedFrames, faces, subsystems } = snapshot;
+      this.publish({ topic: this.topics.telemetry, payload: JSON.stringify({ at: Date.now(), uptimeS, cameraFps: fps, visionFps, droppedFrames, rssMb: Math.round(process.memoryUsage().rss / 1048576) }), retain: false, qos: 0 }, 'latest');
+      const state = JSON.stringify({
+        emotion: faces > 0 ? this.attendedEmotion : null,
+        faces,
+        subsystems,
+        version: packageVersion(),
+      });
+      if (state !== this.lastState) {
+        this.lastState = state;
+        this.publish({ topic: this.topics.state, payload: state, retain: true, qos: 1 }, 'latest');
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      // Said explicitly so dashboards see a clean stop at once; bounded in case the broker vanishes meanwhile.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => client.publish(this.topics.status, 'offline', { qos: 1, retain: true }, () => resolve())),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+      ]);
+      clearTimeout(timer);
+    }
+    await client.endAsync(!client.connected);
+  }
+
+  private publish(message: OutgoingMessage, kind: 'event' | 'latest'): void {
+    if (this.client?.connected) this.send(message);
+    else if (kind === 'latest') this.outbox.keepLatest(message);
+    else this.outbox.queueEvent(message);
+  }
+
+  private send(message: OutgoingMessage): void {
+    this.client!.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain });
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const roundAll = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
+
+export const remote: SubsystemDefinition = {
+  name: 'remote',
+  sections: ['remote', 'robot'],
+  create: (config) => (config.remote.mqtt.enabled ? new Remote(config) : undefined),
+};

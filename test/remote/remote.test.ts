@@ -1,0 +1,130 @@
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+import { remote, topicsFor } from '../../src/remote/remote.js';
+import { EventBus } from '../../src/runtime/bus.js';
+import { Liveness } from '../../src/runtime/liveness.js';
+import type { StatusSnapshot } from '../../src/runtime/status.js';
+import { capturingLogger } from '../helpers/log.js';
+import { freePort, Mosquitto, MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
+import { watch } from '../helpers/mqtt-watch.js';
+import { waitFor } from '../helpers/wait.js';
+
+function setup(url: string, password = MQTT_PASSWORD, extra: object = {}) {
+  const config = configSchema.parse({
+    robot: { id: 'desk-bot' },
+    remote: { mqtt: { enabled: true, url, username: MQTT_USER, reconnect: { initial_delay_ms: 100, max_delay_ms: 400 }, ...extra } },
+  });
+  const bus = new EventBus((err) => {
+    throw err;
+  });
+  const failures: Error[] = [];
+  const { log, messages } = capturingLogger();
+  const instance = remote.create(config)!;
+  const ctx = { config, secrets: { mqttPassword: password }, bus: bus.scope((e) => failures.push(e)), log, liveness: new Liveness(), fail: (e: Error) => failures.push(e) };
+  const status = (faces: number): { summary: string; snapshot: StatusSnapshot } => ({
+    summary: 'x',
+    snapshot: { uptimeS: 5, fps: 30, visionFps: 29.5, frames: 150, droppedFrames: 1, faces, subsystems: { camera: 'running' } },
+  });
+  const emotion = (label: string) =>
+    bus.emit('emotion', { trackId: 1, attended: true, label, confidence: 0.81234, probabilities: { happy: 0.81234, sad: 0.1 }, box: { x: 1, y: 2, width: 3, height: 4 }, since: 1000, at: 1000 });
+  return { config, bus, instance, ctx, failures, logs: messages, status, emotion, topics: topicsFor(config) };
+}
+
+t.test('disabled in config means no subsystem', async (t) => {
+  t.equal(remote.create(configSchema.parse({})), undefined);
+});
+
+t.test('status, retained state, emotion events and telemetry under <base>/<robot id>/', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const r = setup(broker.url);
+  const dashboard = await watch(broker.url, 'emobot/desk-bot/#');
+  t.teardown(dashboard.close);
+  await r.instance.start(r.ctx);
+  await dashboard.until('online', () => dashboard.on(r.topics.status).some((m) => m.payload === 'online'));
+  r.emotion('happy');
+  r.bus.emit('runtime.status', r.status(1));
+  await dashboard.until('state and telemetry', () => dashboard.on(r.topics.state).length === 1 && dashboard.on(r.topics.telemetry).length === 1);
+  t.match(JSON.parse(dashboard.on(r.topics.emotion)[0]!.payload), { trackId: 1, label: 'happy', confidence: 0.812, probabilities: { happy: 0.812 } });
+  t.match(JSON.parse(dashboard.on(r.topics.state)[0]!.payload), { emotion: { label: 'happy', confidence: 0.812, since: 1000 }, faces: 1, subsystems: { camera: 'running' }, version: /\d+\.\d+\.\d+/ });
+  t.match(JSON.parse(dashboard.on(r.topics.telemetry)[0]!.payload), { cameraFps: 30, visionFps: 29.5, droppedFrames: 1, rssMb: Number });
+  r.bus.emit('runtime.status', r.status(1));
+  await dashboard.until('second telemetry', () => dashboard.on(r.topics.telemetry).length === 2);
+  t.equal(dashboard.on(r.topics.state).length, 1, 'an unchanged state is not republished');
+  await r.instance.stop();
+  await dashboard.until('offline', () => dashboard.on(r.topics.status).at(-1)?.payload === 'offline');
+
+  const late = await watch(broker.url, 'emobot/desk-bot/#');
+  t.teardown(late.close);
+  await late.until('retained messages', () => late.messages.length >= 2);
+  t.same(late.messages.filter((m) => m.retain).map((m) => m.topic).sort(), [r.topics.state, r.topics.status].sort(), 'a late subscriber gets status and state at once');
+  t.same(r.failures, []);
+});
+
+t.test('broker down at start: the robot runs on, queues within the limit, and delivers on connect', async (t) => {
+  const broker = new Mosquitto(await freePort());
+  const r = setup(broker.url, MQTT_PASSWORD, { queue_limit: 2 });
+  await r.instance.start(r.ctx);
+  for (const label of ['sad', 'fear', 'happy']) r.emotion(label);
+  r.bus.emit('runtime.status', r.status(0));
+  r.bus.emit('runtime.status', r.status(1));
+  await new Promise((res) => setTimeout(res, 300));
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const dashboard = await watch(broker.url, 'emobot/desk-bot/#');
+  t.teardown(dashboard.close);
+  await dashboard.until('queued events', () => dashboard.on(r.topics.emotion).length === 2);
+  t.same(dashboard.on(r.topics.emotion).map((m) => JSON.parse(m.payload).label), ['fear', 'happy'], 'the oldest event was dropped');
+  t.equal(JSON.parse(dashboard.on(r.topics.state).at(-1)!.payload).faces, 1, 'only the newest state was kept');
+  t.match(r.logs().join('\n'), /unreachable; queueing up to 2 events/);
+  t.match(r.logs().join('\n'), /MQTT connected/);
+  await r.instance.stop();
+});
+
+t.test('broker restart mid-run: reconnects and publishes again', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const r = setup(broker.url);
+  await r.instance.start(r.ctx);
+  await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'first connection');
+  await broker.stop();
+  r.emotion('surprise');
+  await broker.start();
+  const dashboard = await watch(broker.url, 'emobot/desk-bot/#');
+  t.teardown(dashboard.close);
+  await dashboard.until('the event from the outage', () => dashboard.on(r.topics.emotion).length === 1);
+  t.equal(JSON.parse(dashboard.on(r.topics.emotion)[0]!.payload).label, 'surprise');
+  await r.instance.stop();
+  t.same(r.failures, []);
+});
+
+t.test('wrong credentials are logged and retried, never a crash', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const r = setup(broker.url, 'wrong-password');
+  await r.instance.start(r.ctx);
+  await waitFor(() => /Not authorized|Bad username or password/i.test(r.logs().join('\n')), 'the refusal to be logged');
+  await r.instance.stop();
+  t.same(r.failures, []);
+  t.notMatch(r.logs().join('\n'), /wrong-password/, 'the password is never logged');
+});
+
+t.test('the real daemon: online while it runs, the broker says offline (last will) when it is killed -9', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { startCli } = await import('../helpers/cli.js');
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-lwt-')), 'config.yaml');
+  writeFileSync(file, `robot:\n  id: kill-bot\ncamera:\n  source: demo\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`);
+  const dashboard = await watch(broker.url, 'emobot/kill-bot/#');
+  t.teardown(dashboard.close);
+  const daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
+  t.teardown(() => daemon.child.kill('SIGKILL'));
+  await dashboard.until('online', () => dashboard.on('emobot/kill-bot/status').some((m) => m.payload === 'online'), 20_000);
+  await dashboard.until('a state', () => dashboard.on('emobot/kill-bot/state').length > 0, 20_000);
+  daemon.child.kill('SIGKILL');
+  await dashboard.until('the last will', () => dashboard.on('emobot/kill-bot/status').at(-1)?.payload === 'offline');
+  t.notMatch(daemon.output().stdout, new RegExp(MQTT_PASSWORD), 'the password is never logged');
+});
