@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import { HostMetrics } from './host-metrics.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 
 export function topicsFor(config: Config) {
@@ -26,6 +27,7 @@ class Remote implements Subsystem {
   private readonly outbox: Outbox;
   private readonly topics: ReturnType<typeof topicsFor>;
   private lastState = '';
+  private readonly host = new HostMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
 
   constructor(private readonly config: Config) {
@@ -70,7 +72,16 @@ class Remote implements Subsystem {
     });
     ctx.bus.on('runtime.status', ({ snapshot }) => {
       const { uptimeS, fps, visionFps, droppedFrames, faces, subsystems } = snapshot;
-      this.publish({ topic: this.topics.telemetry, payload: JSON.stringify({ at: Date.now(), uptimeS, cameraFps: fps, visionFps, droppedFrames, rssMb: Math.round(process.memoryUsage().rss / 1048576) }), retain: false, qos: 0 }, 'latest');
+      const telemetry = {
+        at: Date.now(),
+        uptimeS,
+        cameraFps: fps,
+        visionFps,
+        droppedFrames,
+        rssMb: Math.round(process.memoryUsage().rss / 1048576),
+        ...this.host.sample(),
+      };
+      this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest');
       const state = JSON.stringify({
         emotion: faces > 0 ? this.attendedEmotion : null,
         faces,
