@@ -128,6 +128,16 @@ export const mqttSchema = z.strictObject({
       max_delay_ms: milliseconds.min(100).default(30_000),
     })
     .prefault({}),
+  /** For mqtts:// and wss:// URLs: the broker's CA, and a client certificate where the broker asks for one. */
+  tls: z
+    .strictObject({
+      ca: z.string().min(1).optional(),
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      reject_unauthorized: z.boolean().default(true),
+    })
+    .refine((tls) => !tls.cert === !tls.key, 'cert and key go together')
+    .prefault({}),
   /** Events kept while the broker is unreachable (oldest dropped first); state and telemetry keep only their newest. */
   queue_limit: z.number().int().min(0).max(100_000).default(100),
 });

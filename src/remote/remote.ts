@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { HostMetrics } from './host-metrics.js';
@@ -47,6 +49,7 @@ class Remote implements Subsystem {
       connectTimeout: 10_000,
       queueQoSZero: false,
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...tlsOptions(settings.tls),
     });
     this.client = client;
     let failures = 0;
@@ -119,6 +122,20 @@ class Remote implements Subsystem {
   private send(message: OutgoingMessage): void {
     this.client!.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
+}
+
+/** PEM files named in remote.mqtt.tls, read now so that a missing file is reported with its name. */
+function tlsOptions(tls: Config['remote']['mqtt']['tls']) {
+  const read = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`remote.mqtt.tls.${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? asError(err).message}`);
+    }
+  };
+  const [ca, cert, key] = [read(tls.ca, 'ca'), read(tls.cert, 'cert'), read(tls.key, 'key')];
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: tls.reject_unauthorized };
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -34,19 +34,23 @@ export class Mosquitto {
   private process?: ChildProcess;
   readonly dir = mkdtempSync(path.join(tmpdir(), 'emobot-mosquitto-'));
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    private readonly tls?: Certificates,
+  ) {
     const passwords = path.join(this.dir, 'passwd');
     writeFileSync(passwords, '');
     execFileSync('mosquitto_passwd', ['-b', passwords, MQTT_USER, MQTT_PASSWORD]);
     writeFileSync(
       path.join(this.dir, 'mosquitto.conf'),
       // As root, mosquitto would switch to its own user, who cannot read this private temp folder.
-      `listener ${port} 127.0.0.1\nuser root\nallow_anonymous false\npassword_file ${passwords}\npersistence false\nlog_dest none\n`,
+      `listener ${port} 127.0.0.1\nuser root\nallow_anonymous false\npassword_file ${passwords}\npersistence false\nlog_dest none\n` +
+        (tls ? `cafile ${tls.ca}\ncertfile ${tls.serverCert}\nkeyfile ${tls.serverKey}\n` : ''),
     );
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
@@ -64,8 +68,26 @@ export class Mosquitto {
   }
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
-  const broker = new Mosquitto(await freePort());
+export interface Certificates {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+}
+
+/** A throw-away CA and a server certificate for 127.0.0.1, made with openssl. */
+export function makeCertificates(): Certificates {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-tls-'));
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=emobot test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.pem'));
+  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key') };
+}
+
+export async function startMosquitto(tls?: Certificates): Promise<Mosquitto> {
+  const broker = new Mosquitto(await freePort(), tls);
   await broker.start();
   return broker;
 }

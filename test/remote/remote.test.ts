@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { remote, topicsFor } from '../../src/remote/remote.js';
@@ -5,7 +8,8 @@ import { EventBus } from '../../src/runtime/bus.js';
 import { Liveness } from '../../src/runtime/liveness.js';
 import type { StatusSnapshot } from '../../src/runtime/status.js';
 import { capturingLogger } from '../helpers/log.js';
-import { freePort, Mosquitto, MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
+import { startCli } from '../helpers/cli.js';
+import { freePort, makeCertificates, Mosquitto, MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
 import { watch } from '../helpers/mqtt-watch.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -110,10 +114,6 @@ t.test('wrong credentials are logged and retried, never a crash', async (t) => {
 });
 
 t.test('the real daemon: online while it runs, the broker says offline (last will) when it is killed -9', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const path = await import('node:path');
-  const { startCli } = await import('../helpers/cli.js');
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-lwt-')), 'config.yaml');
@@ -127,4 +127,26 @@ t.test('the real daemon: online while it runs, the broker says offline (last wil
   daemon.child.kill('SIGKILL');
   await dashboard.until('the last will', () => dashboard.on('emobot/kill-bot/status').at(-1)?.payload === 'offline');
   t.notMatch(daemon.output().stdout, new RegExp(MQTT_PASSWORD), 'the password is never logged');
+});
+
+t.test('TLS: the broker is verified against the configured CA; a wrong CA is refused and logged', async (t) => {
+  const certs = makeCertificates();
+  const broker = await startMosquitto(certs);
+  t.teardown(() => broker.stop());
+  const dashboard = await watch(broker.url, 'emobot/desk-bot/#', readFileSync(certs.ca));
+  t.teardown(dashboard.close);
+  const r = setup(broker.url, MQTT_PASSWORD, { tls: { ca: certs.ca } });
+  await r.instance.start(r.ctx);
+  await dashboard.until('online over TLS', () => dashboard.on(r.topics.status).some((m) => m.payload === 'online'));
+  await r.instance.stop();
+
+  const other = makeCertificates();
+  const untrusted = setup(broker.url, MQTT_PASSWORD, { tls: { ca: other.ca } });
+  await untrusted.instance.start(untrusted.ctx);
+  await waitFor(() => /certificate/i.test(untrusted.logs().join('\n')), 'the certificate error to be logged');
+  await untrusted.instance.stop();
+  t.same(untrusted.failures, []);
+
+  const missing = setup(broker.url, MQTT_PASSWORD, { tls: { ca: '/nonexistent/ca.pem' } });
+  await t.rejects(missing.instance.start(missing.ctx), { message: 'remote.mqtt.tls.ca: cannot read /nonexistent/ca.pem: ENOENT' });
 });
