@@ -5,6 +5,7 @@ import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { HostMetrics } from './host-metrics.js';
+import { runCommand } from './commands.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 
 export function topicsFor(config: Config) {
@@ -15,6 +16,7 @@ export function topicsFor(config: Config) {
     state: `${base}/state`,
     emotion: `${base}/emotion`,
     telemetry: `${base}/telemetry`,
+    commands: `${base}/cmd`,
   };
 }
 
@@ -29,12 +31,15 @@ class Remote implements Subsystem {
   private readonly outbox: Outbox;
   private readonly topics: ReturnType<typeof topicsFor>;
   private lastState = '';
+  /** The daemon's current config: other sections change without restarting this subsystem. */
+  private current: Config;
   private readonly host = new HostMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
 
   constructor(private readonly config: Config) {
     this.outbox = new Outbox(config.remote.mqtt.queue_limit);
     this.topics = topicsFor(config);
+    this.current = config;
   }
 
   async start(ctx: SubsystemContext): Promise<void> {
@@ -59,6 +64,7 @@ class Remote implements Subsystem {
       ctx.log.info({ url: settings.url, queued: this.outbox.size, droppedWhileOffline: this.outbox.dropped }, `MQTT connected to ${settings.url}`);
       this.outbox.dropped = 0;
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
+      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1 });
       for (const message of this.outbox.drain()) this.send(message);
     });
     client.on('close', () => {
@@ -69,6 +75,10 @@ class Remote implements Subsystem {
     client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
 
+    client.on('message', (topic, payload) => this.onCommand(ctx, topic, payload));
+    ctx.bus.on('config.reloaded', ({ config }) => {
+      this.current = config;
+    });
     ctx.bus.on('emotion', (e) => {
       if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');
@@ -111,6 +121,16 @@ class Remote implements Subsystem {
       clearTimeout(timer);
     }
     await client.endAsync(!client.connected);
+  }
+
+  private onCommand(ctx: SubsystemContext, topic: string, payload: Buffer): void {
+    const prefix = `${this.topics.commands}/`;
+    if (!topic.startsWith(prefix) || topic.endsWith('/reply')) return;
+    const name = topic.slice(prefix.length);
+    const reply = runCommand(name, payload, { config: this.current, configFile: ctx.configFile, bus: ctx.bus });
+    if (reply.ok) ctx.log.info({ command: name, id: reply.id }, `MQTT command ${name} done`);
+    else ctx.log.warn({ command: name, id: reply.id, error: reply.error }, `MQTT command ${name} rejected: ${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}`);
+    this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 1 });
   }
 
   private publish(message: OutgoingMessage, kind: 'event' | 'latest'): void {

@@ -43,6 +43,7 @@ export class Daemon {
     this.status = new StatusBoard(this.bus);
     this.supervisor = new Supervisor(options.definitions, {
       config: loaded.config,
+      configFile: loaded.file,
       secrets: readSecrets(env),
       bus: this.bus,
       log,
@@ -57,7 +58,7 @@ export class Daemon {
             log.level = config.log.level;
             if (changed.includes('runtime') && this.statusTimer) this.scheduleStatus();
             const restarted = await this.supervisor.reconfigure(config, changed);
-            this.bus.emit('config.reloaded', { file: loaded.file, changed });
+            this.bus.emit('config.reloaded', { file: loaded.file, changed, config });
             log.info({ changed, restarted }, `restarted for the new config: ${restarted.join(', ') || 'nothing'}`);
           },
           rejected: (issues) => this.bus.emit('config.rejected', { file: loaded.file, issues }),
@@ -74,6 +75,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { log } = this.options;
+    this.bus.on('config.reload-requested', ({ reason }) => this.reload(reason));
     log.info({ configFile: this.options.loaded.file, systemd: this.notifier.enabled }, 'starting');
     await this.supervisor.start();
     if (this.options.watchConfig && this.reloader) this.reloader.watchFile();

@@ -1,4 +1,4 @@
-import type { ConfigSection } from '../config/schema.js';
+import type { Config, ConfigSection } from '../config/schema.js';
 import type { ConfigIssue } from '../config/load.js';
 import type { CameraFrame, CameraState } from '../camera/types.js';
 import type { Box } from '../vision/detector.js';
@@ -18,8 +18,10 @@ export interface BusEvents {
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */
   'emotion': { trackId: number; attended: boolean; label: string; confidence: number; probabilities: Record<string, number>; box: Box; since: number; at: number };
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };
-  'config.reloaded': { file: string; changed: ConfigSection[] };
+  'config.reloaded': { file: string; changed: ConfigSection[]; config: Config };
   'config.rejected': { file: string; issues: ConfigIssue[] };
+  /** A subsystem (e.g. a remote command) asks the daemon to re-read the config file. */
+  'config.reload-requested': { reason: string };
   /** Published every runtime.status_interval_ms for presenters (console, MQTT telemetry). */
   'runtime.status': { summary: string; snapshot: StatusSnapshot };
 }

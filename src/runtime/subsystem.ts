@@ -10,6 +10,8 @@ export interface SubsystemContext {
   readonly bus: ScopedBus;
   readonly log: Logger;
   readonly liveness: Liveness;
+  /** The YAML file the config came from, or BUILT_IN when the defaults are in use. */
+  readonly configFile: string;
   /** Report a failure that happened outside start(): the supervisor restarts the subsystem with backoff. */
   fail(error: Error): void;
 }

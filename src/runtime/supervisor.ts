@@ -32,7 +32,7 @@ export class Supervisor {
 
   constructor(
     definitions: SubsystemDefinition[],
-    private readonly deps: { config: Config; secrets: Secrets; bus: EventBus; log: Logger; liveness: Liveness; now?: () => number },
+    private readonly deps: { config: Config; configFile: string; secrets: Secrets; bus: EventBus; log: Logger; liveness: Liveness; now?: () => number },
   ) {
     this.config = deps.config;
     this.slots = definitions.map((definition) => ({
@@ -110,7 +110,8 @@ export class Supervisor {
     slot.startedAt = this.now();
     this.setState(slot, 'starting');
     try {
-      await instance.start({ config: this.config, secrets: this.deps.secrets, bus, log, liveness: this.deps.liveness, fail });
+      const { secrets, liveness, configFile } = this.deps;
+      await instance.start({ config: this.config, configFile, secrets, bus, log, liveness, fail });
       if (slot.generation === generation && slot.state === 'starting') {
         this.setState(slot, 'running');
         log.info('started');

@@ -5,21 +5,12 @@ import t from 'tap';
 import { camera } from '../../src/camera/camera.js';
 import type { CameraState } from '../../src/camera/types.js';
 import { configSchema } from '../../src/config/schema.js';
-import { EventBus } from '../../src/runtime/bus.js';
-import { Liveness } from '../../src/runtime/liveness.js';
-import type { SubsystemContext } from '../../src/runtime/subsystem.js';
-import { capturingLogger } from '../helpers/log.js';
+import { subsystemContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
 
 function run(cameraConfig: object) {
   const config = configSchema.parse({ camera: cameraConfig });
-  const bus = new EventBus((err) => {
-    throw err;
-  });
-  const failures: Error[] = [];
-  const liveness = new Liveness();
-  const { log } = capturingLogger();
-  const ctx: SubsystemContext = { config, secrets: {}, bus: bus.scope((e) => failures.push(e)), log, liveness, fail: (e) => failures.push(e) };
+  const { ctx, bus, failures, liveness } = subsystemContext(config);
   const states: CameraState[] = [];
   const frames: { index: number; width: number; height: number; monotonicMs: number }[] = [];
   bus.on('camera.state', (s) => states.push(s));

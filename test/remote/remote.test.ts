@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { remote, topicsFor } from '../../src/remote/remote.js';
-import { EventBus } from '../../src/runtime/bus.js';
-import { Liveness } from '../../src/runtime/liveness.js';
 import type { StatusSnapshot } from '../../src/runtime/status.js';
-import { capturingLogger } from '../helpers/log.js';
+import { subsystemContext } from '../helpers/context.js';
 import { startCli } from '../helpers/cli.js';
 import { freePort, makeCertificates, Mosquitto, MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
 import { watch } from '../helpers/mqtt-watch.js';
@@ -18,13 +17,8 @@ function setup(url: string, password = MQTT_PASSWORD, extra: object = {}) {
     robot: { id: 'desk-bot' },
     remote: { mqtt: { enabled: true, url, username: MQTT_USER, reconnect: { initial_delay_ms: 100, max_delay_ms: 400 }, ...extra } },
   });
-  const bus = new EventBus((err) => {
-    throw err;
-  });
-  const failures: Error[] = [];
-  const { log, messages } = capturingLogger();
+  const { ctx, bus, failures, logs: messages } = subsystemContext(config, { secrets: { mqttPassword: password } });
   const instance = remote.create(config)!;
-  const ctx = { config, secrets: { mqttPassword: password }, bus: bus.scope((e) => failures.push(e)), log, liveness: new Liveness(), fail: (e: Error) => failures.push(e) };
   const status = (faces: number): { summary: string; snapshot: StatusSnapshot } => ({
     summary: 'x',
     snapshot: { uptimeS: 5, fps: 30, visionFps: 29.5, frames: 150, droppedFrames: 1, faces, subsystems: { camera: 'running' } },
@@ -149,4 +143,44 @@ t.test('TLS: the broker is verified against the configured CA; a wrong CA is ref
 
   const missing = setup(broker.url, MQTT_PASSWORD, { tls: { ca: '/nonexistent/ca.pem' } });
   await t.rejects(missing.instance.start(missing.ctx), { message: 'remote.mqtt.tls.ca: cannot read /nonexistent/ca.pem: ENOENT' });
+});
+
+t.test('commands over MQTT against the real daemon: off by default, config/set applied live when enabled', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-cmd-'));
+  const file = path.join(dir, 'config.yaml');
+  const base = `robot:\n  id: cmd-bot\ncamera:\n  source: demo\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`;
+  const dashboard = await watch(broker.url, 'emobot/cmd-bot/#');
+  t.teardown(dashboard.close);
+  const publish = async (topic: string, payload: string) => {
+    const client = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
+    await client.publishAsync(topic, payload, { qos: 1 });
+    await client.endAsync();
+  };
+
+  writeFileSync(file, base);
+  let daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
+  t.teardown(() => daemon.child.kill('SIGKILL'));
+  await dashboard.until('online', () => dashboard.on('emobot/cmd-bot/status').some((m) => m.payload === 'online'), 20_000);
+  await publish('emobot/cmd-bot/cmd/config/get', '{"id":"x"}');
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(dashboard.on('emobot/cmd-bot/cmd/config/get/reply'), [], 'no commands unless remote.mqtt.commands is on');
+  daemon.child.kill('SIGTERM');
+  await daemon.done;
+
+  writeFileSync(file, `${base}    commands: true\n`);
+  daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
+  await dashboard.until('online again', () => dashboard.on('emobot/cmd-bot/status').filter((m) => m.payload === 'online').length >= 2, 20_000);
+  await new Promise((r) => setTimeout(r, 300));
+  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c1', patch: { camera: { fps: 10 } } }));
+  await dashboard.until('the reply', () => dashboard.on('emobot/cmd-bot/cmd/config/set/reply').length === 1);
+  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[0]!.payload), { id: 'c1', ok: true, result: { changed: ['camera'] } });
+  await waitFor(() => /config reloaded.*changed: camera/.test(daemon.output().stdout), 'the daemon to apply it');
+  t.match(readFileSync(file, 'utf8'), /fps: 10/);
+  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c2', patch: { camera: { fps: -1 } } }));
+  await dashboard.until('the rejection', () => dashboard.on('emobot/cmd-bot/cmd/config/set/reply').length === 2);
+  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[1]!.payload), { id: 'c2', ok: false, error: { field: 'patch.camera.fps' } });
+  daemon.child.kill('SIGTERM');
+  t.equal((await daemon.done).code, 0);
 });

@@ -4,10 +4,10 @@ import { EventBus } from '../../src/runtime/bus.js';
 t.test('delivers typed events to every subscriber in order', async (t) => {
   const bus = new EventBus(() => t.fail('no error expected'));
   const seen: string[] = [];
-  bus.on('config.reloaded', (e) => seen.push(`a:${e.changed.join(',')}`));
-  bus.on('config.reloaded', (e) => seen.push(`b:${e.file}`));
-  bus.emit('config.reloaded', { file: 'x.yaml', changed: ['camera'] });
-  t.same(seen, ['a:camera', 'b:x.yaml']);
+  bus.on('config.reload-requested', (e) => seen.push(`a:${e.reason}`));
+  bus.on('config.reload-requested', (e) => seen.push(`b:${e.reason.length}`));
+  bus.emit('config.reload-requested', { reason: 'SIGHUP' });
+  t.same(seen, ['a:SIGHUP', 'b:6']);
 });
 
 t.test('a throwing or rejecting handler is reported to its own scope and others still run', async (t) => {
@@ -16,17 +16,17 @@ t.test('a throwing or rejecting handler is reported to its own scope and others 
   const scoped: string[] = [];
   const scope = bus.scope((err, event) => scoped.push(`${event}: ${err.message}`));
   let delivered = 0;
-  scope.on('config.reloaded', () => {
+  scope.on('config.reload-requested', () => {
     throw new Error('sync boom');
   });
-  scope.on('config.reloaded', async () => {
+  scope.on('config.reload-requested', async () => {
     throw new Error('async boom');
   });
-  bus.on('config.reloaded', () => delivered++);
-  bus.emit('config.reloaded', { file: 'x', changed: [] });
+  bus.on('config.reload-requested', () => delivered++);
+  bus.emit('config.reload-requested', { reason: 'x' });
   await new Promise((r) => setImmediate(r));
   t.equal(delivered, 1);
-  t.same(scoped.sort(), ['config.reloaded: async boom', 'config.reloaded: sync boom']);
+  t.same(scoped.sort(), ['config.reload-requested: async boom', 'config.reload-requested: sync boom']);
   t.same(defaults, []);
 });
 
@@ -46,12 +46,12 @@ t.test('closing a scope drops exactly its subscriptions', async (t) => {
 t.test('a handler may unsubscribe while the event is being delivered', async (t) => {
   const bus = new EventBus(() => undefined);
   let calls = 0;
-  const off = bus.on('config.reloaded', () => {
+  const off = bus.on('config.reload-requested', () => {
     calls++;
     off();
   });
-  bus.on('config.reloaded', () => calls++);
-  bus.emit('config.reloaded', { file: 'x', changed: [] });
-  bus.emit('config.reloaded', { file: 'x', changed: [] });
+  bus.on('config.reload-requested', () => calls++);
+  bus.emit('config.reload-requested', { reason: 'x' });
+  bus.emit('config.reload-requested', { reason: 'x' });
   t.equal(calls, 3);
 });

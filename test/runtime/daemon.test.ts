@@ -119,7 +119,7 @@ t.test('config reload: a bad edit is rejected and the last good config keeps run
 
   writeFileSync(file, 'camera:\n  fps: 12\nlog:\n  level: warn\n');
   await waitFor(() => reloaded.length === 1, 'the good edit to be applied');
-  t.same(reloaded[0], { file, changed: ['log', 'camera'] });
+  t.match(reloaded[0], { file, changed: ['log', 'camera'], config: { camera: { fps: 12 } } });
   t.equal(loop.state.starts, 2, 'the camera-section subsystem restarted once');
   t.equal(loop.state.configs[1]!.camera.fps, 12);
   t.equal(log.level, 'warn', 'log level follows the config');

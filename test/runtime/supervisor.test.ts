@@ -1,4 +1,5 @@
 import t from 'tap';
+import { BUILT_IN } from '../../src/config/load.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { EventBus } from '../../src/runtime/bus.js';
 import type { BusEvents } from '../../src/runtime/events.js';
@@ -46,7 +47,7 @@ function harness(definitions: SubsystemDefinition[], cfg = config()) {
   });
   const states: BusEvents['subsystem.state'][] = [];
   bus.on('subsystem.state', (s) => states.push(s));
-  const supervisor = new Supervisor(definitions, { config: cfg, secrets: {}, bus, log, liveness: new Liveness() });
+  const supervisor = new Supervisor(definitions, { config: cfg, configFile: BUILT_IN, secrets: {}, bus, log, liveness: new Liveness() });
   return { supervisor, bus, states, messages };
 }
 

@@ -2,12 +2,10 @@ import path from 'node:path';
 import t from 'tap';
 import type { CameraFrame } from '../../src/camera/types.js';
 import { configSchema } from '../../src/config/schema.js';
-import { EventBus } from '../../src/runtime/bus.js';
 import type { BusEvents } from '../../src/runtime/events.js';
-import { Liveness } from '../../src/runtime/liveness.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { vision } from '../../src/vision/vision.js';
-import { capturingLogger } from '../helpers/log.js';
+import { subsystemContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
 
 const cv = opencv();
@@ -17,18 +15,14 @@ const cat = cv.imread(path.join(faces, 'chelsea.png'));
 
 async function startVision() {
   const config = configSchema.parse({});
-  const bus = new EventBus((err) => {
-    throw err;
-  });
-  const failures: Error[] = [];
-  const { log, messages } = capturingLogger();
+  const { ctx, bus, failures, logs: messages } = subsystemContext(config);
   const events: { [K in keyof BusEvents]?: BusEvents[K][] } = {};
   for (const name of ['vision.frame', 'face.found', 'face.lost', 'emotion'] as const) {
     events[name] = [];
     bus.on(name, (e) => void (events[name] as unknown[]).push(e));
   }
   const instance = vision.create(config)!;
-  await instance.start({ config, secrets: {}, bus: bus.scope((e) => failures.push(e)), log, liveness: new Liveness(), fail: (e) => failures.push(e) });
+  await instance.start(ctx);
   let index = 0;
   const frame = (image: typeof astronaut, monotonicMs: number): CameraFrame => ({
     index: index++,

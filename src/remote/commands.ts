@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { patchConfigFile } from '../config/edit.js';
+import { BUILT_IN, ConfigError } from '../config/load.js';
+import { changedSections } from '../config/reload.js';
+import { configSections, type Config } from '../config/schema.js';
+import type { ScopedBus } from '../runtime/bus.js';
+
+export interface CommandError {
+  /** The payload field at fault, dotted; empty for the payload as a whole. */
+  field: string;
+  message: string;
+}
+
+export type CommandReply = { id: string | null; ok: true; result: unknown } | { id: string | null; ok: false; error: CommandError };
+
+export interface CommandContext {
+  config: Config;
+  configFile: string;
+  bus: ScopedBus;
+}
+
+const id = z.string().min(1).max(200).optional();
+
+/** Every command: its payload schema and what it does. Payloads are JSON objects; `id` is echoed in the reply. */
+const commands = {
+  'config/get': {
+    payload: z.strictObject({ id, section: z.enum(configSections).optional() }),
+    run: (p: { section?: (typeof configSections)[number] }, ctx: CommandContext) => (p.section ? ctx.config[p.section] : ctx.config),
+  },
+  'config/set': {
+    payload: z.strictObject({ id, patch: z.record(z.string(), z.unknown()).refine((p) => Object.keys(p).length > 0, 'an empty patch changes nothing') }),
+    run: (p: { patch: Record<string, unknown> }, ctx: CommandContext) => {
+      if (ctx.configFile === BUILT_IN) throw new CommandFailure('', 'the robot runs on built-in defaults: there is no config file to change');
+      const next = patchConfigFile(ctx.configFile, p.patch);
+      // The daemon's file watcher applies it; asking explicitly also covers a watcher that is not running.
+      ctx.bus.emit('config.reload-requested', { reason: 'MQTT config/set' });
+      return { file: ctx.configFile, changed: changedSections(ctx.config, next) };
+    },
+  },
+  reload: {
+    payload: z.strictObject({ id }),
+    run: (_: unknown, ctx: CommandContext) => {
+      ctx.bus.emit('config.reload-requested', { reason: 'MQTT reload' });
+      return { reloading: ctx.configFile };
+    },
+  },
+} as const;
+
+export type CommandName = keyof typeof commands;
+export const commandNames = Object.keys(commands) as CommandName[];
+
+class CommandFailure extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses and runs one command. Nothing in the payload can throw past here: every problem becomes an
+ * error reply naming the field, and a rejected command changes nothing.
+ */
+export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext): CommandReply {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload.toString() || '{}');
+  } catch {
+    return { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } };
+  }
+  const replyId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
+  const command = commands[name as CommandName];
+  if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${name}" (known: ${commandNames.join(', ')})` } };
+  const parsed = command.payload.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.');
+    return { id: replyId, ok: false, error: { field, message: issue.message } };
+  }
+  try {
+    return { id: replyId, ok: true, result: (command.run as (p: unknown, c: CommandContext) => unknown)(parsed.data, ctx) };
+  } catch (err) {
+    if (err instanceof CommandFailure) return { id: replyId, ok: false, error: { field: err.field, message: err.message } };
+    if (err instanceof ConfigError) {
+      const issue = err.issues[0]!;
+      return { id: replyId, ok: false, error: { field: issue.key ? `patch.${issue.key}` : 'patch', message: issue.message } };
+    }
+    return { id: replyId, ok: false, error: { field: '', message: (err as Error).message } };
+  }
+}

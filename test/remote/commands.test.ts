@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { BUILT_IN, loadConfigFile } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
+import { runCommand } from '../../src/remote/commands.js';
+import { EventBus } from '../../src/runtime/bus.js';
+
+function context(fileText?: string) {
+  const bus = new EventBus((err) => {
+    throw err;
+  });
+  const reloads: string[] = [];
+  bus.on('config.reload-requested', ({ reason }) => void reloads.push(reason));
+  let configFile = BUILT_IN;
+  if (fileText !== undefined) {
+    configFile = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cmd-')), 'config.yaml');
+    writeFileSync(configFile, fileText);
+  }
+  const config = configFile === BUILT_IN ? configSchema.parse({}) : loadConfigFile(configFile).config;
+  return { ctx: { config, configFile, bus: bus.scope(() => undefined) }, reloads, configFile };
+}
+
+t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
+  const { ctx, reloads } = context('camera:\n  fps: 30\n');
+  t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, reload\)/ } });
+  t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
+  t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
+  t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
+  t.match(runCommand('config/set', '{"id":"a5","patch":{}}', ctx), { ok: false, error: { field: 'patch', message: 'an empty patch changes nothing' } });
+  t.match(runCommand('reload', '[1,2]', ctx), { id: null, ok: false });
+  t.same(reloads, []);
+});
+
+t.test('config/get returns the whole config or one section', async (t) => {
+  const { ctx } = context('camera:\n  fps: 12\n');
+  t.match(runCommand('config/get', '{"id":"g"}', ctx), { id: 'g', ok: true, result: { camera: { fps: 12 }, robot: { id: 'emobot' } } });
+  t.same(runCommand('config/get', '{"section":"robot"}', ctx), { id: null, ok: true, result: { id: 'emobot', name: 'EmoBot' } });
+});
+
+t.test('config/set writes a validated patch to the file and asks for a reload', async (t) => {
+  const { ctx, reloads, configFile } = context('# robot in the kitchen\ncamera:\n  fps: 30\n');
+  t.same(runCommand('config/set', JSON.stringify({ id: 's1', patch: { camera: { fps: 10 }, log: { level: 'debug' } } }), ctx), {
+    id: 's1',
+    ok: true,
+    result: { file: configFile, changed: ['log', 'camera'] },
+  });
+  t.match(readFileSync(configFile, 'utf8'), /^# robot in the kitchen\ncamera:\n {2}fps: 10\n/);
+  t.same(reloads, ['MQTT config/set']);
+  const before = readFileSync(configFile, 'utf8');
+  t.same(runCommand('config/set', JSON.stringify({ id: 's2', patch: { camera: { fps: 'fast' } } }), ctx), {
+    id: 's2',
+    ok: false,
+    error: { field: 'patch.camera.fps', message: 'Invalid input: expected number, received string' },
+  });
+  t.equal(readFileSync(configFile, 'utf8'), before, 'a rejected patch leaves the file alone');
+});
+
+t.test('config/set without a config file says so; reload asks the daemon', async (t) => {
+  const { ctx, reloads } = context();
+  t.match(runCommand('config/set', '{"patch":{"camera":{"fps":5}}}', ctx), { ok: false, error: { message: /built-in defaults/ } });
+  t.match(runCommand('reload', '{"id":"r"}', ctx), { id: 'r', ok: true });
+  t.same(reloads, ['MQTT reload']);
+});
