@@ -140,6 +140,13 @@ export const mqttSchema = z.strictObject({
     })
     .refine((tls) => !tls.cert === !tls.key, 'cert and key go together')
     .prefault({}),
+  /** Announce the robot to Home Assistant through MQTT discovery. */
+  home_assistant: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      discovery_prefix: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('homeassistant'),
+    })
+    .prefault({}),
   /** Events kept while the broker is unreachable (oldest dropped first); state and telemetry keep only their newest. */
   queue_limit: z.number().int().min(0).max(100_000).default(100),
 });

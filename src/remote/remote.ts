@@ -4,21 +4,11 @@ import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import { discoveryMessages } from './home-assistant.js';
 import { HostMetrics } from './host-metrics.js';
 import { runCommand } from './commands.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
-
-export function topicsFor(config: Config) {
-  const base = `${config.remote.mqtt.base_topic}/${config.robot.id}`;
-  return {
-    base,
-    status: `${base}/status`,
-    state: `${base}/state`,
-    emotion: `${base}/emotion`,
-    telemetry: `${base}/telemetry`,
-    commands: `${base}/cmd`,
-  };
-}
+import { topicsFor, type Topics } from './topics.js';
 
 /**
  * Publishes the robot's status, state, emotion changes and telemetry to an MQTT broker. The broker
@@ -29,7 +19,7 @@ export function topicsFor(config: Config) {
 class Remote implements Subsystem {
   private client?: MqttClient;
   private readonly outbox: Outbox;
-  private readonly topics: ReturnType<typeof topicsFor>;
+  private readonly topics: Topics;
   private lastState = '';
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
@@ -65,6 +55,7 @@ class Remote implements Subsystem {
       this.outbox.dropped = 0;
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
       if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1 });
+      if (settings.home_assistant.enabled) for (const message of discoveryMessages(this.config, this.topics)) this.send(message);
       for (const message of this.outbox.drain()) this.send(message);
     });
     client.on('close', () => {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
-import { remote, topicsFor } from '../../src/remote/remote.js';
+import { remote } from '../../src/remote/remote.js';
+import { topicsFor } from '../../src/remote/topics.js';
 import type { StatusSnapshot } from '../../src/runtime/status.js';
 import { subsystemContext } from '../helpers/context.js';
 import { startCli } from '../helpers/cli.js';
@@ -183,4 +184,17 @@ t.test('commands over MQTT against the real daemon: off by default, config/set a
   t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[1]!.payload), { id: 'c2', ok: false, error: { field: 'patch.camera.fps' } });
   daemon.child.kill('SIGTERM');
   t.equal((await daemon.done).code, 0);
+});
+
+t.test('Home Assistant discovery configs are published (retained) when enabled', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const r = setup(broker.url, MQTT_PASSWORD, { home_assistant: { enabled: true } });
+  await r.instance.start(r.ctx);
+  await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'connection');
+  const ha = await watch(broker.url, 'homeassistant/#');
+  t.teardown(ha.close);
+  await ha.until('four sensors', () => ha.messages.length === 4);
+  t.ok(ha.messages.every((m) => m.retain && /^homeassistant\/sensor\/emobot_desk_bot\/\w+\/config$/.test(m.topic)));
+  await r.instance.stop();
 });

@@ -1,0 +1,45 @@
+import type { Config } from '../config/schema.js';
+import { packageVersion } from '../runtime/paths.js';
+import type { OutgoingMessage } from './outbox.js';
+import type { Topics } from './topics.js';
+
+/**
+ * Home Assistant MQTT discovery: retained config messages under <prefix>/<component>/<node>/<object>/config
+ * that make the robot appear as one device with its sensors, available while its status is "online".
+ */
+export function discoveryMessages(config: Config, topics: Topics): OutgoingMessage[] {
+  const node = `emobot_${config.robot.id.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  const prefix = config.remote.mqtt.home_assistant.discovery_prefix;
+  const common = {
+    availability_topic: topics.status,
+    payload_available: 'online',
+    payload_not_available: 'offline',
+    device: { identifiers: [node], name: config.robot.name, model: 'EmoBot', manufacturer: 'EmoBot project', sw_version: packageVersion() },
+  };
+  const sensors: Record<string, Record<string, unknown>> = {
+    emotion: {
+      name: 'Emotion',
+      icon: 'mdi:emoticon-outline',
+      state_topic: topics.state,
+      value_template: "{{ value_json.emotion.label if value_json.emotion else 'nobody' }}",
+      json_attributes_topic: topics.state,
+      json_attributes_template: '{{ value_json.emotion | tojson }}',
+    },
+    faces: { name: 'Faces in view', icon: 'mdi:account-multiple', state_topic: topics.state, value_template: '{{ value_json.faces }}', state_class: 'measurement' },
+    fps: { name: 'Vision frame rate', icon: 'mdi:camera-timer', state_topic: topics.telemetry, value_template: '{{ value_json.visionFps }}', unit_of_measurement: 'fps', state_class: 'measurement' },
+    cpu_temperature: {
+      name: 'CPU temperature',
+      device_class: 'temperature',
+      state_topic: topics.telemetry,
+      value_template: '{{ value_json.cpuTemperatureC | default(None) }}',
+      unit_of_measurement: '°C',
+      state_class: 'measurement',
+    },
+  };
+  return Object.entries(sensors).map(([object, sensor]) => ({
+    topic: `${prefix}/sensor/${node}/${object}/config`,
+    payload: JSON.stringify({ ...sensor, unique_id: `${node}_${object}`, object_id: `${node}_${object}`, ...common }),
+    retain: true,
+    qos: 1,
+  }));
+}

@@ -1,0 +1,23 @@
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+import { discoveryMessages } from '../../src/remote/home-assistant.js';
+import { topicsFor } from '../../src/remote/topics.js';
+
+t.test('one retained discovery config per sensor, all on one device, available with the robot', async (t) => {
+  const config = configSchema.parse({ robot: { id: 'desk-bot', name: 'Desk Bot' }, remote: { mqtt: { home_assistant: { enabled: true } } } });
+  const messages = discoveryMessages(config, topicsFor(config));
+  t.same(
+    messages.map((m) => m.topic),
+    ['emotion', 'faces', 'fps', 'cpu_temperature'].map((o) => `homeassistant/sensor/emobot_desk_bot/${o}/config`),
+  );
+  t.ok(messages.every((m) => m.retain && m.qos === 1));
+  const payloads = messages.map((m) => JSON.parse(m.payload));
+  const ids = new Set(payloads.map((p) => p.unique_id));
+  t.equal(ids.size, 4, 'unique ids are unique');
+  for (const p of payloads) {
+    t.match(p, { availability_topic: 'emobot/desk-bot/status', payload_available: 'online', payload_not_available: 'offline', device: { identifiers: ['emobot_desk_bot'], name: 'Desk Bot' } });
+    t.match(p.state_topic, /^emobot\/desk-bot\/(state|telemetry)$/);
+    t.type(p.value_template, 'string');
+  }
+  t.match(payloads[3], { device_class: 'temperature', unit_of_measurement: '°C' });
+});
