@@ -8,7 +8,8 @@ import type { Topics } from './topics.js';
  * that make the robot appear as one device with its sensors, available while its status is "online".
  */
 export function discoveryMessages(config: Config, topics: Topics): OutgoingMessage[] {
-  const node = `emobot_${config.robot.id.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  // robot.id is already [a-z0-9_-], the character set Home Assistant allows in node ids.
+  const node = `emobot_${config.robot.id}`;
   const prefix = config.remote.mqtt.home_assistant.discovery_prefix;
   const common = {
     availability_topic: topics.status,

@@ -37,15 +37,18 @@ export class Mosquitto {
   constructor(
     readonly port: number,
     private readonly tls?: Certificates,
+    /** Extra users (all with MQTT_PASSWORD) and an ACL file, to test access control. */
+    access?: { users: string[]; aclFile: string },
   ) {
     const passwords = path.join(this.dir, 'passwd');
     writeFileSync(passwords, '');
-    execFileSync('mosquitto_passwd', ['-b', passwords, MQTT_USER, MQTT_PASSWORD]);
+    for (const user of [MQTT_USER, ...(access?.users ?? [])]) execFileSync('mosquitto_passwd', ['-b', passwords, user, MQTT_PASSWORD]);
     writeFileSync(
       path.join(this.dir, 'mosquitto.conf'),
       // As root, mosquitto would switch to its own user, who cannot read this private temp folder.
       `listener ${port} 127.0.0.1\nuser root\nallow_anonymous false\npassword_file ${passwords}\npersistence false\nlog_dest none\n` +
-        (tls ? `cafile ${tls.ca}\ncertfile ${tls.serverCert}\nkeyfile ${tls.serverKey}\n` : ''),
+        (tls ? `cafile ${tls.ca}\ncertfile ${tls.serverCert}\nkeyfile ${tls.serverKey}\n` : '') +
+        (access ? `acl_file ${access.aclFile}\n` : ''),
     );
   }
 

@@ -8,14 +8,14 @@ t.test('one retained discovery config per sensor, all on one device, available w
   const messages = discoveryMessages(config, topicsFor(config));
   t.same(
     messages.map((m) => m.topic),
-    ['emotion', 'faces', 'fps', 'cpu_temperature'].map((o) => `homeassistant/sensor/emobot_desk_bot/${o}/config`),
+    ['emotion', 'faces', 'fps', 'cpu_temperature'].map((o) => `homeassistant/sensor/emobot_desk-bot/${o}/config`),
   );
   t.ok(messages.every((m) => m.retain && m.qos === 1));
   const payloads = messages.map((m) => JSON.parse(m.payload));
   const ids = new Set(payloads.map((p) => p.unique_id));
   t.equal(ids.size, 4, 'unique ids are unique');
   for (const p of payloads) {
-    t.match(p, { availability_topic: 'emobot/desk-bot/status', payload_available: 'online', payload_not_available: 'offline', device: { identifiers: ['emobot_desk_bot'], name: 'Desk Bot' } });
+    t.match(p, { availability_topic: 'emobot/desk-bot/status', payload_available: 'online', payload_not_available: 'offline', device: { identifiers: ['emobot_desk-bot'], name: 'Desk Bot' } });
     t.match(p.state_topic, /^emobot\/desk-bot\/(state|telemetry)$/);
     t.type(p.value_template, 'string');
   }

@@ -195,6 +195,6 @@ t.test('Home Assistant discovery configs are published (retained) when enabled',
   const ha = await watch(broker.url, 'homeassistant/#');
   t.teardown(ha.close);
   await ha.until('four sensors', () => ha.messages.length === 4);
-  t.ok(ha.messages.every((m) => m.retain && /^homeassistant\/sensor\/emobot_desk_bot\/\w+\/config$/.test(m.topic)));
+  t.ok(ha.messages.every((m) => m.retain && /^homeassistant\/sensor\/emobot_desk-bot\/\w+\/config$/.test(m.topic)));
   await r.instance.stop();
 });
