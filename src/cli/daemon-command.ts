@@ -19,12 +19,15 @@ export async function daemonCommand(options: DaemonCommandOptions): Promise<numb
   if (!loaded) return 2;
   const { config } = loaded;
   // The demo talks to a person through the console presenter; its logs would drown that out.
+  let daemon: Daemon | undefined;
   const log = createLogger({
     level: options.demo && !options.verbose ? 'warn' : config.log.level,
     robotId: config.robot.id,
     ...(options.demo ? { destination: pino.destination({ dest: 2, sync: true }) } : {}),
+    // Warnings and errors also go on the bus, where the MQTT subsystem publishes them.
+    onProblem: (entry) => daemon?.bus.emit('log', entry),
   });
-  const daemon = new Daemon({ loaded, definitions: subsystemsFor(options), log, watchConfig: true });
+  daemon = new Daemon({ loaded, definitions: subsystemsFor(options), log, watchConfig: true });
 
   return new Promise<number>((resolve) => {
     let exiting = false;

@@ -70,6 +70,7 @@ class Remote implements Subsystem {
     ctx.bus.on('config.reloaded', ({ config }) => {
       this.current = config;
     });
+    ctx.bus.on('log', (entry) => this.publish({ topic: this.topics.log, payload: JSON.stringify(entry), retain: false, qos: 0 }, 'event'));
     ctx.bus.on('emotion', (e) => {
       if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');

@@ -9,6 +9,7 @@ export function topicsFor(config: Config) {
     state: `${base}/state`,
     emotion: `${base}/emotion`,
     telemetry: `${base}/telemetry`,
+    log: `${base}/log`,
     commands: `${base}/cmd`,
   };
 }

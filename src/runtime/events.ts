@@ -3,6 +3,7 @@ import type { ConfigIssue } from '../config/load.js';
 import type { CameraFrame, CameraState } from '../camera/types.js';
 import type { Box } from '../vision/detector.js';
 import type { FaceResult, StageTimings } from '../vision/pipeline.js';
+import type { ProblemEntry } from './logger.js';
 import type { StatusSnapshot } from './status.js';
 
 export type SubsystemState = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed' | 'disabled';
@@ -17,6 +18,8 @@ export interface BusEvents {
   'face.lost': { trackId: number; at: number; visibleForMs: number };
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */
   'emotion': { trackId: number; attended: boolean; label: string; confidence: number; probabilities: Record<string, number>; box: Box; since: number; at: number };
+  /** A warning or error that was logged: for remote monitoring. */
+  'log': ProblemEntry;
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };
   'config.reloaded': { file: string; changed: ConfigSection[]; config: Config };
   'config.rejected': { file: string; issues: ConfigIssue[] };

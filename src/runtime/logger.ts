@@ -5,7 +5,39 @@ export type { Logger };
 /** Keys that may hold a secret anywhere in a logged object; pino replaces their values. */
 const REDACTED_KEYS = ['apiKey', 'api_key', 'password', 'token', 'authorization', 'secrets'];
 
-export function createLogger(options: { level: string; robotId: string; destination?: DestinationStream }): Logger {
+/** A warning or error as it was logged (secrets already redacted), for remote monitoring. */
+export interface ProblemEntry {
+  level: 'warn' | 'error' | 'fatal';
+  time: string;
+  msg: string;
+  subsystem?: string;
+}
+
+const LEVEL_NAMES: Record<number, ProblemEntry['level']> = { 40: 'warn', 50: 'error', 60: 'fatal' };
+
+export function createLogger(options: {
+  level: string;
+  robotId: string;
+  destination?: DestinationStream;
+  /** Receives every logged entry at warn level or above (with log.level error, only errors). */
+  onProblem?: (entry: ProblemEntry) => void;
+}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const onProblem = options.onProblem;
+  const streams = onProblem
+    ? pino.multistream([
+        { level: 'trace', stream: destination },
+        {
+          level: 'warn',
+          stream: {
+            write(line: string) {
+              const entry = JSON.parse(line) as { level: number; time: string; msg?: string; subsystem?: string };
+              onProblem({ level: LEVEL_NAMES[entry.level] ?? 'error', time: entry.time, msg: entry.msg ?? '', ...(entry.subsystem ? { subsystem: entry.subsystem } : {}) });
+            },
+          },
+        },
+      ])
+    : destination;
   return pino(
     {
       level: options.level,
@@ -13,6 +45,6 @@ export function createLogger(options: { level: string; robotId: string; destinat
       redact: { paths: REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]), censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    streams,
   );
 }

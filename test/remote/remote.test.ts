@@ -198,3 +198,17 @@ t.test('Home Assistant discovery configs are published (retained) when enabled',
   t.ok(ha.messages.every((m) => m.retain && /^homeassistant\/sensor\/emobot_desk-bot\/\w+\/config$/.test(m.topic)));
   await r.instance.stop();
 });
+
+t.test('logged warnings and errors are published on the log topic', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const r = setup(broker.url);
+  const dashboard = await watch(broker.url, 'emobot/desk-bot/log');
+  t.teardown(dashboard.close);
+  await r.instance.start(r.ctx);
+  await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'connection');
+  r.bus.emit('log', { level: 'warn', time: '2026-11-25T15:00:00.000Z', msg: 'camera lost', subsystem: 'camera' });
+  await dashboard.until('the log entry', () => dashboard.messages.length === 1);
+  t.same(JSON.parse(dashboard.messages[0]!.payload), { level: 'warn', time: '2026-11-25T15:00:00.000Z', msg: 'camera lost', subsystem: 'camera' });
+  await r.instance.stop();
+});
