@@ -4,6 +4,7 @@ import { BUILT_IN, ConfigError } from '../config/load.js';
 import { changedSections } from '../config/reload.js';
 import { configSections, type Config } from '../config/schema.js';
 import type { ScopedBus } from '../runtime/bus.js';
+import { robotModes, type RobotMode } from '../runtime/events.js';
 
 export interface CommandError {
   /** The payload field at fault, dotted; empty for the payload as a whole. */
@@ -35,6 +36,28 @@ const commands = {
       // The daemon's file watcher applies it; asking explicitly also covers a watcher that is not running.
       ctx.bus.emit('config.reload-requested', { reason: 'MQTT config/set' });
       return { file: ctx.configFile, changed: changedSections(ctx.config, next) };
+    },
+  },
+  mode: {
+    payload: z.strictObject({ id, mode: z.enum(robotModes) }),
+    run: (p: { mode: RobotMode }, ctx: CommandContext) => {
+      ctx.bus.emit('robot.control', { mode: p.mode, by: 'MQTT' });
+      return { mode: p.mode };
+    },
+  },
+  mute: {
+    /** `muted: false` unmutes too, so a single topic can serve a switch (Home Assistant). */
+    payload: z.strictObject({ id, muted: z.boolean().default(true) }),
+    run: (p: { muted: boolean }, ctx: CommandContext) => {
+      ctx.bus.emit('robot.control', { muted: p.muted, by: 'MQTT' });
+      return { muted: p.muted };
+    },
+  },
+  unmute: {
+    payload: z.strictObject({ id }),
+    run: (_: unknown, ctx: CommandContext) => {
+      ctx.bus.emit('robot.control', { muted: false, by: 'MQTT' });
+      return { muted: false };
     },
   },
   reload: {

@@ -1,11 +1,13 @@
 import type { Config } from '../config/schema.js';
+import { robotModes } from '../runtime/events.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { OutgoingMessage } from './outbox.js';
 import type { Topics } from './topics.js';
 
 /**
  * Home Assistant MQTT discovery: retained config messages under <prefix>/<component>/<node>/<object>/config
- * that make the robot appear as one device with its sensors, available while its status is "online".
+ * that make the robot appear as one device with its sensors (and, with commands on, a mute switch and
+ * a mode select), available while its status is "online".
  */
 export function discoveryMessages(config: Config, topics: Topics): OutgoingMessage[] {
   // robot.id is already [a-z0-9_-], the character set Home Assistant allows in node ids.
@@ -37,10 +39,37 @@ export function discoveryMessages(config: Config, topics: Topics): OutgoingMessa
       state_class: 'measurement',
     },
   };
-  return Object.entries(sensors).map(([object, sensor]) => ({
-    topic: `${prefix}/sensor/${node}/${object}/config`,
-    payload: JSON.stringify({ ...sensor, unique_id: `${node}_${object}`, object_id: `${node}_${object}`, ...common }),
-    retain: true,
-    qos: 1,
-  }));
+  // Controls only exist where the robot accepts commands.
+  const controls: Record<string, Record<string, unknown>> = config.remote.mqtt.commands
+    ? {
+        'switch/muted': {
+          name: 'Muted',
+          icon: 'mdi:volume-off',
+          command_topic: `${topics.commands}/mute`,
+          payload_on: '{"muted":true}',
+          payload_off: '{"muted":false}',
+          state_topic: topics.state,
+          value_template: "{{ 'ON' if value_json.muted else 'OFF' }}",
+        },
+        'select/mode': {
+          name: 'Mode',
+          icon: 'mdi:robot',
+          command_topic: `${topics.commands}/mode`,
+          command_template: '{"mode": "{{ value }}"}',
+          options: [...robotModes],
+          state_topic: topics.state,
+          value_template: '{{ value_json.mode }}',
+        },
+      }
+    : {};
+  const entities = { ...Object.fromEntries(Object.entries(sensors).map(([k, v]) => [`sensor/${k}`, v])), ...controls };
+  return Object.entries(entities).map(([key, entity]) => {
+    const [component, object] = key.split('/') as [string, string];
+    return {
+      topic: `${prefix}/${component}/${node}/${object}/config`,
+      payload: JSON.stringify({ ...entity, unique_id: `${node}_${object}`, object_id: `${node}_${object}`, ...common }),
+      retain: true,
+      qos: 1 as const,
+    };
+  });
 }

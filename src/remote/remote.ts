@@ -3,6 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
+import type { StatusSnapshot } from '../runtime/status.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
 import { HostMetrics } from './host-metrics.js';
@@ -21,6 +22,7 @@ class Remote implements Subsystem {
   private readonly outbox: Outbox;
   private readonly topics: Topics;
   private lastState = '';
+  private snapshot?: StatusSnapshot;
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
   private readonly host = new HostMetrics();
@@ -75,8 +77,10 @@ class Remote implements Subsystem {
       if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');
     });
+    ctx.bus.on('robot.state', () => this.publishState(ctx));
     ctx.bus.on('runtime.status', ({ snapshot }) => {
-      const { uptimeS, fps, visionFps, droppedFrames, faces, subsystems } = snapshot;
+      this.snapshot = snapshot;
+      const { uptimeS, fps, visionFps, droppedFrames } = snapshot;
       const telemetry = {
         at: Date.now(),
         uptimeS,
@@ -87,17 +91,23 @@ class Remote implements Subsystem {
         ...this.host.sample(),
       };
       this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest');
-      const state = JSON.stringify({
-        emotion: faces > 0 ? this.attendedEmotion : null,
-        faces,
-        subsystems,
-        version: packageVersion(),
-      });
-      if (state !== this.lastState) {
-        this.lastState = state;
-        this.publish({ topic: this.topics.state, payload: state, retain: true, qos: 1 }, 'latest');
-      }
+      this.publishState(ctx);
     });
+  }
+
+  /** The retained state, republished only when it differs from the last one. */
+  private publishState(ctx: SubsystemContext): void {
+    const faces = this.snapshot?.faces ?? 0;
+    const state = JSON.stringify({
+      emotion: faces > 0 ? this.attendedEmotion : null,
+      faces,
+      ...ctx.robotState(),
+      subsystems: this.snapshot?.subsystems ?? {},
+      version: packageVersion(),
+    });
+    if (state === this.lastState) return;
+    this.lastState = state;
+    this.publish({ topic: this.topics.state, payload: state, retain: true, qos: 1 }, 'latest');
   }
 
   async stop(): Promise<void> {

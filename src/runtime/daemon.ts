@@ -3,6 +3,7 @@ import { BUILT_IN, type LoadedConfig } from '../config/load.js';
 import { readSecrets } from '../config/secrets.js';
 import type { Config } from '../config/schema.js';
 import { EventBus } from './bus.js';
+import type { RobotState } from './events.js';
 import { Liveness } from './liveness.js';
 import type { Logger } from './logger.js';
 import { StatusBoard, summarize } from './status.js';
@@ -34,6 +35,7 @@ export class Daemon {
   private statusTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private watchdogStarved = false;
+  private robot: RobotState = { mode: 'active', muted: false };
 
   constructor(private readonly options: DaemonOptions) {
     const { loaded, log } = options;
@@ -44,6 +46,7 @@ export class Daemon {
     this.supervisor = new Supervisor(options.definitions, {
       config: loaded.config,
       configFile: loaded.file,
+      robotState: () => this.robot,
       secrets: readSecrets(env),
       bus: this.bus,
       log,
@@ -69,6 +72,10 @@ export class Daemon {
   }
 
   /** The last good config: the file as loaded at start, or its latest valid edit. */
+  get robotState(): RobotState {
+    return this.robot;
+  }
+
   get config(): Config {
     return this.reloader?.config ?? this.options.loaded.config;
   }
@@ -76,6 +83,13 @@ export class Daemon {
   async start(): Promise<void> {
     const { log } = this.options;
     this.bus.on('config.reload-requested', ({ reason }) => this.reload(reason));
+    this.bus.on('robot.control', ({ mode, muted, by }) => {
+      const next = { mode: mode ?? this.robot.mode, muted: muted ?? this.robot.muted };
+      if (next.mode === this.robot.mode && next.muted === this.robot.muted) return;
+      this.robot = next;
+      log.info({ ...next, by }, `robot ${next.mode}${next.muted ? ', muted' : ''} (${by})`);
+      this.bus.emit('robot.state', next);
+    });
     log.info({ configFile: this.options.loaded.file, systemd: this.notifier.enabled }, 'starting');
     await this.supervisor.start();
     if (this.options.watchConfig && this.reloader) this.reloader.watchFile();

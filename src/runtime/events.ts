@@ -18,6 +18,10 @@ export interface BusEvents {
   'face.lost': { trackId: number; at: number; visibleForMs: number };
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */
   'emotion': { trackId: number; attended: boolean; label: string; confidence: number; probabilities: Record<string, number>; box: Box; since: number; at: number };
+  /** A request to change the robot's mode or mute (from MQTT, later from voice); the daemon decides. */
+  'robot.control': { mode?: RobotMode; muted?: boolean; by: string };
+  /** The robot's mode and mute state after every change. */
+  'robot.state': RobotState;
   /** A warning or error that was logged: for remote monitoring. */
   'log': ProblemEntry;
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };
@@ -27,6 +31,14 @@ export interface BusEvents {
   'config.reload-requested': { reason: string };
   /** Published every runtime.status_interval_ms for presenters (console, MQTT telemetry). */
   'runtime.status': { summary: string; snapshot: StatusSnapshot };
+}
+
+/** active: full behaviour; idle: no conversation, calm motion; sleep: vision paused, rest pose. */
+export const robotModes = ['active', 'idle', 'sleep'] as const;
+export type RobotMode = (typeof robotModes)[number];
+export interface RobotState {
+  mode: RobotMode;
+  muted: boolean;
 }
 
 export type BusEventName = keyof BusEvents;

@@ -1,6 +1,7 @@
 import type { Config, ConfigSection } from '../config/schema.js';
 import type { Secrets } from '../config/secrets.js';
 import type { ScopedBus } from './bus.js';
+import type { RobotState } from './events.js';
 import type { Liveness } from './liveness.js';
 import type { Logger } from './logger.js';
 
@@ -10,6 +11,8 @@ export interface SubsystemContext {
   readonly bus: ScopedBus;
   readonly log: Logger;
   readonly liveness: Liveness;
+  /** The robot's current mode and mute state; changes arrive as robot.state events. */
+  robotState(): RobotState;
   /** The YAML file the config came from, or BUILT_IN when the defaults are in use. */
   readonly configFile: string;
   /** Report a failure that happened outside start(): the supervisor restarts the subsystem with backoff. */

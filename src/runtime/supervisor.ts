@@ -2,7 +2,7 @@ import type { Config, ConfigSection } from '../config/schema.js';
 import type { Secrets } from '../config/secrets.js';
 import type { EventBus } from './bus.js';
 import { asError } from './errors.js';
-import type { SubsystemState } from './events.js';
+import type { RobotState, SubsystemState } from './events.js';
 import type { Liveness } from './liveness.js';
 import type { Logger } from './logger.js';
 import type { Subsystem, SubsystemDefinition } from './subsystem.js';
@@ -32,7 +32,16 @@ export class Supervisor {
 
   constructor(
     definitions: SubsystemDefinition[],
-    private readonly deps: { config: Config; configFile: string; secrets: Secrets; bus: EventBus; log: Logger; liveness: Liveness; now?: () => number },
+    private readonly deps: {
+      config: Config;
+      configFile: string;
+      secrets: Secrets;
+      bus: EventBus;
+      log: Logger;
+      liveness: Liveness;
+      robotState: () => RobotState;
+      now?: () => number;
+    },
   ) {
     this.config = deps.config;
     this.slots = definitions.map((definition) => ({
@@ -110,8 +119,8 @@ export class Supervisor {
     slot.startedAt = this.now();
     this.setState(slot, 'starting');
     try {
-      const { secrets, liveness, configFile } = this.deps;
-      await instance.start({ config: this.config, configFile, secrets, bus, log, liveness, fail });
+      const { secrets, liveness, configFile, robotState } = this.deps;
+      await instance.start({ config: this.config, configFile, secrets, bus, log, liveness, robotState, fail });
       if (slot.generation === generation && slot.state === 'starting') {
         this.setState(slot, 'running');
         log.info('started');

@@ -24,6 +24,8 @@ class Vision implements Subsystem {
       `emotion model on ${classifier.executionProvider}${classifier.fallbackReason ? ` (${ctx.config.vision.execution_provider} unavailable: ${classifier.fallbackReason})` : ''}, detector ${detector.name}`,
     );
     ctx.bus.on('camera.frame', (frame) => {
+      // Asleep, the robot does not look: frames pass by unprocessed (and uncounted), saving the CPU.
+      if (ctx.robotState().mode === 'sleep') return;
       if (this.pending) {
         this.droppedFrames++;
         this.pending.done();

@@ -25,7 +25,7 @@ function context(fileText?: string) {
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
-  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, reload\)/ } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, reload\)/ } });
   t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
   t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
@@ -63,4 +63,17 @@ t.test('config/set without a config file says so; reload asks the daemon', async
   t.match(runCommand('config/set', '{"patch":{"camera":{"fps":5}}}', ctx), { ok: false, error: { message: /built-in defaults/ } });
   t.match(runCommand('reload', '{"id":"r"}', ctx), { id: 'r', ok: true });
   t.same(reloads, ['MQTT reload']);
+});
+
+t.test('mode, mute and unmute ask the daemon through the bus', async (t) => {
+  const { ctx } = context();
+  const bus = ctx.bus;
+  const controls: unknown[] = [];
+  bus.on('robot.control', (c) => void controls.push(c));
+  t.same(runCommand('mode', '{"id":"m","mode":"sleep"}', ctx), { id: 'm', ok: true, result: { mode: 'sleep' } });
+  t.match(runCommand('mode', '{"mode":"party"}', ctx), { ok: false, error: { field: 'mode' } });
+  t.same(runCommand('mute', '', ctx), { id: null, ok: true, result: { muted: true } });
+  t.same(runCommand('unmute', '{}', ctx), { id: null, ok: true, result: { muted: false } });
+  t.same(runCommand('mute', '{"muted":false}', ctx), { id: null, ok: true, result: { muted: false } }, 'the switch form');
+  t.same(controls, [{ mode: 'sleep', by: 'MQTT' }, { muted: true, by: 'MQTT' }, { muted: false, by: 'MQTT' }, { muted: false, by: 'MQTT' }]);
 });

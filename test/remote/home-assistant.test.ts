@@ -21,3 +21,15 @@ t.test('one retained discovery config per sensor, all on one device, available w
   }
   t.match(payloads[3], { device_class: 'temperature', unit_of_measurement: '°C' });
 });
+
+t.test('with commands enabled, a mute switch and a mode select that speak the command payloads', async (t) => {
+  const config = configSchema.parse({ robot: { id: 'desk-bot' }, remote: { mqtt: { commands: true, home_assistant: { enabled: true } } } });
+  const messages = discoveryMessages(config, topicsFor(config));
+  const byTopic = Object.fromEntries(messages.map((m) => [m.topic, JSON.parse(m.payload)]));
+  t.match(byTopic['homeassistant/switch/emobot_desk-bot/muted/config'], {
+    command_topic: 'emobot/desk-bot/cmd/mute',
+    payload_on: '{"muted":true}',
+    payload_off: '{"muted":false}',
+  });
+  t.match(byTopic['homeassistant/select/emobot_desk-bot/mode/config'], { command_topic: 'emobot/desk-bot/cmd/mode', options: ['active', 'idle', 'sleep'] });
+});

@@ -45,7 +45,7 @@ t.test('status, retained state, emotion events and telemetry under <base>/<robot
   r.bus.emit('runtime.status', r.status(1));
   await dashboard.until('state and telemetry', () => dashboard.on(r.topics.state).length === 1 && dashboard.on(r.topics.telemetry).length === 1);
   t.match(JSON.parse(dashboard.on(r.topics.emotion)[0]!.payload), { trackId: 1, label: 'happy', confidence: 0.812, probabilities: { happy: 0.812 } });
-  t.match(JSON.parse(dashboard.on(r.topics.state)[0]!.payload), { emotion: { label: 'happy', confidence: 0.812, since: 1000 }, faces: 1, subsystems: { camera: 'running' }, version: /\d+\.\d+\.\d+/ });
+  t.match(JSON.parse(dashboard.on(r.topics.state)[0]!.payload), { emotion: { label: 'happy', confidence: 0.812, since: 1000 }, faces: 1, mode: 'active', muted: false, subsystems: { camera: 'running' }, version: /\d+\.\d+\.\d+/ });
   t.match(JSON.parse(dashboard.on(r.topics.telemetry)[0]!.payload), { cameraFps: 30, visionFps: 29.5, droppedFrames: 1, rssMb: Number });
   r.bus.emit('runtime.status', r.status(1));
   await dashboard.until('second telemetry', () => dashboard.on(r.topics.telemetry).length === 2);

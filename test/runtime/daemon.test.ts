@@ -144,3 +144,17 @@ t.test('a reloaded runtime.status_interval_ms takes effect without a restart', a
   await daemon.stop('test');
   t.pass();
 });
+
+t.test('robot.control requests become robot.state changes; a repeat changes nothing', async (t) => {
+  const { log } = capturingLogger();
+  const daemon = new Daemon({ loaded: { config: configSchema.parse({}), file: BUILT_IN }, definitions: [], log, env: {} });
+  const states: unknown[] = [];
+  daemon.bus.on('robot.state', (s) => void states.push(s));
+  await daemon.start();
+  daemon.bus.emit('robot.control', { mode: 'sleep', by: 'test' });
+  daemon.bus.emit('robot.control', { mode: 'sleep', by: 'test' });
+  daemon.bus.emit('robot.control', { muted: true, by: 'test' });
+  t.same(states, [{ mode: 'sleep', muted: false }, { mode: 'sleep', muted: true }]);
+  t.same(daemon.robotState, { mode: 'sleep', muted: true });
+  await daemon.stop('test');
+});

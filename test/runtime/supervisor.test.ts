@@ -47,7 +47,7 @@ function harness(definitions: SubsystemDefinition[], cfg = config()) {
   });
   const states: BusEvents['subsystem.state'][] = [];
   bus.on('subsystem.state', (s) => states.push(s));
-  const supervisor = new Supervisor(definitions, { config: cfg, configFile: BUILT_IN, secrets: {}, bus, log, liveness: new Liveness() });
+  const supervisor = new Supervisor(definitions, { config: cfg, configFile: BUILT_IN, secrets: {}, bus, log, liveness: new Liveness(), robotState: () => ({ mode: 'active', muted: false }) });
   return { supervisor, bus, states, messages };
 }
 

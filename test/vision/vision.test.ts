@@ -2,7 +2,7 @@ import path from 'node:path';
 import t from 'tap';
 import type { CameraFrame } from '../../src/camera/types.js';
 import { configSchema } from '../../src/config/schema.js';
-import type { BusEvents } from '../../src/runtime/events.js';
+import type { BusEvents, RobotState } from '../../src/runtime/events.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { vision } from '../../src/vision/vision.js';
 import { subsystemContext } from '../helpers/context.js';
@@ -13,9 +13,9 @@ const faces = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data',
 const astronaut = cv.imread(path.join(faces, 'astronaut.png'));
 const cat = cv.imread(path.join(faces, 'chelsea.png'));
 
-async function startVision() {
+async function startVision(robot: RobotState = { mode: 'active', muted: false }) {
   const config = configSchema.parse({});
-  const { ctx, bus, failures, logs: messages } = subsystemContext(config);
+  const { ctx, bus, failures, logs: messages } = subsystemContext(config, { robot });
   const events: { [K in keyof BusEvents]?: BusEvents[K][] } = {};
   for (const name of ['vision.frame', 'face.found', 'face.lost', 'emotion'] as const) {
     events[name] = [];
@@ -65,4 +65,17 @@ t.test('face.found, emotion and face.lost events, with epoch timestamps', async 
   await feed(cat, 1500);
   t.match(v.events['face.lost'], [{ trackId: 1, at: 1_700_000_001_500, visibleForMs: 198 }]);
   t.same(v.events['vision.frame']!.at(-1)!.faces, []);
+});
+
+t.test('asleep, the robot does not look: frames are neither processed nor counted as dropped', async (t) => {
+  const robot: RobotState = { mode: 'sleep', muted: false };
+  const v = await startVision(robot);
+  t.teardown(() => v.instance.stop());
+  for (let i = 0; i < 5; i++) v.bus.emit('camera.frame', v.frame(astronaut, i * 33));
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(v.events['vision.frame'], []);
+  robot.mode = 'active';
+  v.bus.emit('camera.frame', v.frame(astronaut, 200));
+  await waitFor(() => v.events['vision.frame']!.length === 1, 'processing after waking');
+  t.equal(v.events['vision.frame']![0]!.droppedFrames, 0);
 });
