@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
+import { backoffDelay } from '../runtime/backoff.js';
 import { asError } from '../runtime/errors.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { describeSource, openSource, type FrameSource } from './sources.js';
@@ -73,8 +74,7 @@ class Camera implements Subsystem {
         this.closeSource();
         if (this.stopped) break;
         failures++;
-        const { initial_delay_ms, max_delay_ms } = this.config.reconnect;
-        const retryInMs = Math.min(max_delay_ms, initial_delay_ms * 2 ** (failures - 1));
+        const retryInMs = backoffDelay(failures, this.config.reconnect);
         const error = asError(err).message;
         ctx.bus.emit('camera.state', { state: 'reconnecting', device, error, retryInMs });
         ctx.log.warn({ device, retryInMs, failures }, `${error}; retrying in ${retryInMs} ms`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
+import { backoffDelay } from '../runtime/backoff.js';
 import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { StatusSnapshot } from '../runtime/status.js';
@@ -36,13 +37,12 @@ class Remote implements Subsystem {
 
   async start(ctx: SubsystemContext): Promise<void> {
     const { mqtt: settings } = this.config.remote;
-    const { initial_delay_ms, max_delay_ms } = settings.reconnect;
     const client = mqtt.connect(settings.url, {
       clientId: `emobot-${this.config.robot.id}`,
       ...(settings.username ? { username: settings.username } : {}),
       ...(ctx.secrets.mqttPassword ? { password: ctx.secrets.mqttPassword } : {}),
       keepalive: settings.keepalive_s,
-      reconnectPeriod: initial_delay_ms,
+      reconnectPeriod: settings.reconnect.initial_delay_ms,
       connectTimeout: 10_000,
       queueQoSZero: false,
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -52,7 +52,7 @@ class Remote implements Subsystem {
     let failures = 0;
     client.on('connect', () => {
       failures = 0;
-      client.options.reconnectPeriod = initial_delay_ms;
+      client.options.reconnectPeriod = settings.reconnect.initial_delay_ms;
       ctx.log.info({ url: settings.url, queued: this.outbox.size, droppedWhileOffline: this.outbox.dropped }, `MQTT connected to ${settings.url}`);
       this.outbox.dropped = 0;
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
@@ -63,7 +63,7 @@ class Remote implements Subsystem {
     client.on('close', () => {
       failures++;
       // mqtt.js reads reconnectPeriod when it schedules the next attempt: this makes it exponential.
-      client.options.reconnectPeriod = Math.min(max_delay_ms, initial_delay_ms * 2 ** Math.min(failures - 1, 20));
+      client.options.reconnectPeriod = backoffDelay(failures, settings.reconnect);
     });
     client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));

@@ -71,11 +71,11 @@ export class Daemon {
     }
   }
 
-  /** The last good config: the file as loaded at start, or its latest valid edit. */
   get robotState(): RobotState {
     return this.robot;
   }
 
+  /** The last good config: the file as loaded at start, or its latest valid edit. */
   get config(): Config {
     return this.reloader?.config ?? this.options.loaded.config;
   }

@@ -1,6 +1,7 @@
 import type { Config, ConfigSection } from '../config/schema.js';
 import type { Secrets } from '../config/secrets.js';
 import type { EventBus } from './bus.js';
+import { backoffDelay } from './backoff.js';
 import { asError } from './errors.js';
 import type { RobotState, SubsystemState } from './events.js';
 import type { Liveness } from './liveness.js';
@@ -132,9 +133,9 @@ export class Supervisor {
 
   private crashed(slot: Slot, error: Error): void {
     const ranMs = this.now() - slot.startedAt;
-    const { initial_delay_ms, max_delay_ms, stable_after_ms } = this.config.runtime.restart;
-    slot.consecutiveCrashes = ranMs >= stable_after_ms ? 1 : slot.consecutiveCrashes + 1;
-    const delay = Math.min(max_delay_ms, initial_delay_ms * 2 ** (slot.consecutiveCrashes - 1));
+    const { restart } = this.config.runtime;
+    slot.consecutiveCrashes = ranMs >= restart.stable_after_ms ? 1 : slot.consecutiveCrashes + 1;
+    const delay = backoffDelay(slot.consecutiveCrashes, restart);
     slot.generation++;
     this.setState(slot, 'crashed', { error: error.message, restartInMs: delay });
     this.deps.log.error(
