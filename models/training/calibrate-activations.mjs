@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { modelCardSchema } from '../../dist/vision/model-card.js';
 import { readIdxImages } from '../../dist/vision/idx.js';
-import { facesToTensor, grayMat } from '../../dist/vision/preprocess.js';
+import { facesToTensor, idxImageMat } from '../../dist/vision/preprocess.js';
 
 const [augmented, cardFile, listFile, imagesFile, rangesFile] = process.argv.slice(2);
 if (!rangesFile) {
@@ -16,7 +16,6 @@ if (!rangesFile) {
 const card = modelCardSchema.parse(JSON.parse(readFileSync(cardFile, 'utf8')));
 const indices = readFileSync(listFile, 'utf8').split('\n').filter((l) => /^\d/.test(l)).map((l) => Number(l.split(',')[0]));
 const images = readIdxImages(imagesFile);
-const size = images.rows * images.cols;
 const session = await ort.InferenceSession.create(augmented, { graphOptimizationLevel: 'disabled' });
 const ranges = {};
 const update = (name, data) => {
@@ -33,7 +32,7 @@ const update = (name, data) => {
 const batch = 50;
 for (let start = 0; start < indices.length; start += batch) {
   const chunk = indices.slice(start, start + batch);
-  const faces = chunk.map((i) => grayMat(images.pixels.subarray(i * size, (i + 1) * size), images.rows, images.cols));
+  const faces = chunk.map((i) => idxImageMat(images, i));
   const input = facesToTensor(faces, card);
   const { channels, width, height } = card.input;
   update(card.input.name, input);

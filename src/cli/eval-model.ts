@@ -1,7 +1,7 @@
 import { EmotionClassifier } from '../vision/classifier.js';
 import { readIdxImages, readIdxLabels } from '../vision/idx.js';
 import { argmax, classificationReport, type ClassificationReport } from '../vision/metrics.js';
-import { facesToTensor, grayMat } from '../vision/preprocess.js';
+import { facesToTensor, idxImageMat } from '../vision/preprocess.js';
 
 export interface EvalModelOptions {
   model: string;
@@ -31,11 +31,10 @@ export async function evaluateModel(options: Omit<EvalModelOptions, 'json'>): Pr
   try {
     const k = classifier.labels.length;
     const predicted = new Uint8Array(images.count);
-    const size = images.rows * images.cols;
     let elapsedMs = 0;
     for (let start = 0; start < images.count; start += options.batch) {
       const n = Math.min(options.batch, images.count - start);
-      const faces = Array.from({ length: n }, (_, i) => grayMat(images.pixels.subarray((start + i) * size, (start + i + 1) * size), images.rows, images.cols));
+      const faces = Array.from({ length: n }, (_, i) => idxImageMat(images, start + i));
       const began = performance.now();
       const probs = await classifier.probabilities(facesToTensor(faces, classifier.card), n);
       elapsedMs += performance.now() - began;

@@ -1,5 +1,6 @@
 import type { Mat, Rect } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
+import type { IdxImages } from './idx.js';
 import type { ModelCard } from './model-card.js';
 
 /**
@@ -51,6 +52,12 @@ export function facesToTensor(faces: Mat[], card: ModelCard): Float32Array {
 export function grayMat(pixels: Uint8Array, rows: number, cols: number): Mat {
   const cv = opencv();
   return new cv.Mat(Buffer.from(pixels.buffer, pixels.byteOffset, rows * cols), rows, cols, cv.CV_8UC1);
+}
+
+/** Record `index` of an IDX image file as a gray Mat (no copy of the pixels). */
+export function idxImageMat(images: IdxImages, index: number): Mat {
+  const size = images.rows * images.cols;
+  return grayMat(images.pixels.subarray(index * size, (index + 1) * size), images.rows, images.cols);
 }
 
 function convertColor(face: Mat, channels: 1 | 3, color: ModelCard['input']['color']): Mat {

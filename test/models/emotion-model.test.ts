@@ -7,7 +7,7 @@ import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { readIdxImages, readIdxLabels } from '../../src/vision/idx.js';
 import { argmax } from '../../src/vision/metrics.js';
 import { loadModelCard } from '../../src/vision/model-card.js';
-import { facesToTensor, grayMat } from '../../src/vision/preprocess.js';
+import { facesToTensor, idxImageMat } from '../../src/vision/preprocess.js';
 
 const models = path.join(import.meta.dirname, '..', '..', 'models');
 const fer = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'fer2013');
@@ -45,8 +45,7 @@ t.test('INT8 and FP32 agree on the top class for nearly every validation image',
   const images = readIdxImages(path.join(fer, 'val-images-idx3-ubyte.gz'));
   const labels = readIdxLabels(path.join(fer, 'val-labels-idx1-ubyte.gz'));
   const count = 600;
-  const size = images.rows * images.cols;
-  const faces = Array.from({ length: count }, (_, i) => grayMat(images.pixels.subarray(i * size, (i + 1) * size), images.rows, images.cols));
+  const faces = Array.from({ length: count }, (_, i) => idxImageMat(images, i));
   const tensor = facesToTensor(faces, card);
   const top: Record<string, number[]> = {};
   for (const variant of variants) {

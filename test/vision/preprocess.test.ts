@@ -4,7 +4,7 @@ import t from 'tap';
 import { opencv } from '../../src/runtime/opencv.js';
 import { readIdxImages } from '../../src/vision/idx.js';
 import { modelCardSchema, type ModelCard } from '../../src/vision/model-card.js';
-import { cropWithMargin, facesToTensor, grayMat } from '../../src/vision/preprocess.js';
+import { cropWithMargin, facesToTensor, grayMat, idxImageMat } from '../../src/vision/preprocess.js';
 
 const cv = opencv();
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
@@ -52,9 +52,8 @@ t.test('FER-2013 validation crops become the very tensors training fed the model
   };
   const fer = card({ width: reference.size, height: reference.size, normalization: { scale: 1 / 255, mean: reference.mean, std: reference.std } });
   const val = readIdxImages(path.join(shared, 'fer2013', 'val-images-idx3-ubyte.gz'));
-  const pixels = val.rows * val.cols;
   for (const image of reference.images) {
-    const face = grayMat(val.pixels.subarray(image.index * pixels, (image.index + 1) * pixels), val.rows, val.cols);
+    const face = idxImageMat(val, image.index);
     const tensor = facesToTensor([face], fer);
     const mean = tensor.reduce((a, v) => a + v, 0) / tensor.length;
     t.ok(Math.abs(mean - image.mean) < 0.01, `image ${image.index}: mean ${mean.toFixed(4)} vs training ${image.mean.toFixed(4)}`);
