@@ -32,6 +32,14 @@ def main():
         net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
     )
+    def recipe(run_meta):
+        """The run's arguments without machine-local paths, preceded by the runs it continued."""
+        args = {k: v for k, v in run_meta["args"].items() if k not in ("out", "data", "time_steps", "threads", "init")}
+        previous = run_meta.get("init_from")
+        if previous:
+            args["continued_from"] = {"epochs_done": previous["epochs_done"], **recipe(previous["meta"])}
+        return args
+
     card = {
         "name": "emotion-mobilenetv2",
         "architecture": f"MobileNetV2 (torchvision), width {meta['width']}, grayscale stem, "
@@ -49,7 +57,7 @@ def main():
         "test_time_flip": True,
         "training": {"selected_epoch": ckpt["record"]["epoch"], "val_acc": ckpt["record"]["val_acc"],
                      "val_acc_flip": ckpt["record"]["val_acc_tta"], "train_images": meta["train_count"],
-                     "args": {k: v for k, v in meta["args"].items() if k not in ("out", "data", "time_steps", "threads")}},
+                     "args": recipe(meta)},
     }
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)

@@ -33,6 +33,8 @@ def parse_args():
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--warmup-epochs", type=float, default=2.0)
+    p.add_argument("--init", help="start from this checkpoint's weights (a finished run's last.pt) with a fresh "
+                                  "optimizer and schedule: a second cosine cycle (warm restart)")
     p.add_argument("--seed", type=int, default=2013)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--time-steps", type=int, default=0, help="only time this many training steps, then exit")
@@ -130,6 +132,13 @@ def main():
     class_weights = class_weights / class_weights.mean()
 
     net = build_model(len(LABELS), args.width, final_stride=args.final_stride)
+    init_from = None
+    if args.init:
+        previous = torch.load(args.init)
+        net.load_state_dict(previous["model"])
+        # The card records the whole chain of runs, so the model can be rebuilt from the data alone.
+        init_from = {"epochs_done": previous["epoch"] + 1, "meta": previous["meta"]}
+        print(f"initialised from {args.init} (epoch {init_from['epochs_done']})")
     decay, no_decay = [], []
     for name, param in net.named_parameters():
         (no_decay if param.ndim <= 1 else decay).append(param)
@@ -159,7 +168,7 @@ def main():
     meta = {
         "labels": LABELS, "size": args.size, "width": args.width, "final_stride": args.final_stride,
         "mean": pixel_mean, "std": pixel_std, "args": vars(args),
-        "train_count": len(train_x), "val_count": len(val_x),
+        "train_count": len(train_x), "val_count": len(val_x), "init_from": init_from,
     }
     for epoch in range(start_epoch, args.epochs):
         net.train()

@@ -8,6 +8,9 @@ import { readSecrets, SECRET_ENV_VARS } from '../config/secrets.js';
 import { describeSource, openSource } from '../camera/sources.js';
 import { asError } from '../runtime/errors.js';
 import { resolveAsset } from '../runtime/paths.js';
+import { loadCalibration } from '../expression/calibration.js';
+import { checkConfigAgainstProfile } from '../expression/expression.js';
+import { loadHardwareProfile, type HardwareProfile } from '../expression/profile.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 
 const run = promisify(execFile);
@@ -97,18 +100,29 @@ async function checkModel(config: Config): Promise<Check> {
 }
 
 async function checkBoard(config: Config): Promise<Check> {
-  const { board } = config.expression;
-  if (board === 'simulated') return { name: 'board', status: 'ok', detail: 'simulated (prints what the servos and LEDs would do)' };
+  const { expression } = config;
+  let profile: HardwareProfile;
   try {
-    accessSync(board, constants.R_OK | constants.W_OK);
-    return { name: 'board', status: 'ok', detail: `${board} is accessible` };
+    profile = loadHardwareProfile(expression.hardware);
+    checkConfigAgainstProfile(expression, profile);
+    loadCalibration(expression.calibration && resolveAsset(expression.calibration), profile);
+  } catch (err) {
+    return { name: 'board', status: 'fail', detail: asError(err).message.split('\n').slice(0, 2).join(' '), fix: 'see hardware/README.md and calibration/README.md' };
+  }
+  if (expression.board === 'simulated') return { name: 'board', status: 'ok', detail: `simulated ${profile.name} (prints what the servos and LEDs would do)` };
+  const device = profile.io.type === 'firmata' ? (expression.port ?? profile.io.port) : `/dev/i2c-${profile.io.bus}`;
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return { name: 'board', status: 'ok', detail: `${profile.name}: ${device} is accessible` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    const group = profile.io.type === 'firmata' ? 'dialout' : 'i2c';
+    const plug = profile.io.type === 'firmata' ? 'plug in the board (`ls /dev/ttyUSB* /dev/ttyACM*`)' : 'enable I2C (raspi-config, or the Jetson pin-mux) and check `i2cdetect -l`';
     return {
       name: 'board',
       status: 'fail',
-      detail: `${board}: ${code === 'ENOENT' ? 'no such device' : 'no permission'}`,
-      fix: code === 'ENOENT' ? 'plug in the board (`ls /dev/ttyUSB* /dev/ttyACM*`)' : 'add the emobot user to group dialout',
+      detail: `${device}: ${code === 'ENOENT' ? 'no such device' : 'no permission'}`,
+      fix: code === 'ENOENT' ? plug : `add the emobot user to group ${group}`,
     };
   }
 }

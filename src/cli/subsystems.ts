@@ -1,4 +1,5 @@
 import { camera } from '../camera/camera.js';
+import { expression } from '../expression/expression.js';
 import type { SubsystemDefinition } from '../runtime/subsystem.js';
 import { remote } from '../remote/remote.js';
 import { vision } from '../vision/vision.js';
@@ -6,5 +7,5 @@ import { consolePresenter } from './console-presenter.js';
 
 /** Start order matters: producers last, so every consumer is subscribed before the first frame. */
 export function subsystemsFor(mode: { demo: boolean }): SubsystemDefinition[] {
-  return [...(mode.demo ? [consolePresenter()] : []), remote, vision, camera];
+  return [...(mode.demo ? [consolePresenter()] : []), remote, expression, vision, camera];
 }

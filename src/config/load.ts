@@ -51,16 +51,27 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
 
 export function loadConfigFile(file: string | undefined): LoadedConfig {
   if (!file) return { config: configSchema.parse({}), file: BUILT_IN };
-  let text: string;
+  return { config: parseConfigText(readConfigText(file), file), file };
+}
+
+/** Reads a YAML file for parseYamlWithSchema; an unreadable file is a ConfigError naming it. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ key: '', message: `cannot read file: ${(err as Error).message}` }]);
   }
-  return { config: parseConfigText(text, file), file };
 }
 
 export function parseConfigText(text: string, file: string): Config {
+  return parseYamlWithSchema(text, file, configSchema);
+}
+
+/**
+ * Parses YAML against a zod schema; every problem becomes a ConfigIssue naming the key, the value and
+ * its line. Used for the config and for the files it points at (hardware profiles, servo calibration).
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -73,7 +84,7 @@ export function parseConfigText(text: string, file: string): Config {
     );
   }
   const raw: unknown = doc.toJS() ?? {};
-  const result = configSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw new ConfigError(file, result.error.issues.flatMap((issue) => locateIssue(doc, lines, issue)));
 }

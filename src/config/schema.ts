@@ -100,9 +100,106 @@ export const visionSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Servo and LED names, as the hardware profile declares them. */
+export const actuatorName = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'lower-case letters, digits and "_" only');
+const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like "#ffb000"');
+
+/** Degrees away from each servo's calibrated centre (positive: pan right, tilt up, ears up). */
+export const poseSchema = z.record(actuatorName, z.number().min(-180).max(180));
+export type Pose = z.output<typeof poseSchema>;
+
+export const ledLookSchema = z.strictObject({
+  color: hexColor,
+  animation: z.enum(['solid', 'pulse', 'blink']).default('solid'),
+  /** One pulse or blink cycle. */
+  period_ms: milliseconds.min(100).default(2000),
+});
+export type LedLook = z.output<typeof ledLookSchema>;
+
+const reaction = (pose: Pose, color: string, animation: LedLook['animation'], period_ms: number) =>
+  z.strictObject({
+    /** Held for duration_ms on top of face following, then eased out; the colour stays while the emotion does. */
+    pose: poseSchema.default(pose),
+    led: ledLookSchema.default({ color, animation, period_ms }),
+    duration_ms: milliseconds.default(2500),
+  }).prefault({});
+
 export const expressionSchema = z.strictObject({
-  /** `simulated` prints what the servos and LEDs would do; otherwise a serial port of the Firmata board. */
-  board: z.union([z.literal('simulated'), z.string().startsWith('/dev/')]).default('simulated'),
+  /** `simulated` prints what the servos and LEDs would do; `hardware` drives the profile's board. */
+  board: z.enum(['simulated', 'hardware']).default('simulated'),
+  /**
+   * The robot's wiring: a profile name from hardware/ (arduino-uno, raspberry-pi-pca9685,
+   * jetson-pca9685) or the path of a profile YAML file. The simulated board has the same actuators.
+   */
+  hardware: z.string().min(1).default('arduino-uno'),
+  /** Overrides the profile's serial port (Firmata boards), e.g. /dev/ttyUSB0. */
+  port: z.string().startsWith('/dev/').optional(),
+  /** Servo limits for this robot (written by `emobot calibrate`); without it the profile's safe defaults apply. */
+  calibration: z.string().min(1).optional(),
+  /** Servo updates per second: the granularity of the speed limit. */
+  update_hz: z.number().int().min(5).max(200).default(50),
+  /** Head follows the attended face: the camera sits in the head, so centring the face is the goal. */
+  follow: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** The camera's field of view, to turn pixels into degrees. */
+      horizontal_fov_deg: z.number().min(10).max(180).default(62),
+      vertical_fov_deg: z.number().min(10).max(180).default(49),
+      /** Faces this close to the centre (degrees) do not move the head: no jitter while someone sits still. */
+      deadband_deg: z.number().min(0).max(30).default(3),
+      /** How quickly the head closes the remaining gap; longer is calmer. */
+      time_constant_ms: milliseconds.min(10).default(350),
+    })
+    .prefault({}),
+  /** With nobody in view the robot looks around slowly; after sleep_after_ms of that it rests. */
+  idle: z
+    .strictObject({
+      after_ms: milliseconds.default(3000),
+      amplitude_deg: z.number().min(0).max(90).default(20),
+      period_ms: milliseconds.min(1000).default(14_000),
+      led: ledLookSchema.default({ color: '#2040ff', animation: 'pulse', period_ms: 5000 }),
+    })
+    .prefault({}),
+  sleep: z
+    .strictObject({
+      /** Time without a face before sleeping (0: never); the sleep mode command sleeps at once. */
+      after_ms: milliseconds.default(300_000),
+      led: ledLookSchema.default({ color: '#080010', animation: 'pulse', period_ms: 8000 }),
+    })
+    .prefault({}),
+  /** While the robot talks, one servo wiggles and the LED brightness follows. */
+  speaking: z
+    .strictObject({
+      servo: actuatorName.optional(),
+      amplitude_deg: z.number().min(0).max(45).default(8),
+      period_ms: milliseconds.min(100).default(320),
+    })
+    .prefault({}),
+  /** Named poses for the pose command; `rest` is taken on stop and `sleep` while asleep. */
+  poses: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), poseSchema)
+    .default({
+      rest: { head_pan: 0, head_tilt: -10, ears: 0 },
+      sleep: { head_pan: 0, head_tilt: -25, ears: -30 },
+      nod: { head_tilt: -15 },
+      look_left: { head_pan: -40 },
+      look_right: { head_pan: 40 },
+      curious: { head_tilt: 12, ears: 35 },
+    })
+    .refine((poses) => 'rest' in poses && 'sleep' in poses, 'the poses "rest" and "sleep" are required'),
+  /** How long the pose command holds a pose. */
+  pose_hold_ms: milliseconds.default(3000),
+  reactions: z
+    .strictObject({
+      angry: reaction({ head_tilt: -8, ears: -35 }, '#ff1000', 'blink', 600),
+      disgust: reaction({ head_pan: -12, ears: -20 }, '#50a000', 'solid', 2000),
+      fear: reaction({ head_tilt: -12, ears: -40 }, '#8000ff', 'blink', 300),
+      happy: reaction({ head_tilt: 10, ears: 30 }, '#ffb000', 'pulse', 1500),
+      sad: reaction({ head_tilt: -20, ears: -25 }, '#0030ff', 'pulse', 4000),
+      surprise: reaction({ head_tilt: 18, ears: 40 }, '#ffffff', 'blink', 250),
+      neutral: reaction({}, '#30ffd0', 'solid', 2000),
+    })
+    .prefault({}),
 });
 
 export const voiceSchema = z.strictObject({

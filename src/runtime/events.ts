@@ -13,7 +13,7 @@ export interface BusEvents {
   'camera.frame': CameraFrame;
   'camera.state': CameraState;
   /** Every processed frame: all classified faces, which one is attended, and the stage timings. */
-  'vision.frame': { frameIndex: number; capturedAt: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
+  'vision.frame': { frameIndex: number; capturedAt: number; width: number; height: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
   'face.found': { trackId: number; box: Box; at: number };
   'face.lost': { trackId: number; at: number; visibleForMs: number };
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */
@@ -22,6 +22,14 @@ export interface BusEvents {
   'robot.control': { mode?: RobotMode; muted?: boolean; by: string };
   /** The robot's mode and mute state after every change. */
   'robot.state': RobotState;
+  /** A request to hold a named pose for a while (from MQTT); names not in expression.poses are refused. */
+  'expression.pose': { name: string; by: string };
+  /** What the expressive hardware is doing, after every change of activity or board connection. */
+  'expression.state': { activity: 'following' | 'idle' | 'asleep' | 'posing' | 'resting'; board: string };
+  /** The simulated board's report of where its servos are and what its LEDs show (when it changed). */
+  'expression.simulated': { summary: string };
+  /** The robot's own voice started or stopped (drives the speaking animation; mutes listening). */
+  'voice.speaking': { speaking: boolean; at: number };
   /** A warning or error that was logged: for remote monitoring. */
   'log': ProblemEntry;
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };

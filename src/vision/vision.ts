@@ -82,6 +82,8 @@ class Vision implements Subsystem {
     ctx.bus.emit('vision.frame', {
       frameIndex: frame.index,
       capturedAt: at,
+      width: frame.width,
+      height: frame.height,
       faces: result.faces,
       ...(result.attendedTrackId === undefined ? {} : { attendedTrackId: result.attendedTrackId }),
       timings: result.timings,

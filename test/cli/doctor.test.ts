@@ -47,7 +47,7 @@ t.test('what is missing is named, with how to fix it, and exit 1', async (t) => 
   copyFileSync(fixture.replace(/\.onnx$/, '.json'), path.join(dir, 'corrupt.json'));
   const { code, checks } = await doctor(
     config(
-      `camera:\n  source: ${path.join(dir, 'none.mp4')}\nvision:\n  model: ${corrupt}\nexpression:\n  board: /dev/ttyNOPE0\nvoice:\n  microphone: nosuchmic\n  speaker: nosuchspeaker\n  mode: cloud\nremote:\n  mqtt:\n    enabled: true\n    url: mqtt://127.0.0.1:9\n`,
+      `camera:\n  source: ${path.join(dir, 'none.mp4')}\nvision:\n  model: ${corrupt}\nexpression:\n  board: hardware\n  port: /dev/ttyNOPE0\nvoice:\n  microphone: nosuchmic\n  speaker: nosuchspeaker\n  mode: cloud\nremote:\n  mqtt:\n    enabled: true\n    url: mqtt://127.0.0.1:9\n`,
     ),
     { OPENAI_API_KEY: '', ELEVENLABS_API_KEY: 'set' },
   );

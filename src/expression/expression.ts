@@ -1,0 +1,142 @@
+import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
+import { resolveAsset } from '../runtime/paths.js';
+import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import type { ActuatorBoard, Rgb } from './board.js';
+import { ExpressionBehaviour, type EmotionLabel, type ExpressionOutput } from './behaviour.js';
+import { loadCalibration, type Calibration } from './calibration.js';
+import { JohnnyFiveBoard } from './johnny-five-board.js';
+import { loadHardwareProfile, type HardwareProfile } from './profile.js';
+import { SafeServos } from './safe-servos.js';
+import { SimulatedBoard } from './simulated-board.js';
+
+const OFF: Rgb = { red: 0, green: 0, blue: 0 };
+/** The rest pose on stop gets this share of the shutdown budget; the rest is for the other subsystems. */
+const REST_SHARE_OF_SHUTDOWN = 0.5;
+
+export type BoardFactory = (profile: HardwareProfile, calibration: Calibration, config: Config, print: (line: string) => void) => ActuatorBoard;
+
+export const defaultBoardFactory: BoardFactory = (profile, calibration, config, print) =>
+  config.expression.board === 'simulated'
+    ? new SimulatedBoard(profile, { intervalMs: config.runtime.status_interval_ms, print })
+    : new JohnnyFiveBoard(profile, calibration, { port: config.expression.port });
+
+/** Every servo name the config mentions must exist on the robot: a typo is reported, not silently ignored. */
+export function checkConfigAgainstProfile(config: Config['expression'], profile: HardwareProfile): void {
+  const servos = Object.keys(profile.servos);
+  const check = (key: string, name: string) => {
+    if (!servos.includes(name)) throw new Error(`expression.${key}: no servo "${name}" in the hardware profile "${profile.name}" (it has ${servos.join(', ')})`);
+  };
+  for (const [poseName, pose] of Object.entries(config.poses)) for (const servo of Object.keys(pose)) check(`poses.${poseName}.${servo}`, servo);
+  for (const [label, reaction] of Object.entries(config.reactions)) for (const servo of Object.keys(reaction.pose)) check(`reactions.${label}.pose.${servo}`, servo);
+  if (config.speaking.servo) check('speaking.servo', config.speaking.servo);
+}
+
+/**
+ * Servos and LEDs: turns what vision and voice report into motion and light through the behaviour
+ * layer and the safety layer. Board loss is a failure like any other: the supervisor restarts the
+ * subsystem with backoff, and the fresh instance reconnects and starts again from the rest pose.
+ */
+export class Expression implements Subsystem {
+  private board?: ActuatorBoard;
+  private servos?: SafeServos;
+  private behaviour?: ExpressionBehaviour;
+  private timer?: NodeJS.Timeout;
+  private lastLed?: string;
+  private activity?: ExpressionOutput['activity'];
+  private ctx?: SubsystemContext;
+  private ledNames: string[] = [];
+
+  constructor(private readonly boardFactory: BoardFactory = defaultBoardFactory) {}
+
+  async start(ctx: SubsystemContext): Promise<void> {
+    this.ctx = ctx;
+    const { expression } = ctx.config;
+    const profile = loadHardwareProfile(expression.hardware);
+    this.ledNames = Object.keys(profile.leds);
+    checkConfigAgainstProfile(expression, profile);
+    const calibration = loadCalibration(expression.calibration && resolveAsset(expression.calibration), profile);
+    const board = this.boardFactory(profile, calibration, ctx.config, (summary) => {
+      ctx.log.debug(`simulated board: ${summary}`);
+      ctx.bus.emit('expression.simulated', { summary });
+    });
+    const servos = new SafeServos(calibration, (name, degrees) => board.writeServo(name, degrees));
+    // The robot wakes in its rest pose: the first command a servo gets decides where it jumps to.
+    for (const [name, offset] of Object.entries(expression.poses.rest ?? {})) servos.setTarget(name, offset);
+    await board.connect();
+    this.board = board;
+    this.servos = servos;
+    servos.writeAll();
+    board.onDisconnect((err) => ctx.fail(err));
+    ctx.log.info({ board: board.description, calibration: expression.calibration ?? 'profile defaults' }, `expression on ${board.description}`);
+
+    const behaviour = new ExpressionBehaviour(expression, servos, Date.now());
+    this.behaviour = behaviour;
+    behaviour.setMode(ctx.robotState().mode);
+    ctx.bus.on('robot.state', (state) => behaviour.setMode(state.mode));
+    ctx.bus.on('vision.frame', (frame) => {
+      const attended = frame.faces.find((f) => f.trackId === frame.attendedTrackId);
+      if (attended) behaviour.face(attended.box, frame, frame.capturedAt);
+    });
+    ctx.bus.on('emotion', (e) => {
+      if (e.attended && e.label in expression.reactions) behaviour.react(e.label as EmotionLabel, e.at);
+    });
+    ctx.bus.on('voice.speaking', (e) => behaviour.speaking(e.speaking, e.at));
+    ctx.bus.on('expression.pose', (request) => {
+      try {
+        behaviour.pose(request.name, Date.now());
+      } catch (err) {
+        ctx.log.warn(`pose from ${request.by}: ${asError(err).message}`);
+      }
+    });
+    this.timer = setInterval(() => this.tick(), 1000 / expression.update_hz);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const { board, servos, ctx } = this;
+    if (!board || !servos || !ctx) return;
+    try {
+      for (const [name, offset] of Object.entries(ctx.config.expression.poses.rest ?? {})) servos.setTarget(name, offset);
+      this.publish('resting');
+      const deadline = performance.now() + ctx.config.runtime.shutdown_timeout_ms * REST_SHARE_OF_SHUTDOWN;
+      const interval = 1000 / ctx.config.expression.update_hz;
+      while (!servos.settled() && performance.now() < deadline) {
+        servos.step(performance.now());
+        await new Promise((resolve) => setTimeout(resolve, interval));
+      }
+      for (const name of this.ledNames) board.writeLed(name, OFF);
+    } finally {
+      await board.close();
+    }
+  }
+
+  private tick(): void {
+    const { behaviour, servos, board, ctx } = this;
+    if (!behaviour || !servos || !board || !ctx) return;
+    try {
+      const output = behaviour.update(Date.now());
+      for (const [name, offset] of Object.entries(output.servos)) servos.setTarget(name, offset);
+      servos.step(performance.now());
+      const led = `${output.led.red},${output.led.green},${output.led.blue}`;
+      if (led !== this.lastLed) {
+        this.lastLed = led;
+        for (const name of this.ledNames) board.writeLed(name, output.led);
+      }
+      if (output.activity !== this.activity) this.publish(output.activity);
+    } catch (err) {
+      ctx.fail(asError(err));
+    }
+  }
+
+  private publish(activity: ExpressionOutput['activity'] | 'resting'): void {
+    if (activity !== 'resting') this.activity = activity;
+    this.ctx?.bus.emit('expression.state', { activity, board: this.board?.description ?? '' });
+  }
+}
+
+export const expression: SubsystemDefinition = {
+  name: 'expression',
+  sections: ['expression'],
+  create: () => new Expression(),
+};

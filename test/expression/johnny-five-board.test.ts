@@ -1,0 +1,76 @@
+import t from 'tap';
+import { defaultCalibration } from '../../src/expression/calibration.js';
+import { JohnnyFiveBoard } from '../../src/expression/johnny-five-board.js';
+import { loadHardwareProfile } from '../../src/expression/profile.js';
+import { recordingFirmata } from '../helpers/mock-firmata.js';
+
+const uno = loadHardwareProfile('arduino-uno');
+
+/** johnny-five turns degrees into microseconds over the profile's pulse range. */
+const microseconds = (degrees: number) => Math.round(600 + (1800 * degrees) / 180);
+
+t.test('servos and the RGB LED reach the Firmata pins the profile names', async (t) => {
+  const firmata = recordingFirmata();
+  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { io: firmata.factory });
+  await board.connect();
+  t.match(board.description, 'Arduino Uno/Nano, Firmata over USB serial on /dev/ttyACM0');
+  t.ok(firmata.writes.some((w) => w[0] === 'servoConfig' && w[1] === 9 && w[2] === 600 && w[3] === 2400), 'pan configured with the profile pulse range');
+  board.writeServo('head_pan', 120);
+  board.writeServo('head_tilt', 75);
+  board.writeServo('ears', 100);
+  t.same(firmata.servo(9).at(-1), microseconds(120), 'pan on pin 9');
+  t.same(firmata.servo(10).at(-1), microseconds(75), 'tilt on pin 10');
+  t.same(firmata.servo(11).at(-1), microseconds(100), 'ears on pin 11');
+  board.writeLed('mood', { red: 255, green: 176, blue: 0 });
+  t.same([firmata.pwm(3).at(-1), firmata.pwm(5).at(-1), firmata.pwm(6).at(-1)], [255, 176, 0], 'red, green, blue on pins 3, 5, 6');
+  await board.close();
+  t.ok(firmata.closed(), 'the port is closed');
+});
+
+t.test('johnny-five keeps a second fence at the calibrated range', async (t) => {
+  const firmata = recordingFirmata();
+  const calibration = defaultCalibration(uno);
+  const board = new JohnnyFiveBoard(uno, calibration, { io: firmata.factory });
+  await board.connect();
+  board.writeServo('head_pan', 179);
+  t.same(firmata.servo(9).at(-1), microseconds(calibration.servos.head_pan!.max));
+  await board.close();
+});
+
+t.test('a pulled cable is reported once, and later writes are dropped', async (t) => {
+  const firmata = recordingFirmata();
+  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { io: firmata.factory, port: '/dev/ttyUSB3' });
+  await board.connect();
+  const errors: Error[] = [];
+  board.onDisconnect((e) => errors.push(e));
+  firmata.unplug();
+  firmata.unplug();
+  t.equal(errors.length, 1);
+  t.match(errors[0]!.message, '/dev/ttyUSB3: board closed');
+  const count = firmata.writes.length;
+  board.writeServo('head_pan', 100);
+  t.equal(firmata.writes.length, count);
+  await board.close();
+});
+
+t.test('no answer from the board: a timeout naming the port', async (t) => {
+  const firmata = recordingFirmata();
+  const silent = async () => firmata.io as never;
+  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { io: silent, connectTimeoutMs: 200 });
+  await t.rejects(board.connect(), /\/dev\/ttyACM0: no Firmata reply within 200 ms/);
+});
+
+t.test('a serial port that does not exist: the error names it', async (t) => {
+  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { port: '/dev/ttyNOSUCH9', connectTimeoutMs: 3000 });
+  await t.rejects(board.connect(), /\/dev\/ttyNOSUCH9: .*(No such file|cannot open|ENOENT)/i);
+  await board.close();
+});
+
+t.test('PCA9685 profiles refuse settings johnny-five would turn into wrong pulses', async (t) => {
+  const pi = loadHardwareProfile('raspberry-pi-pca9685');
+  const calibration = defaultCalibration(pi);
+  t.doesNotThrow(() => new JohnnyFiveBoard(pi, calibration));
+  t.throws(() => new JohnnyFiveBoard({ ...pi, pwm_driver: { ...pi.pwm_driver!, frequency_hz: 50 } }, calibration), /frequency_hz must be 61/);
+  const mixed = { ...pi, servos: { ...pi.servos, ears: { ...pi.servos.ears!, pulse_us: [600, 2400] as [number, number] } } };
+  t.throws(() => new JohnnyFiveBoard(mixed, calibration), /servos on one PCA9685 must share pulse_us/);
+});
