@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libasound2-dev alsa-utils sox libsox-fmt-all   # microphone and speaker
   espeak-ng                            # offline voice
   mosquitto mosquitto-clients          # MQTT broker for tests and local use
+  gcc-avr avr-libc make                # expression board firmware (firmware/Makefile)
+  libsimavr-dev libsimavrparts1 libelf-dev   # the firmware's hardware-in-the-loop test in the simavr simulator
 )
 
 missing=()

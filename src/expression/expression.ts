@@ -46,6 +46,7 @@ export class Expression implements Subsystem {
   private activity?: ExpressionOutput['activity'];
   private ctx?: SubsystemContext;
   private ledNames: string[] = [];
+  private boardDescription = '';
 
   constructor(private readonly boardFactory: BoardFactory = defaultBoardFactory) {}
 
@@ -62,9 +63,10 @@ export class Expression implements Subsystem {
     });
     const servos = new SafeServos(calibration, (name, degrees) => board.writeServo(name, degrees));
     // The robot wakes in its rest pose: the first command a servo gets decides where it jumps to.
-    for (const [name, offset] of Object.entries(expression.poses.rest ?? {})) servos.setTarget(name, offset);
+    this.takeRestPose(servos, expression);
     await board.connect();
     this.board = board;
+    this.boardDescription = board.description;
     this.servos = servos;
     servos.writeAll();
     board.onDisconnect((err) => ctx.fail(err));
@@ -96,8 +98,9 @@ export class Expression implements Subsystem {
     clearInterval(this.timer);
     const { board, servos, ctx } = this;
     if (!board || !servos || !ctx) return;
+    this.board = undefined;
     try {
-      for (const [name, offset] of Object.entries(ctx.config.expression.poses.rest ?? {})) servos.setTarget(name, offset);
+      this.takeRestPose(servos, ctx.config.expression);
       this.publish('resting');
       const deadline = performance.now() + ctx.config.runtime.shutdown_timeout_ms * REST_SHARE_OF_SHUTDOWN;
       const interval = 1000 / ctx.config.expression.update_hz;
@@ -129,9 +132,14 @@ export class Expression implements Subsystem {
     }
   }
 
+  /** Servos the rest pose does not mention rest at their centre. */
+  private takeRestPose(servos: SafeServos, expression: Config['expression']): void {
+    for (const name of servos.names) servos.setTarget(name, expression.poses.rest?.[name] ?? 0);
+  }
+
   private publish(activity: ExpressionOutput['activity'] | 'resting'): void {
     if (activity !== 'resting') this.activity = activity;
-    this.ctx?.bus.emit('expression.state', { activity, board: this.board?.description ?? '' });
+    this.ctx?.bus.emit('expression.state', { activity, board: this.boardDescription });
   }
 }
 

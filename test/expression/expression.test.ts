@@ -1,0 +1,104 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+import { JohnnyFiveBoard } from '../../src/expression/johnny-five-board.js';
+import { Expression } from '../../src/expression/expression.js';
+import { SimulatedBoard } from '../../src/expression/simulated-board.js';
+import { subsystemContext } from '../helpers/context.js';
+import { recordingFirmata } from '../helpers/mock-firmata.js';
+import { waitFor } from '../helpers/wait.js';
+
+function config(expression: Record<string, unknown> = {}) {
+  return configSchema.parse({ runtime: { shutdown_timeout_ms: 4000 }, expression: { update_hz: 100, ...expression } });
+}
+
+function withSimulatedBoard() {
+  let board: SimulatedBoard | undefined;
+  const subsystem = new Expression((profile) => (board = new SimulatedBoard(profile)));
+  return { subsystem, board: () => board! };
+}
+
+const face = (x: number) => ({
+  trackId: 1,
+  box: { x, y: 180, width: 120, height: 120 },
+  attended: true,
+  raw: { label: 'happy', confidence: 0.9 },
+  smoothed: { label: 'happy', confidence: 0.9, sinceMs: 0, changed: false },
+  probabilities: {},
+});
+
+t.test('wakes in the rest pose, follows the face, shows the emotion, rests on stop', async (t) => {
+  const { subsystem, board } = withSimulatedBoard();
+  const { ctx, bus, failures } = subsystemContext(config());
+  const activities: string[] = [];
+  bus.on('expression.state', (s) => activities.push(s.activity));
+  await subsystem.start(ctx);
+  t.teardown(() => subsystem.stop());
+  t.same(Object.fromEntries(board().servos), { head_pan: 90, head_tilt: 80, ears: 90 }, 'rest pose (tilt -10°) written first');
+  await waitFor(() => activities.length > 0, 'the first activity');
+  t.same(activities, ['following']);
+
+  // A face well right of centre: the head turns right (pan grows).
+  for (let i = 0; i < 40; i++) {
+    bus.emit('vision.frame', { frameIndex: i, capturedAt: Date.now(), width: 640, height: 480, faces: [face(480)], attendedTrackId: 1, timings: {} as never, droppedFrames: 0 });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(board().servos.get('head_pan')! > 100, `head turned right: pan ${board().servos.get('head_pan')}°`);
+
+  bus.emit('emotion', { trackId: 1, attended: true, label: 'sad', confidence: 0.8, probabilities: {}, box: face(320).box, since: Date.now(), at: Date.now() });
+  await waitFor(() => {
+    const led = board().leds.get('mood');
+    return !!led && led.blue > 2 * (led.red + led.green);
+  }, 'the sad blue light');
+  await waitFor(() => board().servos.get('head_tilt')! < 80, 'the sad head-down gesture');
+
+  await subsystem.stop();
+  t.same(Object.fromEntries(board().servos), { head_pan: 90, head_tilt: 80, ears: 90 }, 'back in the rest pose');
+  t.same(board().leds.get('mood'), { red: 0, green: 0, blue: 0 }, 'lights off');
+  t.equal(activities.at(-1), 'resting');
+  t.same(failures, []);
+  await subsystem.stop();
+});
+
+t.test('pose requests: a known pose is taken, an unknown one is refused by name', async (t) => {
+  const { subsystem, board } = withSimulatedBoard();
+  const { ctx, bus, logs } = subsystemContext(config());
+  await subsystem.start(ctx);
+  t.teardown(() => subsystem.stop());
+  bus.emit('expression.pose', { name: 'curious', by: 'mqtt' });
+  await waitFor(() => board().servos.get('ears')! > 120, 'ears up (curious)');
+  bus.emit('expression.pose', { name: 'backflip', by: 'mqtt' });
+  await waitFor(() => logs().some((m) => m.includes('pose from mqtt: no pose "backflip"')), 'the refusal in the log');
+});
+
+t.test('a config naming a servo the robot lacks does not start, and says which key', async (t) => {
+  const { subsystem } = withSimulatedBoard();
+  const { ctx } = subsystemContext(config({ reactions: { happy: { pose: { tail: 20 } } } }));
+  await t.rejects(subsystem.start(ctx), /expression\.reactions\.happy\.pose\.tail: no servo "tail" in the hardware profile "Arduino Uno\/Nano, Firmata over USB serial" \(it has head_pan, head_tilt, ears\)/);
+});
+
+t.test('on a real johnny-five board, commands outside the calibration never reach a pin', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-expression-'));
+  const calibration = path.join(dir, 'calibration.yaml');
+  writeFileSync(calibration, 'servos:\n  ears: { min: 80, max: 100, center: 90, max_speed_deg_s: 30 }\n');
+  const firmata = recordingFirmata();
+  const subsystem = new Expression((profile, cal) => new JohnnyFiveBoard(profile, cal, { io: firmata.factory }));
+  const { ctx, bus, failures } = subsystemContext(config({ board: 'hardware', calibration, poses: { rest: {}, sleep: {}, wild: { ears: 180 } } }));
+  await subsystem.start(ctx);
+  t.teardown(() => subsystem.stop());
+  bus.emit('expression.pose', { name: 'wild', by: 'test' });
+  await new Promise((r) => setTimeout(r, 1200));
+  const ears = firmata.servo(11);
+  const us = (deg: number) => Math.round(600 + deg * 10);
+  t.ok(ears.length > 5, `${ears.length} writes to the ears pin`);
+  t.ok(ears.every((v) => v >= us(80) && v <= us(100)), `every ears pulse within 80-100° (${Math.min(...ears)}-${Math.max(...ears)} µs)`);
+  t.equal(Math.max(...ears), us(100), 'it went as far as allowed');
+  const steps = ears.slice(1).map((v, i) => Math.abs(v - ears[i]!) / 10);
+  t.ok(Math.max(...steps) <= 30 * 0.05 + 0.2, `never faster than 30°/s: largest step ${Math.max(...steps)}°`);
+
+  firmata.unplug();
+  t.equal(failures.length, 1, 'an unplugged board is a failure for the supervisor to restart');
+  t.match(failures[0]!.message, '/dev/ttyACM0: board closed');
+});

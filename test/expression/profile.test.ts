@@ -1,0 +1,39 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ConfigError } from '../../src/config/load.js';
+import { loadHardwareProfile, profilePath } from '../../src/expression/profile.js';
+
+t.test('the three shipped profiles are valid and name every actuator', async (t) => {
+  for (const name of ['arduino-uno', 'raspberry-pi-pca9685', 'jetson-pca9685']) {
+    const profile = loadHardwareProfile(name);
+    t.ok(profile.servos.head_pan && profile.servos.head_tilt && profile.servos.ears, `${name}: pan, tilt and ears`);
+    t.ok(profile.leds.mood, `${name}: mood LED`);
+  }
+  t.equal(loadHardwareProfile('arduino-uno').io.type, 'firmata');
+  t.same(loadHardwareProfile('jetson-pca9685').pwm_driver, { type: 'pca9685', address: 0x40, frequency_hz: 61 });
+});
+
+t.test('a broken profile is reported with the key and line', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-profile-'));
+  const file = path.join(dir, 'bad.yaml');
+  writeFileSync(
+    file,
+    ['name: Bad', 'io: { type: firmata, port: /dev/ttyACM0 }', 'servos:', '  head_pan: { pin: 9, default_limits: { min: 10, max: 170, center: 90, max_speed_deg_s: 60 } }', '  ears: { pin: 9, default_limits: { min: 10, max: 170, center: 200, max_speed_deg_s: 60 } }', 'leds: {}', ''].join('\n'),
+  );
+  const error = t.throws(() => loadHardwareProfile(file)) as unknown as ConfigError;
+  t.type(error, ConfigError);
+  const text = error.message;
+  t.match(text, `${file}:5:`, 'names the line of the bad servo');
+  t.match(text, 'servos.ears.default_limits.center');
+  t.match(text, 'servo "head_tilt" is required');
+  t.match(text, 'at least one LED');
+  t.match(text, 'pin 9 is already used by servo head_pan');
+});
+
+t.test('names resolve to hardware/, paths stay paths', async (t) => {
+  t.match(profilePath('arduino-uno'), /hardware\/arduino-uno\.yaml$/);
+  t.equal(profilePath('/etc/emobot/my-robot.yaml'), '/etc/emobot/my-robot.yaml');
+  t.throws(() => loadHardwareProfile('no-such-robot'), /no-such-robot\.yaml: invalid config[\s\S]*cannot read file/);
+});
