@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime/paths.js';
 import { benchCommand } from './bench.js';
+import { calibrateCommand } from './calibrate.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
 import { doctorCommand } from './doctor.js';
@@ -18,6 +19,7 @@ Commands:
   demo                   run on the bundled demo video with simulated hardware and offline voice
   doctor                 check camera, model, board, audio, API keys and broker; say how to fix
   config check <file>    validate a config file; errors name the key, the value and the line
+  calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
   replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
   bench [--json]         vision benchmark: per-stage latency, fps, dropped frames, memory
   eval-model             accuracy of an emotion model on IDX images:
@@ -53,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         threads: { type: 'string' },
         batch: { type: 'string' },
         frames: { type: 'string' },
+        out: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -108,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return evalModelCommand({ model, images, labels, json: values.json === true, executionProvider: values.provider ?? 'cpu', threads, batch });
+    }
+    case 'calibrate': {
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? calibrateCommand({ config: loaded.config, out: values.out }) : 2;
     }
     case 'config':
       if (rest[0] === 'check' && rest[1]) return configCheckCommand(rest[1]);
