@@ -60,6 +60,15 @@ const commands = {
       return { muted: false };
     },
   },
+  pose: {
+    payload: z.strictObject({ id, name: z.string().min(1).max(64) }),
+    run: (p: { name: string }, ctx: CommandContext) => {
+      const known = Object.keys(ctx.config.expression.poses);
+      if (!known.includes(p.name)) throw new CommandFailure('name', `no pose "${p.name}" (known: ${known.join(', ')})`);
+      ctx.bus.emit('expression.pose', { name: p.name, by: 'MQTT' });
+      return { pose: p.name, holdMs: ctx.config.expression.pose_hold_ms };
+    },
+  },
   reload: {
     payload: z.strictObject({ id }),
     run: (_: unknown, ctx: CommandContext) => {

@@ -28,6 +28,9 @@ class Remote implements Subsystem {
   private current: Config;
   private readonly host = new HostMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
+  /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
+  private activity?: string;
+  private speaking = false;
 
   constructor(private readonly config: Config) {
     this.outbox = new Outbox(config.remote.mqtt.queue_limit);
@@ -78,6 +81,14 @@ class Remote implements Subsystem {
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');
     });
     ctx.bus.on('robot.state', () => this.publishState(ctx));
+    ctx.bus.on('expression.state', ({ activity }) => {
+      this.activity = activity;
+      this.publishState(ctx);
+    });
+    ctx.bus.on('voice.speaking', ({ speaking }) => {
+      this.speaking = speaking;
+      this.publishState(ctx);
+    });
     ctx.bus.on('runtime.status', ({ snapshot }) => {
       this.snapshot = snapshot;
       const { uptimeS, fps, visionFps, droppedFrames } = snapshot;
@@ -102,6 +113,8 @@ class Remote implements Subsystem {
       emotion: faces > 0 ? this.attendedEmotion : null,
       faces,
       ...ctx.robotState(),
+      activity: this.activity ?? null,
+      speaking: this.speaking,
       subsystems: this.snapshot?.subsystems ?? {},
       version: packageVersion(),
     });

@@ -31,3 +31,8 @@ t.test('bad files are refused with the key, and nothing is written from bad data
   t.throws(() => saveCalibration(target, { servos: { head_pan: { min: 0, max: 500, center: 90, invert: false, trim: 0, max_speed_deg_s: 10 } } }, 'x'));
   t.throws(() => readFileSync(target), /ENOENT/);
 });
+
+t.test('the shipped example calibration is valid for the Uno profile', async (t) => {
+  const calibration = loadCalibration(path.join(import.meta.dirname, '..', '..', 'calibration', 'example-desk-robot.yaml'), uno);
+  t.equal(calibration.servos.head_pan!.center, 93);
+});

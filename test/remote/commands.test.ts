@@ -25,7 +25,7 @@ function context(fileText?: string) {
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
-  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, reload\)/ } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, pose, reload\)/ } });
   t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
   t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
@@ -76,4 +76,14 @@ t.test('mode, mute and unmute ask the daemon through the bus', async (t) => {
   t.same(runCommand('unmute', '{}', ctx), { id: null, ok: true, result: { muted: false } });
   t.same(runCommand('mute', '{"muted":false}', ctx), { id: null, ok: true, result: { muted: false } }, 'the switch form');
   t.same(controls, [{ mode: 'sleep', by: 'MQTT' }, { muted: true, by: 'MQTT' }, { muted: false, by: 'MQTT' }, { muted: false, by: 'MQTT' }]);
+});
+
+t.test('pose asks the expression subsystem for a configured pose; an unknown one names the field', async (t) => {
+  const { ctx } = context();
+  const poses: unknown[] = [];
+  ctx.bus.on('expression.pose', (p) => void poses.push(p));
+  t.same(runCommand('pose', '{"id":"p","name":"curious"}', ctx), { id: 'p', ok: true, result: { pose: 'curious', holdMs: 3000 } });
+  t.match(runCommand('pose', '{"id":"q","name":"moonwalk"}', ctx), { id: 'q', ok: false, error: { field: 'name', message: /no pose "moonwalk" \(known: rest, sleep, nod/ } });
+  t.match(runCommand('pose', '{"name":""}', ctx), { ok: false, error: { field: 'name' } });
+  t.same(poses, [{ name: 'curious', by: 'MQTT' }]);
 });
