@@ -133,7 +133,7 @@ export const expressionSchema = z.strictObject({
    */
   hardware: z.string().min(1).default('arduino-uno'),
   /** Overrides the profile's serial port (Firmata boards), e.g. /dev/ttyUSB0. */
-  port: z.string().startsWith('/dev/').optional(),
+  port: z.string().startsWith('/', 'an absolute path such as /dev/ttyUSB0').optional(),
   /** Servo limits for this robot (written by `emobot calibrate`); without it the profile's safe defaults apply. */
   calibration: z.string().min(1).optional(),
   /** Servo updates per second: the granularity of the speed limit. */

@@ -32,7 +32,7 @@ export const hardwareProfileSchema = z
     name: z.string().min(1),
     /** How johnny-five reaches the board: Firmata over a serial port, or the host's own I2C bus. */
     io: z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('firmata'), port: z.string().startsWith('/dev/'), baud: z.number().int().positive().default(57600) }),
+      z.strictObject({ type: z.literal('firmata'), port: z.string().startsWith('/', 'an absolute path such as /dev/ttyACM0'), baud: z.number().int().positive().default(57600) }),
       z.strictObject({ type: z.literal('linux-i2c'), bus: z.number().int().min(0).max(31) }),
     ]),
     /** Servos and LEDs on a PCA9685 16-channel PWM driver instead of board pins. */

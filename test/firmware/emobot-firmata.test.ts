@@ -1,9 +1,13 @@
+import { mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { Expression } from '../../src/expression/expression.js';
+import { startCli } from '../helpers/cli.js';
 import { subsystemContext } from '../helpers/context.js';
 import { simulatedArduino } from '../helpers/simavr.js';
 
@@ -76,4 +80,51 @@ t.test('Firmata protocol: identity, capabilities, pin state read-back, reset sto
   io.reset();
   await arduino.until('no more servo pulses after a reset', () => arduino.pins.get(9)?.level === 0);
   t.pass('reset: servo pin low and steady');
+});
+
+t.test('the real daemon on the simulated board: follows the faces of the demo video, rests on SIGTERM', async (t) => {
+  const arduino = await simulatedArduino();
+  t.teardown(arduino.stop);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-hil-'));
+  const config = path.join(dir, 'config.yaml');
+  writeFileSync(config, `camera:\n  source: demo\nexpression:\n  board: hardware\n  hardware: arduino-uno\n  port: ${arduino.port}\n`);
+  const daemon = startCli(['run', '--config', config]);
+  t.teardown(() => daemon.child.kill('SIGKILL'));
+  await arduino.until('the rest pose', () => near(arduino.pins.get(10)?.pulseUs, us(80)), 20_000);
+  // The first demo face sits above the image centre: the head tilts up towards it.
+  await arduino.until('the head tilting up to the face', () => (arduino.pins.get(10)?.pulseUs ?? 0) > us(95), 20_000);
+  t.pass(`tilt ${arduino.pins.get(10)!.pulseUs} µs while following`);
+  daemon.child.kill('SIGTERM');
+  const result = await daemon.done;
+  t.equal(result.code, 0, result.stderr);
+  await arduino.until('back in the rest pose, light off', () => near(arduino.pins.get(10)?.pulseUs, us(80)) && [3, 5, 6].every((p) => arduino.pins.get(p)?.level === 0));
+});
+
+t.test('the board is unplugged mid-run: the daemon carries on, reconnects, and starts again from the rest pose', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-unplug-'));
+  // The config names a stable path, as /dev/serial/by-id/... would be on a robot; it points at the simulator's pty.
+  const port = path.join(dir, 'ttyBOARD');
+  const plugIn = (pty: string) => {
+    symlinkSync(pty, `${port}.new`);
+    renameSync(`${port}.new`, port);
+  };
+  const first = await simulatedArduino();
+  t.teardown(first.stop);
+  plugIn(first.port);
+  const config = path.join(dir, 'config.yaml');
+  writeFileSync(config, `camera:\n  source: demo\nruntime:\n  restart:\n    initial_delay_ms: 200\n    max_delay_ms: 1000\nexpression:\n  board: hardware\n  port: ${port}\n`);
+  const daemon = startCli(['run', '--config', config]);
+  t.teardown(() => daemon.child.kill('SIGKILL'));
+  await first.until('the rest pose on the first board', () => near(first.pins.get(10)?.pulseUs, us(80)), 20_000);
+
+  first.stop();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal(daemon.output().code, null, 'the daemon is still running without its board');
+  const second = await simulatedArduino();
+  t.teardown(second.stop);
+  plugIn(second.port);
+  await second.until('the rest pose again on the new board', () => near(second.pins.get(10)?.pulseUs, us(80)) && near(second.pins.get(9)?.pulseUs, us(90)), 20_000);
+  t.match(daemon.output().stdout, /board (closed|disconnected|error)/, 'the loss was logged');
+  daemon.child.kill('SIGTERM');
+  t.equal((await daemon.done).code, 0);
 });
