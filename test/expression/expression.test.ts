@@ -102,3 +102,28 @@ t.test('on a real johnny-five board, commands outside the calibration never reac
   t.equal(failures.length, 1, 'an unplugged board is a failure for the supervisor to restart');
   t.match(failures[0]!.message, '/dev/ttyACM0: board closed');
 });
+
+t.test('each emotion of the attended person reaches the Firmata pins as its gesture and colour', async (t) => {
+  const firmata = recordingFirmata();
+  const subsystem = new Expression((profile, cal) => new JohnnyFiveBoard(profile, cal, { io: firmata.factory }));
+  const { ctx, bus } = subsystemContext(config({ board: 'hardware', follow: { enabled: false }, speaking: { servo: 'ears' } }));
+  await subsystem.start(ctx);
+  t.teardown(() => subsystem.stop());
+  const reactions = ctx.config.expression.reactions;
+  const degrees = (pin: number) => (firmata.servo(pin).at(-1)! - 600) / 10;
+  for (const [label, reaction] of Object.entries(reactions)) {
+    const now = Date.now();
+    bus.emit('vision.frame', { frameIndex: 0, capturedAt: now, width: 640, height: 480, faces: [face(260)], attendedTrackId: 1, timings: {} as never, droppedFrames: 0 });
+    bus.emit('emotion', { trackId: 1, attended: true, label, confidence: 0.9, probabilities: {}, box: face(260).box, since: now, at: now });
+    const tilt = 90 + (reaction.pose.head_tilt ?? 0);
+    const ears = 90 + (reaction.pose.ears ?? 0);
+    await waitFor(() => Math.abs(degrees(10) - tilt) < 2 && Math.abs(degrees(11) - ears) < 2, `${label}: tilt ${tilt}°, ears ${ears}° on pins 10 and 11`);
+    const hex = Number.parseInt(reaction.led.color.slice(1), 16);
+    const expected = [(hex >> 16) & 0xff, (hex >> 8) & 0xff, hex & 0xff];
+    // Animated colours are scaled by their brightness (and blink goes dark): the lit hue identifies them.
+    const ratio = (c: number[]) => c.map((v) => v / Math.max(...c));
+    const lit = () => [3, 5, 6].map((pin) => firmata.pwm(pin).at(-1) ?? 0);
+    await waitFor(() => Math.max(...lit()) > 0 && ratio(lit()).every((v, i) => Math.abs(v - ratio(expected)[i]!) < 0.1), `${label}: the LED in ${reaction.led.color}`);
+    t.pass(`${label}: LED pins 3/5/6 at (${lit().join(', ')}) for ${reaction.led.color}`);
+  }
+});
