@@ -7,6 +7,7 @@ import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
 import { doctorCommand } from './doctor.js';
 import { evalModelCommand } from './eval-model.js';
+import { fleetCommand } from './fleet.js';
 import { loadConfigOrReport } from './load-config.js';
 import { replayCommand } from './replay.js';
 
@@ -19,6 +20,8 @@ Commands:
   demo                   run on the bundled demo video with simulated hardware and offline voice
   doctor                 check camera, model, board, audio, API keys and broker; say how to fix
   config check <file>    validate a config file; errors name the key, the value and the line
+  fleet [--url u]        watch every robot on the broker: status, mode, emotion, fps, temperature
+                         (a table; --json: a JSON line per update; --seconds n: stop after n s)
   calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
   replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
   bench [--json]         vision benchmark: per-stage latency, fps, dropped frames, memory
@@ -56,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
         batch: { type: 'string' },
         frames: { type: 'string' },
         out: { type: 'string' },
+        url: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -111,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return evalModelCommand({ model, images, labels, json: values.json === true, executionProvider: values.provider ?? 'cpu', threads, batch });
+    }
+    case 'fleet': {
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? fleetCommand({ config: loaded.config, url: values.url, json: values.json === true, seconds }) : 2;
     }
     case 'calibrate': {
       const loaded = loadConfigOrReport(values.config);

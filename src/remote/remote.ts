@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { backoffDelay } from '../runtime/backoff.js';
-import { asError } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { StatusSnapshot } from '../runtime/status.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
 import { HostMetrics } from './host-metrics.js';
 import { runCommand } from './commands.js';
+import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import { topicsFor, type Topics } from './topics.js';
 
@@ -41,15 +40,8 @@ class Remote implements Subsystem {
   async start(ctx: SubsystemContext): Promise<void> {
     const { mqtt: settings } = this.config.remote;
     const client = mqtt.connect(settings.url, {
-      clientId: `emobot-${this.config.robot.id}`,
-      ...(settings.username ? { username: settings.username } : {}),
-      ...(ctx.secrets.mqttPassword ? { password: ctx.secrets.mqttPassword } : {}),
-      keepalive: settings.keepalive_s,
-      reconnectPeriod: settings.reconnect.initial_delay_ms,
-      connectTimeout: 10_000,
-      queueQoSZero: false,
+      ...connectOptions(settings, ctx.secrets.mqttPassword, `emobot-${this.config.robot.id}`),
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
-      ...tlsOptions(settings.tls),
     });
     this.client = client;
     let failures = 0;
@@ -160,19 +152,6 @@ class Remote implements Subsystem {
 }
 
 /** PEM files named in remote.mqtt.tls, read now so that a missing file is reported with its name. */
-function tlsOptions(tls: Config['remote']['mqtt']['tls']) {
-  const read = (file: string | undefined, what: string) => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new Error(`remote.mqtt.tls.${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? asError(err).message}`);
-    }
-  };
-  const [ca, cert, key] = [read(tls.ca, 'ca'), read(tls.cert, 'cert'), read(tls.key, 'key')];
-  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: tls.reject_unauthorized };
-}
-
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const roundAll = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import type { IClientOptions } from 'mqtt';
+import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
+
+type MqttSettings = Config['remote']['mqtt'];
+
+/** How the robot and `emobot fleet` reach the broker: the same URL, user, password and TLS files. */
+export function connectOptions(settings: MqttSettings, password: string | undefined, clientId: string): IClientOptions {
+  return {
+    clientId,
+    ...(settings.username ? { username: settings.username } : {}),
+    ...(password ? { password } : {}),
+    keepalive: settings.keepalive_s,
+    reconnectPeriod: settings.reconnect.initial_delay_ms,
+    connectTimeout: 10_000,
+    queueQoSZero: false,
+    ...tlsOptions(settings.tls),
+  };
+}
+
+function tlsOptions(tls: MqttSettings['tls']) {
+  const read = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`remote.mqtt.tls.${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? asError(err).message}`);
+    }
+  };
+  const [ca, cert, key] = [read(tls.ca, 'ca'), read(tls.cert, 'cert'), read(tls.key, 'key')];
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), rejectUnauthorized: tls.reject_unauthorized };
+}

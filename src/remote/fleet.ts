@@ -1,0 +1,75 @@
+/** What `emobot fleet` knows about one robot, from its retained status and state and its telemetry. */
+export interface RobotView {
+  id: string;
+  status?: string;
+  state?: { emotion?: { label: string; confidence: number } | null; faces?: number; mode?: string; muted?: boolean; activity?: string | null; version?: string };
+  telemetry?: { visionFps?: number; cpuPercent?: number; cpuTemperatureC?: number; rssMb?: number };
+  /** When anything was last heard from it (ms since the epoch). */
+  seenAt: number;
+}
+
+/**
+ * Every robot under one base topic, built from `<base>/+/status|state|telemetry`. Payloads that are not
+ * what a robot sends are counted and skipped: one misbehaving client must not blind the whole view.
+ */
+export class FleetView {
+  readonly robots = new Map<string, RobotView>();
+  ignored = 0;
+
+  constructor(readonly baseTopic: string) {}
+
+  get subscriptions(): string[] {
+    return ['status', 'state', 'telemetry'].map((kind) => `${this.baseTopic}/+/${kind}`);
+  }
+
+  /** Returns the robot that changed, or undefined when the message was not one of ours. */
+  receive(topic: string, payload: Buffer | string, now = Date.now()): RobotView | undefined {
+    const rest = topic.startsWith(`${this.baseTopic}/`) ? topic.slice(this.baseTopic.length + 1).split('/') : [];
+    if (rest.length !== 2) return this.ignore();
+    const [id, kind] = rest as [string, string];
+    const robot = this.robots.get(id) ?? { id, seenAt: now };
+    const text = payload.toString();
+    if (kind === 'status') {
+      if (text !== 'online' && text !== 'offline') return this.ignore();
+      robot.status = text;
+    } else {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return this.ignore();
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return this.ignore();
+      if (kind === 'state') robot.state = parsed as RobotView['state'];
+      else if (kind === 'telemetry') robot.telemetry = parsed as RobotView['telemetry'];
+      else return this.ignore();
+    }
+    robot.seenAt = now;
+    this.robots.set(id, robot);
+    return robot;
+  }
+
+  /** One line per robot, sorted by id, for a terminal. */
+  table(): string[] {
+    const header = ['robot', 'status', 'mode', 'emotion', 'faces', 'head', 'fps', 'cpu', 'temp', 'rss', 'version'];
+    const rows = [...this.robots.values()]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((r) => {
+        const s = r.state ?? {};
+        const t = r.telemetry ?? {};
+        const emotion = s.emotion ? `${s.emotion.label} ${Math.round(s.emotion.confidence * 100)}%` : '-';
+        return [r.id, r.status ?? '?', `${s.mode ?? '-'}${s.muted ? ' (muted)' : ''}`, emotion, String(s.faces ?? '-'), s.activity ?? '-', fmt(t.visionFps), fmt(t.cpuPercent, '%'), fmt(t.cpuTemperatureC, '°C'), fmt(t.rssMb, ' MB'), s.version ?? '-'];
+      });
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+
+  private ignore(): undefined {
+    this.ignored++;
+    return undefined;
+  }
+}
+
+function fmt(value: number | undefined, unit = ''): string {
+  return value === undefined || value === null ? '-' : `${Math.round(value * 10) / 10}${unit}`;
+}

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { FleetView } from '../../src/remote/fleet.js';
+
+t.test('robots are assembled from their status, state and telemetry topics', async (t) => {
+  const view = new FleetView('lab/emobot');
+  t.same(view.subscriptions, ['lab/emobot/+/status', 'lab/emobot/+/state', 'lab/emobot/+/telemetry']);
+  view.receive('lab/emobot/desk-1/status', 'online', 1000);
+  view.receive('lab/emobot/desk-1/state', JSON.stringify({ emotion: { label: 'happy', confidence: 0.84, since: 1 }, faces: 1, mode: 'active', muted: false, activity: 'following', version: '0.1.0' }), 1500);
+  view.receive('lab/emobot/desk-1/telemetry', JSON.stringify({ visionFps: 29.5, cpuPercent: 61.25, cpuTemperatureC: 58.1, rssMb: 216 }), 2000);
+  view.receive('lab/emobot/hall-2/status', 'offline', 2100);
+  t.match(view.robots.get('desk-1'), { id: 'desk-1', status: 'online', state: { mode: 'active' }, telemetry: { visionFps: 29.5 }, seenAt: 2000 });
+  t.same(view.table(), [
+    'robot   status   mode    emotion    faces  head       fps   cpu    temp    rss     version',
+    'desk-1  online   active  happy 84%  1      following  29.5  61.3%  58.1°C  216 MB  0.1.0',
+    'hall-2  offline  -       -          -      -          -     -      -       -       -',
+  ]);
+});
+
+t.test('messages no robot sends are counted and skipped', async (t) => {
+  const view = new FleetView('emobot');
+  t.equal(view.receive('emobot/a/state', '{not json'), undefined);
+  t.equal(view.receive('emobot/a/state', '[1,2]'), undefined);
+  t.equal(view.receive('emobot/a/status', 'maybe'), undefined);
+  t.equal(view.receive('emobot/a/b/state', '{}'), undefined);
+  t.equal(view.receive('other/a/state', '{}'), undefined);
+  t.equal(view.ignored, 5);
+  t.equal(view.robots.size, 0, 'nothing half-made is kept');
+});
