@@ -79,6 +79,8 @@ const commands = {
 } as const;
 
 export type CommandName = keyof typeof commands;
+/** Each command's payload schema, for the published JSON Schema document. */
+export const commandPayloadSchemas: Record<string, z.ZodType> = Object.fromEntries(Object.entries(commands).map(([name, command]) => [name, command.payload]));
 export const commandNames = Object.keys(commands) as CommandName[];
 
 class CommandFailure extends Error {

@@ -9,6 +9,7 @@ import { HostMetrics } from './host-metrics.js';
 import { runCommand } from './commands.js';
 import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
+import type { EmotionPayload, StatePayload, TelemetryPayload } from './payloads.js';
 import { topicsFor, type Topics } from './topics.js';
 
 /**
@@ -28,7 +29,7 @@ class Remote implements Subsystem {
   private readonly host = new HostMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
   /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
-  private activity?: string;
+  private activity: StatePayload['activity'] = null;
   private speaking = false;
 
   constructor(private readonly config: Config) {
@@ -70,7 +71,8 @@ class Remote implements Subsystem {
     ctx.bus.on('log', (entry) => this.publish({ topic: this.topics.log, payload: JSON.stringify(entry), retain: false, qos: 0 }, 'event'));
     ctx.bus.on('emotion', (e) => {
       if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
-      this.publish({ topic: this.topics.emotion, payload: JSON.stringify({ ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) }), retain: false, qos: 0 }, 'event');
+      const payload: EmotionPayload = { ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) };
+      this.publish({ topic: this.topics.emotion, payload: JSON.stringify(payload), retain: false, qos: 0 }, 'event');
     });
     ctx.bus.on('robot.state', () => this.publishState(ctx));
     ctx.bus.on('expression.state', ({ activity }) => {
@@ -84,7 +86,7 @@ class Remote implements Subsystem {
     ctx.bus.on('runtime.status', ({ snapshot }) => {
       this.snapshot = snapshot;
       const { uptimeS, fps, visionFps, droppedFrames } = snapshot;
-      const telemetry = {
+      const telemetry: TelemetryPayload = {
         at: Date.now(),
         uptimeS,
         cameraFps: fps,
@@ -101,15 +103,16 @@ class Remote implements Subsystem {
   /** The retained state, republished only when it differs from the last one. */
   private publishState(ctx: SubsystemContext): void {
     const faces = this.snapshot?.faces ?? 0;
-    const state = JSON.stringify({
+    const payload: StatePayload = {
       emotion: faces > 0 ? this.attendedEmotion : null,
       faces,
       ...ctx.robotState(),
-      activity: this.activity ?? null,
+      activity: this.activity,
       speaking: this.speaking,
       subsystems: this.snapshot?.subsystems ?? {},
       version: packageVersion(),
-    });
+    };
+    const state = JSON.stringify(payload);
     if (state === this.lastState) return;
     this.lastState = state;
     this.publish({ topic: this.topics.state, payload: state, retain: true, qos: 1 }, 'latest');

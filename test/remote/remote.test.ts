@@ -5,6 +5,7 @@ import mqtt from 'mqtt';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { remote } from '../../src/remote/remote.js';
+import { emotionPayload, statePayload, statusPayload, telemetryPayload } from '../../src/remote/payloads.js';
 import { topicsFor } from '../../src/remote/topics.js';
 import type { StatusSnapshot } from '../../src/runtime/status.js';
 import { subsystemContext } from '../helpers/context.js';
@@ -57,6 +58,14 @@ t.test('status, retained state, emotion events and telemetry under <base>/<robot
   );
   await r.instance.stop();
   await dashboard.until('offline', () => dashboard.on(r.topics.status).at(-1)?.payload === 'offline');
+  // Everything that went over the wire matches the published schemas (docs/mqtt-payloads.schema.json).
+  const schemas = { [r.topics.state]: statePayload, [r.topics.emotion]: emotionPayload, [r.topics.telemetry]: telemetryPayload, [r.topics.status]: statusPayload };
+  for (const message of dashboard.messages) {
+    const schema = schemas[message.topic];
+    if (!schema) continue;
+    const parsed = schema.safeParse(message.topic === r.topics.status ? message.payload : JSON.parse(message.payload));
+    t.ok(parsed.success, `${message.topic} payload matches its schema${parsed.success ? '' : `: ${parsed.error.message}`}`);
+  }
 
   const late = await watch(broker.url, 'emobot/desk-bot/#');
   t.teardown(late.close);

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { robotModes } from '../runtime/events.js';
+import { commandPayloadSchemas } from './commands.js';
+
+/**
+ * What the robot publishes on each topic, as schemas: remote.ts builds its payloads with these types,
+ * docs/mqtt-payloads.schema.json is generated from them (a test keeps the two equal), and consumers
+ * can validate against the same file.
+ */
+const epochMs = z.number().int().describe('milliseconds since the Unix epoch');
+const probability = z.number().min(0).max(1);
+const box = z.strictObject({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).describe('pixels in the camera frame');
+
+export const statusPayload = z.enum(['online', 'offline']).describe('plain text, retained; "offline" is also the last will');
+
+export const statePayload = z
+  .strictObject({
+    emotion: z.strictObject({ label: z.string(), confidence: probability, since: epochMs }).nullable().describe("the attended person's smoothed emotion; null with nobody in view"),
+    faces: z.number().int().min(0),
+    mode: z.enum(robotModes),
+    muted: z.boolean(),
+    activity: z.enum(['following', 'idle', 'asleep', 'posing', 'resting']).nullable().describe("what the head does; null before the expression subsystem reports"),
+    speaking: z.boolean(),
+    subsystems: z.record(z.string(), z.enum(['starting', 'running', 'stopping', 'stopped', 'crashed', 'disabled'])),
+    version: z.string(),
+  })
+  .describe('retained JSON, republished when it changes');
+
+export const emotionPayload = z
+  .strictObject({
+    trackId: z.number().int(),
+    attended: z.boolean(),
+    label: z.string(),
+    confidence: probability,
+    probabilities: z.record(z.string(), probability),
+    box,
+    since: epochMs,
+    at: epochMs,
+  })
+  .describe("one per change of a person's smoothed emotion");
+
+export const telemetryPayload = z
+  .strictObject({
+    at: epochMs,
+    uptimeS: z.number().int().min(0),
+    cameraFps: z.number().min(0),
+    visionFps: z.number().min(0),
+    droppedFrames: z.number().int().min(0),
+    rssMb: z.number().int().min(0),
+    cpuPercent: z.number().min(0).max(100).optional(),
+    cpuTemperatureC: z.number().optional(),
+    throttled: z.strictObject({ now: z.boolean(), underVoltage: z.boolean(), sinceBoot: z.boolean(), raw: z.string() }).optional().describe('Raspberry Pi firmware flags'),
+  })
+  .describe('every runtime.status_interval_ms; host figures only where the machine exposes them');
+
+export const logPayload = z
+  .strictObject({ level: z.enum(['warn', 'error', 'fatal']), time: z.string(), msg: z.string(), subsystem: z.string().optional() })
+  .describe('one per logged warning or error, secrets redacted');
+
+export const commandReplyPayload = z
+  .union([
+    z.strictObject({ id: z.string().nullable(), ok: z.literal(true), result: z.unknown() }),
+    z.strictObject({ id: z.string().nullable(), ok: z.literal(false), error: z.strictObject({ field: z.string().describe('dotted path of the payload field at fault; empty for the whole payload'), message: z.string() }) }),
+  ])
+  .describe('on <base>/<id>/cmd/<name>/reply, echoing the id of the command');
+
+export type StatePayload = z.output<typeof statePayload>;
+export type EmotionPayload = z.output<typeof emotionPayload>;
+export type TelemetryPayload = z.output<typeof telemetryPayload>;
+
+/** The JSON Schema document for every topic (published and command), keyed by topic under <base>/<id>/. */
+export function mqttPayloadSchemas(): Record<string, unknown> {
+  const published = { status: statusPayload, state: statePayload, emotion: emotionPayload, telemetry: telemetryPayload, log: logPayload, 'cmd/<name>/reply': commandReplyPayload };
+  const topics: Record<string, unknown> = {};
+  for (const [topic, schema] of Object.entries(published)) topics[topic] = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+  for (const [name, schema] of Object.entries(commandPayloadSchemas)) topics[`cmd/${name}`] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  return { $comment: 'EmoBot MQTT payloads, generated from src/remote/payloads.ts and src/remote/commands.ts', topics };
+}
