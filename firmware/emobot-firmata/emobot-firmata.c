@@ -122,9 +122,10 @@ static void pwm_write(uint8_t pin, uint16_t value) {
 /* ---------- servos ---------- */
 
 typedef struct {
-  uint8_t pin;
+  volatile uint8_t pin;
   uint16_t min_us, max_us;
-  volatile uint16_t ticks; /* pulse width in 0.5 us ticks; 0 = no pulse yet */
+  volatile uint16_t ticks; /* pulse width in 0.5 us ticks; 0 = no pulse */
+  volatile uint8_t pulsing; /* the ISR raised this pin in the current slot */
 } servo_t;
 
 static servo_t servos[MAX_SERVOS];
@@ -141,9 +142,13 @@ static int8_t servo_attach(uint8_t pin, uint16_t min_us, uint16_t max_us) {
   if (i < 0) {
     if (servo_count >= MAX_SERVOS) return -1;
     i = (int8_t)servo_count;
+    uint8_t sreg = SREG;
+    cli(); /* the ISR must never see the new count before the slot is filled */
     servos[i].pin = pin;
     servos[i].ticks = 0;
+    servos[i].pulsing = 0;
     servo_count++;
+    SREG = sreg;
   }
   servos[i].min_us = min_us;
   servos[i].max_us = max_us;
@@ -194,13 +199,18 @@ ISR(TIMER1_COMPA_vect) {
     TCNT1 = 0;
   } else if (servo_current < (int8_t)servo_count) {
     servo_t *s = &servos[servo_current];
-    *port_of(s->pin) &= (uint8_t)~bit_of(s->pin);
+    /* Only a pulse this ISR started is ended: a pin switched to another mode is left alone. */
+    if (s->pulsing) *port_of(s->pin) &= (uint8_t)~bit_of(s->pin);
+    s->pulsing = 0;
   }
   servo_current++;
   if (servo_current < (int8_t)servo_count) {
     servo_t *s = &servos[servo_current];
     uint16_t ticks = s->ticks ? s->ticks : 1000; /* an unset servo takes 0.5 ms of the frame, low */
-    if (s->ticks) *port_of(s->pin) |= bit_of(s->pin);
+    if (s->ticks) {
+      *port_of(s->pin) |= bit_of(s->pin);
+      s->pulsing = 1;
+    }
     OCR1A = TCNT1 + ticks;
   } else {
     uint16_t soon = TCNT1 + 8;
@@ -300,7 +310,12 @@ static void set_pin_mode(uint8_t pin, uint8_t mode) {
   if (pin_mode[pin] == MODE_PWM && mode != MODE_PWM) pwm_connect(pin, 0);
   if (pin_mode[pin] == MODE_SERVO && mode != MODE_SERVO) {
     int8_t i = servo_index(pin);
-    if (i >= 0) servos[i].ticks = 0; /* stays in the frame, silent */
+    if (i >= 0) { /* stays in the frame, silent */
+      uint8_t sreg = SREG;
+      cli(); /* a 16-bit write the ISR must not see half done */
+      servos[i].ticks = 0;
+      SREG = sreg;
+    }
   }
   switch (mode) {
     case MODE_INPUT: pin_direction(pin, 0); pin_write(pin, 0); break;
@@ -386,10 +401,14 @@ static void handle_byte(uint8_t byte) {
     if (byte == END_SYSEX) {
       in_sysex = 0;
       handle_sysex();
-    } else if (sysex_len < sizeof sysex) {
-      sysex[sysex_len++] = byte;
+      return;
     }
-    return;
+    if (byte < 0x80) {
+      if (sysex_len < sizeof sysex) sysex[sysex_len++] = byte;
+      return;
+    }
+    /* A command byte inside a sysex means its END was lost: drop the sysex, obey the command. */
+    in_sysex = 0;
   }
   if (byte & 0x80) {
     uint8_t type = byte < 0xF0 ? (byte & 0xF0) : byte;
@@ -427,7 +446,9 @@ static void handle_byte(uint8_t byte) {
     case SET_DIGITAL_PIN_VALUE: digital_write(data[0], data[1]); break;
     default: break; /* REPORT_ANALOG / REPORT_DIGITAL: inputs are not reported */
   }
-  got = 0; /* Firmata allows running status: the next pair reuses the command */
+  /* Running status (the next data bytes reuse the command) exists for channel messages only. */
+  got = 0;
+  if (command >= 0xF0) need = 0;
 }
 
 /* ---------- main ---------- */

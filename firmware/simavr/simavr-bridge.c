@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "%s: cannot read\n", path);
       return 1;
     }
-    memcpy(firmware.flash, code, size); /* simavr's struct has room for a 328P's flash */
+    firmware.flash = code;
     firmware.flashsize = size;
     firmware.flashbase = start;
   } else if (elf_read_firmware(path, &firmware) != 0) {

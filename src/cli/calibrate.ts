@@ -34,7 +34,9 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<numbe
     const profile = loadHardwareProfile(config.expression.hardware);
     profileName = profile.name;
     const start = existsSync(file) ? loadCalibration(file, profile) : defaultCalibration(profile);
-    const board = defaultBoardFactory(profile, start, config, () => {});
+    // The board's own range fence must not hold the servos inside the limits being searched for.
+    const roaming = { servos: Object.fromEntries(Object.entries(start.servos).map(([name, c]) => [name, { ...c, min: 0, max: 180 }])) };
+    const board = defaultBoardFactory(profile, roaming, config, () => {});
     await board.connect();
     session = new CalibrationSession(start, board);
   } catch (err) {

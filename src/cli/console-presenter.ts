@@ -27,6 +27,7 @@ class ConsolePresenter implements Subsystem {
       say('feels', `face #${trackId}${attended ? ' (attended)' : ''} looks ${label} (${Math.round(confidence * 100)}%)`),
     );
     ctx.bus.on('expression.state', ({ activity, board }) => say('moves', `${activity} (${board})`));
+    ctx.bus.on('voice.said', ({ text, source }) => say('says', `"${text}" (${source} voice)`));
     ctx.bus.on('expression.simulated', ({ summary }) => say('moves', summary));
     ctx.bus.on('subsystem.state', ({ name, state, error, restartInMs }) => {
       if (state === 'crashed') say('robot', `${name} crashed: ${error}; restarting in ${restartInMs} ms`);

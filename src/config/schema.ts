@@ -202,6 +202,8 @@ export const expressionSchema = z.strictObject({
     .prefault({}),
 });
 
+const phrases = (...lines: string[]) => z.array(z.string().min(1)).min(1).default(lines);
+
 export const voiceSchema = z.strictObject({
   /** `offline` never calls a cloud API and speaks with espeak-ng; `cloud` uses OpenAI + ElevenLabs when keys exist. */
   mode: z.enum(['offline', 'cloud']).default('offline'),
@@ -210,6 +212,74 @@ export const voiceSchema = z.strictObject({
   speaker: z.string().min(1).default('default'),
   openai_base_url: z.url().default('https://api.openai.com/v1'),
   elevenlabs_base_url: z.url().default('https://api.elevenlabs.io'),
+  llm: z
+    .strictObject({
+      /** Any chat model the endpoint serves (a local llama.cpp or Ollama model name works too). */
+      model: z.string().min(1).default('gpt-4o-mini'),
+      persona: z
+        .string()
+        .min(1)
+        .default(
+          'You are EmoBot, a small, warm desktop robot with a camera for eyes. You can see the emotion on the face of the person in front of you. ' +
+            'Answer in one to three short spoken sentences, kindly and without lists or emoji. Do not mention cameras or models unless asked.',
+        ),
+      max_tokens: z.number().int().min(16).max(4096).default(150),
+      temperature: z.number().min(0).max(2).default(0.7),
+      /** No first token within this time: the offline reply is spoken instead. */
+      timeout_ms: milliseconds.min(500).default(8000),
+      /** Past exchanges kept as context (each is the user's and the robot's turn). */
+      memory_turns: z.number().int().min(0).max(50).default(6),
+    })
+    .prefault({}),
+  tts: z
+    .strictObject({
+      voice_id: z.string().min(1).default('21m00Tcm4TlvDq8ikWAM'),
+      model: z.string().min(1).default('eleven_flash_v2_5'),
+      output_format: z.enum(['pcm_16000', 'pcm_22050']).default('pcm_16000'),
+      timeout_ms: milliseconds.min(500).default(8000),
+      /** Calmer, steadier delivery for these emotions of the listener (ElevenLabs stability 0-1). */
+      calm_for: z.array(z.string()).default(['sad', 'fear', 'angry']),
+    })
+    .prefault({}),
+  /** The robot speaks up by itself when the person's emotion changes and stays so. */
+  proactive: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** The new emotion must have held this long ... */
+      after_ms: milliseconds.default(4000),
+      /** ... and the robot waits this long after anything it said, so it does not nag. */
+      cooldown_ms: milliseconds.default(60_000),
+      emotions: z.array(z.string()).default(['sad', 'angry', 'fear', 'surprise', 'happy']),
+    })
+    .prefault({}),
+  /** A dead API is not hammered: after `failures` failed turns in a row, go offline for `open_ms`. */
+  circuit_breaker: z
+    .strictObject({
+      failures: z.number().int().min(1).max(100).default(3),
+      open_ms: milliseconds.default(60_000),
+    })
+    .prefault({}),
+  /** Spoken with espeak-ng when the cloud is off, unreachable or failing. */
+  offline: z
+    .strictObject({
+      /** espeak-ng voice (`espeak-ng --voices`). */
+      voice: z.string().min(1).default('en-us'),
+      words_per_minute: z.number().int().min(80).max(450).default(165),
+      phrases: z
+        .strictObject({
+          angry: phrases('I can see you are upset. I am here if you want to talk.'),
+          disgust: phrases('Hmm, that does not look pleasant.'),
+          fear: phrases('It is all right. You are not alone.'),
+          happy: phrases('You look happy! That makes me happy too.'),
+          sad: phrases('You look a little sad. Do you want to talk about it?'),
+          surprise: phrases('Oh! Did something surprise you?'),
+          neutral: phrases('I am here if you need me.'),
+          /** For a question the offline robot cannot answer. */
+          reply: phrases('Sorry, I cannot think properly right now. My connection is down.'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export const mqttSchema = z.strictObject({

@@ -65,6 +65,7 @@ export class ExpressionBehaviour {
   /** The attended face in a processed frame; `capturedAt` is when the camera saw it. */
   face(box: Box, frame: { width: number; height: number }, capturedAt: number): void {
     const { follow } = this.config;
+    if (![box.x, box.y, box.width, box.height, frame.width, frame.height, capturedAt].every(Number.isFinite) || frame.width <= 0 || frame.height <= 0) return;
     this.lastFaceAt = Math.max(this.lastFaceAt ?? 0, capturedAt);
     if (!follow.enabled) return;
     const errorPan = ((box.x + box.width / 2) / frame.width - 0.5) * follow.horizontal_fov_deg;
@@ -164,7 +165,8 @@ export class ExpressionBehaviour {
   }
 
   private headAt(at: number): { pan: number; tilt: number } {
-    let best = this.headHistory.at(-1);
+    // A frame older than the whole history is measured from the oldest position known.
+    let best = this.headHistory[0];
     for (const entry of this.headHistory) {
       if (entry.at > at) break;
       best = entry;

@@ -47,6 +47,7 @@ export class Expression implements Subsystem {
   private ctx?: SubsystemContext;
   private ledNames: string[] = [];
   private boardDescription = '';
+  private stopped = false;
 
   constructor(private readonly boardFactory: BoardFactory = defaultBoardFactory) {}
 
@@ -64,9 +65,11 @@ export class Expression implements Subsystem {
     const servos = new SafeServos(calibration, (name, degrees) => board.writeServo(name, degrees));
     // The robot wakes in its rest pose: the first command a servo gets decides where it jumps to.
     this.takeRestPose(servos, expression);
-    await board.connect();
+    // Kept before connecting, so that stop() after a failed or interrupted start still closes the port.
     this.board = board;
     this.boardDescription = board.description;
+    await board.connect();
+    if (this.stopped) return;
     this.servos = servos;
     servos.writeAll();
     board.onDisconnect((err) => ctx.fail(err));
@@ -95,10 +98,12 @@ export class Expression implements Subsystem {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     const { board, servos, ctx } = this;
-    if (!board || !servos || !ctx) return;
     this.board = undefined;
+    if (!board) return;
+    if (!servos || !ctx) return board.close();
     try {
       this.takeRestPose(servos, ctx.config.expression);
       this.publish('resting');

@@ -44,22 +44,19 @@ export class JohnnyFiveBoard implements ActuatorBoard {
     const { Board, Servo, Led } = five;
     const io = await (this.options.io ?? defaultIo)(this.profile, this.port);
     this.io = io;
-    const board = new Board({ io, repl: false, debug: false, sigint: false } as five.BoardOption & { sigint: boolean });
+    // johnny-five's own connect timer is left far out: ours (below) names the port and cleans up.
+    const board = new Board({ io, repl: false, debug: false, sigint: false, timeout: 3_600_000 } as five.BoardOption & { sigint: boolean; timeout: number });
+    // johnny-five re-emits IO errors (and its own connect timeout) on the Board, where an unheard
+    // "error" would throw and end the daemon: they are handled here, through the IO listeners.
+    (board as unknown as EventEmitter).on('error', () => {});
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.port}: no Firmata reply within ${timeoutMs} ms (is the board flashed with firmware/emobot-firmata?)`)), timeoutMs);
-      // Serial ports can report one failure several times (open, then close): the first one decides.
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.port}: ${err.message}`));
-      };
-      io.on('error', fail);
-      (board as unknown as EventEmitter).once('ready', () => {
-        clearTimeout(timer);
-        io.off('error', fail);
-        resolve();
-      });
-    });
+    try {
+      await this.ready(board, io, timeoutMs);
+    } catch (err) {
+      clearTimeout((board as unknown as { timer?: NodeJS.Timeout }).timer);
+      await this.close();
+      throw err;
+    }
     const driver = this.profile.pwm_driver;
     const expander = driver ? { controller: 'PCA9685', address: driver.address, frequency: driver.frequency_hz } : {};
     if (driver) reusePca9685(five, driver.address, io, board);
@@ -79,12 +76,26 @@ export class JohnnyFiveBoard implements ActuatorBoard {
       const error = new Error(`${this.port}: board ${reason}${detail instanceof Error ? `: ${detail.message}` : ''}`);
       for (const listener of this.disconnectListeners) listener(error);
     };
-    // johnny-five re-emits IO errors on the Board, where an unheard "error" would throw: they are
-    // handled here, once, through the IO listener.
-    (board as unknown as EventEmitter).on('error', () => {});
     io.on('close', lost('closed'));
     io.on('disconnect', lost('disconnected'));
     io.on('error', lost('error'));
+  }
+
+  private ready(board: five.Board, io: EventEmitter, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.port}: no Firmata reply within ${timeoutMs} ms (is the board flashed with firmware/emobot-firmata?)`)), timeoutMs);
+      // Serial ports can report one failure several times (open, then close): the first one decides.
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.port}: ${err.message}`));
+      };
+      io.on('error', fail);
+      (board as unknown as EventEmitter).once('ready', () => {
+        clearTimeout(timer);
+        io.off('error', fail);
+        resolve();
+      });
+    });
   }
 
   writeServo(name: string, degrees: number): void {

@@ -49,6 +49,13 @@ export const hardwareProfileSchema = z
     if (Object.keys(profile.servos).length < 3) ctx.addIssue({ code: 'custom', path: ['servos'], message: 'at least one expressive servo besides head_pan and head_tilt' });
     if (Object.keys(profile.leds).length < 1) ctx.addIssue({ code: 'custom', path: ['leds'], message: 'at least one LED' });
     if (profile.io.type === 'linux-i2c' && !profile.pwm_driver) ctx.addIssue({ code: 'custom', path: ['pwm_driver'], message: 'an I2C profile drives its servos through a pwm_driver' });
+    if (profile.pwm_driver) {
+      // johnny-five writes PCA9685 channel registers without a range check: channel 61 is ALL_LED.
+      for (const [name, servo] of Object.entries(profile.servos)) if (servo.pin > 15) ctx.addIssue({ code: 'custom', path: ['servos', name, 'pin'], message: 'a PCA9685 channel is 0-15' });
+      for (const [name, led] of Object.entries(profile.leds)) {
+        for (const [colour, p] of Object.entries(led.pins)) if (p > 15) ctx.addIssue({ code: 'custom', path: ['leds', name, 'pins', colour], message: 'a PCA9685 channel is 0-15' });
+      }
+    }
     const used = new Map<number, string>();
     const claim = (p: number, what: string, path: (string | number)[]) => {
       const other = used.get(p);

@@ -67,6 +67,7 @@ export class SafeServos {
 
   /** Advances every servo towards its target by at most max speed x elapsed time. */
   step(nowMs: number): void {
+    if (!Number.isFinite(nowMs)) return;
     const dtS = this.lastStepMs === undefined ? 0 : Math.min(0.25, Math.max(0, nowMs - this.lastStepMs) / 1000);
     this.lastStepMs = nowMs;
     for (const [name, servo] of this.servos) {
@@ -85,7 +86,10 @@ export class SafeServos {
 
   private send(name: string, servo: ServoState): void {
     // Tenths of a degree: finer than any hobby servo resolves, coarse enough not to flood the serial line.
-    const degrees = Math.round(clamp(servo.position, servo.calibration.min, servo.calibration.max) * 10) / 10;
+    const { min, max } = servo.calibration;
+    // Rounded first, clamped last: rounding must not step over a limit (min 30.04 is sent as 30.04).
+    const degrees = clamp(Math.round(servo.position * 10) / 10, min, max);
+    if (!Number.isFinite(degrees)) return;
     if (degrees === servo.written) return;
     servo.written = degrees;
     this.write(name, degrees);

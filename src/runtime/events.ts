@@ -30,6 +30,10 @@ export interface BusEvents {
   'expression.simulated': { summary: string };
   /** The robot's own voice started or stopped (drives the speaking animation; mutes listening). */
   'voice.speaking': { speaking: boolean; at: number };
+  /** A sentence the robot said, and whether the cloud or the offline voice made it. */
+  'voice.said': { text: string; source: 'cloud' | 'offline'; trigger: 'emotion' | 'say' | 'reply'; at: number };
+  /** A request to speak given text (the MQTT say command). */
+  'voice.say': { text: string; by: string };
   /** A warning or error that was logged: for remote monitoring. */
   'log': ProblemEntry;
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };

@@ -185,3 +185,14 @@ t.test('a commanded pose is held for pose_hold_ms; unknown poses are refused by 
   t.equal(r.output().activity, 'following');
   t.throws(() => r.behaviour.pose('moonwalk', 0), /no pose "moonwalk" \(known: rest, sleep, nod, look_left, look_right, curious\)/);
 });
+
+t.test('a malformed detection (NaN box, empty frame) is ignored, not followed', async (t) => {
+  const r = rig();
+  r.behaviour.face({ x: Number.NaN, y: 0, width: 10, height: 10 }, FRAME, 0);
+  r.behaviour.face(faceBox(20, 0), { width: 0, height: 0 }, 0);
+  r.run(1000);
+  t.ok(Object.values(r.output().servos).every(Number.isFinite), 'all outputs are numbers');
+  r.behaviour.face(faceBox(20, 0), FRAME, r.now());
+  r.run(2000);
+  t.ok(Math.abs(r.servos.offset('head_pan') - 20) < 1.5, 'and a good detection afterwards is followed');
+});

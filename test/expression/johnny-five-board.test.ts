@@ -55,9 +55,11 @@ t.test('a pulled cable is reported once, and later writes are dropped', async (t
 
 t.test('no answer from the board: a timeout naming the port', async (t) => {
   const firmata = recordingFirmata();
-  const silent = async () => firmata.io as never;
-  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { io: silent, connectTimeoutMs: 200 });
+  const board = new JohnnyFiveBoard(uno, defaultCalibration(uno), { io: firmata.silentFactory, connectTimeoutMs: 200 });
   await t.rejects(board.connect(), /\/dev\/ttyACM0: no Firmata reply within 200 ms/);
+  t.ok(firmata.closed(), 'the port is released, so the next attempt can open it');
+  firmata.io.emit('error', new Error('late failure'));
+  t.pass('a late error from the silent board is not an uncaught exception');
 });
 
 t.test('a serial port that does not exist: the error names it', async (t) => {

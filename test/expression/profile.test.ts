@@ -32,6 +32,14 @@ t.test('a broken profile is reported with the key and line', async (t) => {
   t.match(text, 'pin 9 is already used by servo head_pan');
 });
 
+t.test('a PCA9685 profile only takes channels 0-15', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-profile-'));
+  const file = path.join(dir, 'pca.yaml');
+  const servo = (pin: number) => `{ pin: ${pin}, default_limits: { min: 45, max: 135, center: 90, max_speed_deg_s: 60 } }`;
+  writeFileSync(file, `name: PCA\nio: { type: linux-i2c, bus: 1 }\npwm_driver: { type: pca9685 }\nservos:\n  head_pan: ${servo(0)}\n  head_tilt: ${servo(1)}\n  ears: ${servo(61)}\nleds:\n  mood: { type: rgb, pins: { red: 13, green: 14, blue: 15 } }\n`);
+  t.throws(() => loadHardwareProfile(file), /servos\.ears\.pin: a PCA9685 channel is 0-15/);
+});
+
 t.test('names resolve to hardware/, paths stay paths', async (t) => {
   t.match(profilePath('arduino-uno'), /hardware\/arduino-uno\.yaml$/);
   t.equal(profilePath('/etc/emobot/my-robot.yaml'), '/etc/emobot/my-robot.yaml');

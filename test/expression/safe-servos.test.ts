@@ -77,3 +77,15 @@ t.test('an unchanged position is not written again', async (t) => {
   for (let now = 0; now < 1000; now += 20) servos.step(now);
   t.equal(writes.length, count);
 });
+
+t.test('a broken clock (NaN, Infinity) never turns into a servo command', async (t) => {
+  const { servos, writes } = recorded();
+  servos.writeAll();
+  servos.step(0);
+  servos.setTarget('head_pan', 30);
+  servos.step(Number.NaN);
+  servos.step(Number.POSITIVE_INFINITY);
+  servos.step(20);
+  t.ok(writes.every((w) => Number.isFinite(w.degrees)), 'every write is a number');
+  t.ok(writes.at(-1)!.degrees > 90 && writes.at(-1)!.degrees <= 92, `still moving at the speed limit: ${writes.at(-1)!.degrees}°`);
+});

@@ -77,6 +77,12 @@ t.test('Firmata protocol: identity, capabilities, pin state read-back, reset sto
   io.digitalWrite(13, 1);
   await arduino.until('pin 13 high', () => arduino.pins.get(13)?.level === 1);
 
+  // A sysex whose END byte was lost must not swallow the commands after it.
+  serial.write(Buffer.from([0xf0, 0x6d, 0x09, 0xf5, 12, 1]));
+  io.pinMode(12, io.MODES.OUTPUT);
+  serial.write(Buffer.from([0xf0, 0x6d, 0x09, 0xf5, 12, 1]));
+  await arduino.until('pin 12 high after a broken sysex', () => arduino.pins.get(12)?.level === 1);
+
   io.reset();
   await arduino.until('no more servo pulses after a reset', () => arduino.pins.get(9)?.level === 0);
   t.pass('reset: servo pin low and steady');

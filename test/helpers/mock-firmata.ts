@@ -21,17 +21,21 @@ export function recordingFirmata() {
     };
   }
   let closed = false;
+  const withClose = () => Object.assign(io, { close: async () => void (closed = true) });
   const factory = async () => {
     setImmediate(() => {
       io.emit('connect');
       io.emit('ready');
     });
-    return Object.assign(io, { close: async () => void (closed = true) });
+    return withClose();
   };
+  /** A board that opens but never answers (wrong firmware, wrong baud rate). */
+  const silentFactory = async () => withClose();
   return {
     io,
     writes,
     factory,
+    silentFactory,
     closed: () => closed,
     unplug: () => io.emit('close'),
     servo: (pin: number) => writes.filter((w) => w[0] === 'servoWrite' && w[1] === pin).map((w) => w[2]!),

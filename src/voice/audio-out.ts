@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import type { Writable } from 'node:stream';
+
+const require = createRequire(import.meta.url);
+const run = promisify(execFile);
+
+/**
+ * Audio is written at most this far ahead of the wall clock, so that stopping (barge-in, mute) leaves
+ * little already queued in the device, and a file-backed device plays at the real pace too.
+ */
+const MAX_LEAD_MS = 100;
+
+/** One utterance on its way to the speaker: written in order, paced to real time. */
+export interface Playback {
+  /** Resolves when the chunk has been handed to the device (no earlier than MAX_LEAD_MS before it plays). */
+  write(pcm: Buffer): Promise<void>;
+  /** Lets what was written play out. */
+  end(): Promise<void>;
+  /** Bytes written so far, and when the first one was. */
+  readonly bytes: number;
+  readonly firstWriteAt?: number;
+}
+
+export interface AudioSink {
+  readonly description: string;
+  open(sampleRate: number): Playback;
+}
+
+/** Real-time pacing shared by both sinks: wait until the audio already written is nearly due. */
+class PacedPlayback implements Playback {
+  bytes = 0;
+  firstWriteAt?: number;
+
+  constructor(
+    private readonly sampleRate: number,
+    private readonly output?: Writable,
+  ) {}
+
+  async write(pcm: Buffer): Promise<void> {
+    this.firstWriteAt ??= performance.now();
+    // Counting this chunk too: once written, all of it is queued ahead of what is playing.
+    const aheadMs = this.msOf(this.bytes + pcm.length) - (performance.now() - this.firstWriteAt);
+    if (aheadMs > MAX_LEAD_MS) await new Promise((resolve) => setTimeout(resolve, aheadMs - MAX_LEAD_MS));
+    this.bytes += pcm.length;
+    if (this.output && !this.output.write(pcm)) await new Promise((resolve) => this.output!.once('drain', resolve));
+  }
+
+  async end(): Promise<void> {
+    if (this.output) await new Promise<void>((resolve) => this.output!.end(resolve));
+    if (this.firstWriteAt === undefined) return;
+    const remainingMs = this.msOf(this.bytes) - (performance.now() - this.firstWriteAt);
+    if (remainingMs > 0) await new Promise((resolve) => setTimeout(resolve, remainingMs));
+  }
+
+  private msOf(bytes: number): number {
+    return (bytes / 2 / this.sampleRate) * 1000;
+  }
+}
+
+/** The speaker through ALSA (the `speaker` package), on the configured device. */
+export class SpeakerSink implements AudioSink {
+  constructor(readonly device: string) {}
+
+  get description(): string {
+    return `ALSA ${this.device}`;
+  }
+
+  /**
+   * The `speaker` package aborts the whole process when ALSA cannot open the device, without an error
+   * it could catch: so the device is tried with aplay first, and a failure here is a normal error.
+   */
+  static async probe(device: string, sampleRate: number): Promise<void> {
+    try {
+      await run('aplay', ['-q', '-D', device, '-t', 'raw', '-f', 'S16_LE', '-r', String(sampleRate), '-c', '1', '-d', '1', '/dev/null'], { timeout: 5000 });
+    } catch (err) {
+      const detail = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0];
+      throw new Error(`speaker ${device}: cannot play: ${detail}`);
+    }
+  }
+
+  open(sampleRate: number): Playback {
+    const Speaker = require('speaker') as new (options: object) => Writable;
+    const output = new Speaker({ channels: 1, bitDepth: 16, sampleRate, signed: true, device: this.device });
+    output.on('error', () => {
+      // Reported through the failed write; a speaker error must not take the daemon down.
+    });
+    return new PacedPlayback(sampleRate, output);
+  }
+}
+
+/** No sound device: the robot's speech is paced as if played and shows as text ([says] lines). */
+export class SilentSink implements AudioSink {
+  constructor(readonly reason: string) {}
+
+  get description(): string {
+    return `no speaker (${this.reason})`;
+  }
+
+  open(sampleRate: number): Playback {
+    return new PacedPlayback(sampleRate);
+  }
+}

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
+import type { Config } from '../config/schema.js';
+
+type VoiceConfig = Config['voice'];
+
+/** Text to 16-bit mono PCM at `sampleRate`, streamed as it is made. */
+export interface Synthesizer {
+  readonly name: string;
+  readonly sampleRate: number;
+  /** `listenerEmotion` lets a voice sound calmer for a sad or frightened listener. */
+  synthesize(text: string, signal: AbortSignal, listenerEmotion?: string): AsyncIterable<Buffer>;
+}
+
+/** ElevenLabs streaming TTS: the first audio arrives while the rest of the sentence is still being made. */
+export class ElevenLabsSynthesizer implements Synthesizer {
+  readonly name = 'elevenlabs';
+  readonly sampleRate: number;
+  private readonly client: ElevenLabsClient;
+
+  constructor(
+    private readonly config: VoiceConfig,
+    apiKey: string,
+  ) {
+    this.sampleRate = Number(config.tts.output_format.split('_')[1]);
+    this.client = new ElevenLabsClient({ apiKey, baseUrl: config.elevenlabs_base_url });
+  }
+
+  async *synthesize(text: string, signal: AbortSignal, listenerEmotion?: string): AsyncGenerator<Buffer> {
+    const { tts } = this.config;
+    const calm = listenerEmotion !== undefined && tts.calm_for.includes(listenerEmotion);
+    const stream = await this.client.textToSpeech.stream(
+      tts.voice_id,
+      { text, modelId: tts.model, outputFormat: tts.output_format, voiceSettings: calm ? { stability: 0.8, style: 0 } : { stability: 0.45, style: 0.3 } },
+      { abortSignal: signal, timeoutInSeconds: tts.timeout_ms / 1000, maxRetries: 0 },
+    );
+    for await (const chunk of stream) yield Buffer.from(chunk);
+  }
+}
+
+/** The offline voice: espeak-ng, resampled by sox to the speaker's rate. Needs no network and no key. */
+export class EspeakSynthesizer implements Synthesizer {
+  readonly name = 'espeak-ng';
+
+  constructor(
+    private readonly config: VoiceConfig,
+    readonly sampleRate: number,
+  ) {}
+
+  async *synthesize(text: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+    const { offline } = this.config;
+    const espeak = spawn('espeak-ng', ['--stdout', '-v', offline.voice, '-s', String(offline.words_per_minute), '--', text], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sox = spawn('sox', ['-q', '-t', 'wav', '-', '-t', 'raw', '-r', String(this.sampleRate), '-e', 'signed', '-b', '16', '-c', '1', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    espeak.stdout.pipe(sox.stdin);
+    let stderr = '';
+    espeak.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    sox.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const stop = () => {
+      espeak.kill();
+      sox.kill();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    const spawnFailure = new Promise<never>((_, reject) => {
+      for (const child of [espeak, sox]) child.once('error', (err) => reject(new Error(`offline voice: ${err.message}`)));
+    });
+    spawnFailure.catch(() => {});
+    try {
+      for await (const chunk of sox.stdout) yield chunk as Buffer;
+      const code = await Promise.race([new Promise<number | null>((resolve) => (sox.exitCode !== null ? resolve(sox.exitCode) : sox.once('close', resolve))), spawnFailure]);
+      if (code !== 0 && !signal.aborted) throw new Error(`offline voice: sox/espeak-ng failed (${code}): ${stderr.trim().split('\n')[0]}`);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      stop();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
+import { asError } from '../runtime/errors.js';
+import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
+import { ChatBrain, type ReplyRequest } from './brain.js';
+import { Speech, type Cloud } from './speech.js';
+import { ElevenLabsSynthesizer, EspeakSynthesizer } from './synthesizer.js';
+
+const HISTORY = 5;
+
+interface Attended {
+  trackId: number;
+  label: string;
+  confidence: number;
+  since: number;
+}
+
+/**
+ * The robot's voice. It speaks up when the person's emotion changes and holds (not more often than
+ * the cooldown), and says what it is asked to; one utterance at a time, cancelled at once by mute,
+ * a mode change or stop. Only emotion labels and text leave the robot, never images.
+ */
+export class Voice implements Subsystem {
+  private speech?: Speech;
+  private attended?: Attended;
+  private readonly history: string[] = [];
+  private current?: { controller: AbortController; done: Promise<void> };
+  private proactiveTimer?: NodeJS.Timeout;
+  private lastSpokeAt = 0;
+  /** Why the utterance in progress is being said, for the voice.said events. */
+  private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
+  private ctx?: SubsystemContext;
+
+  constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
+
+  async start(ctx: SubsystemContext): Promise<void> {
+    this.ctx = ctx;
+    const { voice } = ctx.config;
+    const { openaiApiKey, elevenlabsApiKey } = ctx.secrets;
+    const cloudReady = voice.mode === 'cloud' && openaiApiKey && elevenlabsApiKey;
+    const cloud: Cloud | undefined = cloudReady ? { brain: new ChatBrain(voice, openaiApiKey), synthesizer: new ElevenLabsSynthesizer(voice, elevenlabsApiKey) } : undefined;
+    const sampleRate = Number(voice.tts.output_format.split('_')[1]);
+    const sink = await this.sinkFor(voice.speaker, sampleRate);
+    const offline = new EspeakSynthesizer(voice, sampleRate);
+    this.speech = new Speech(voice, sink, offline, cloud, {
+      speaking: (on) => ctx.bus.emit('voice.speaking', { speaking: on, at: Date.now() }),
+      said: (text, source) => {
+        ctx.log.info({ text, source }, `said (${source}): ${text}`);
+        ctx.bus.emit('voice.said', { text, source, trigger: this.trigger, at: Date.now() });
+      },
+    }, ctx.log);
+    if (sink instanceof SilentSink) ctx.log.warn(`${sink.reason}: the robot's speech is shown as text only`);
+    const why = voice.mode === 'offline' ? 'voice.mode is offline' : 'OPENAI_API_KEY and ELEVENLABS_API_KEY are needed';
+    ctx.log.info({ speaker: sink.description, cloud: !!cloud }, `voice on ${sink.description}, ${cloud ? `${voice.llm.model} at ${voice.openai_base_url} + ElevenLabs, espeak-ng as fallback` : `offline only (${why})`}`);
+
+    ctx.bus.on('emotion', (e) => {
+      if (!e.attended) return;
+      if (this.attended?.label !== e.label) this.history.push(e.label);
+      while (this.history.length > HISTORY) this.history.shift();
+      this.attended = { trackId: e.trackId, label: e.label, confidence: e.confidence, since: e.since };
+      this.scheduleProactive();
+    });
+    ctx.bus.on('face.lost', ({ trackId }) => {
+      if (this.attended?.trackId === trackId) this.attended = undefined;
+    });
+    ctx.bus.on('robot.state', (state) => {
+      if (state.muted || state.mode !== 'active') this.cancel();
+    });
+    ctx.bus.on('voice.say', ({ text }) => {
+      if (ctx.robotState().muted) return ctx.log.info(`not saying "${text}": muted`);
+      this.utter('say', (signal) => this.speech!.say(text, signal));
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.proactiveTimer);
+    this.cancel();
+    await this.current?.done;
+  }
+
+  private scheduleProactive(): void {
+    const { proactive } = this.ctx!.config.voice;
+    clearTimeout(this.proactiveTimer);
+    const attended = this.attended;
+    if (!proactive.enabled || !attended || !proactive.emotions.includes(attended.label)) return;
+    const heldFor = Date.now() - attended.since;
+    this.proactiveTimer = setTimeout(() => this.speakUp(attended), Math.max(0, proactive.after_ms - heldFor));
+  }
+
+  private speakUp(seen: Attended): void {
+    const ctx = this.ctx!;
+    const { proactive } = ctx.config.voice;
+    const state = ctx.robotState();
+    // Still the same person and emotion, the robot is free and allowed to talk, and it has not just spoken.
+    if (this.attended !== seen || this.current || state.muted || state.mode !== 'active') return;
+    if (Date.now() - this.lastSpokeAt < proactive.cooldown_ms) return;
+    const request: ReplyRequest = {
+      emotion: { label: seen.label, confidence: seen.confidence, forMs: Date.now() - seen.since },
+      recentEmotions: this.history.slice(0, -1),
+    };
+    this.utter('emotion', (signal) => this.speech!.respond(request, signal));
+  }
+
+  /** One utterance at a time: a new one replaces (cancels) the one in progress. */
+  private utter(trigger: 'emotion' | 'say' | 'reply', speak: (signal: AbortSignal) => Promise<void>): void {
+    this.cancel();
+    const controller = new AbortController();
+    this.trigger = trigger;
+    const done = speak(controller.signal)
+      .catch((err) => this.ctx!.log.warn(`voice: ${asError(err).message}`))
+      .finally(() => {
+        this.lastSpokeAt = Date.now();
+        if (this.current?.controller === controller) this.current = undefined;
+      });
+    this.current = { controller, done };
+  }
+
+  private cancel(): void {
+    this.current?.controller.abort();
+  }
+}
+
+/** The configured speaker if ALSA can open it, else a silent stand-in (logged) so the robot runs on. */
+async function defaultSink(device: string, sampleRate: number): Promise<AudioSink> {
+  try {
+    await SpeakerSink.probe(device, sampleRate);
+    return new SpeakerSink(device);
+  } catch (err) {
+    return new SilentSink(asError(err).message);
+  }
+}
+
+export const voice: SubsystemDefinition = {
+  name: 'voice',
+  sections: ['voice'],
+  create: () => new Voice(),
+};

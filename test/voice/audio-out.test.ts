@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { SilentSink, SpeakerSink } from '../../src/voice/audio-out.js';
+import { alsaFileDevices } from '../helpers/alsa.js';
+
+// Real ALSA: the default playback device is a file (see shared/notes/platform.md).
+const alsa = alsaFileDevices(mkdtempSync(path.join(os.tmpdir(), 'emobot-audio-')));
+Object.assign(process.env, alsa.env);
+
+t.test('the bytes written reach the speaker unchanged, at the pace they play', async (t) => {
+  await SpeakerSink.probe('default', 16_000);
+  const sink = new SpeakerSink('default');
+  const pcm = Buffer.alloc(32_000); // one second at 16 kHz
+  for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(Math.round(8000 * Math.sin(i / 20)), i);
+  const playback = sink.open(16_000);
+  const started = performance.now();
+  for (let offset = 0; offset < pcm.length; offset += 3200) await playback.write(pcm.subarray(offset, offset + 3200));
+  const handedOver = performance.now() - started;
+  await playback.end();
+  const total = performance.now() - started;
+  t.ok(handedOver >= 850 && handedOver < 1100, `one second of audio handed over in ${Math.round(handedOver)} ms (at most 100 ms ahead)`);
+  t.ok(total >= 980, `and played out by ${Math.round(total)} ms`);
+  t.equal(playback.bytes, pcm.length);
+  t.ok(readFileSync(alsa.speakerFile).equals(pcm), 'the ALSA device received exactly the PCM');
+});
+
+t.test('a device ALSA cannot open is an error naming it (instead of the speaker package aborting the process)', async (t) => {
+  await t.rejects(SpeakerSink.probe('nosuchcard', 16_000), /speaker nosuchcard: cannot play: .*nosuchcard/);
+});
+
+t.test('the silent stand-in keeps real time too', async (t) => {
+  const playback = new SilentSink('no sound card').open(16_000);
+  const started = performance.now();
+  await playback.write(Buffer.alloc(8000));
+  await playback.end();
+  t.ok(performance.now() - started >= 240, 'a quarter second of audio takes a quarter second');
+});
