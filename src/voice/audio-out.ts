@@ -14,10 +14,13 @@ const MAX_LEAD_MS = 100;
 
 /** One utterance on its way to the speaker: written in order, paced to real time. */
 export interface Playback {
-  /** Resolves when the chunk has been handed to the device (no earlier than MAX_LEAD_MS before it plays). */
-  write(pcm: Buffer): Promise<void>;
-  /** Lets what was written play out. */
-  end(): Promise<void>;
+  /**
+   * Resolves when the chunk has been handed to the device (no earlier than MAX_LEAD_MS before it
+   * plays); a fired `signal` ends the wait at once and drops the chunk.
+   */
+  write(pcm: Buffer, signal?: AbortSignal): Promise<void>;
+  /** Lets what was written play out; `abandon` returns at once (at most MAX_LEAD_MS still sounds). */
+  end(abandon?: boolean): Promise<void>;
   /** Bytes written so far, and when the first one was. */
   readonly bytes: number;
   readonly firstWriteAt?: number;
@@ -26,6 +29,18 @@ export interface Playback {
 export interface AudioSink {
   readonly description: string;
   open(sampleRate: number): Playback;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Real-time pacing shared by both sinks: wait until the audio already written is nearly due. */
@@ -38,16 +53,21 @@ class PacedPlayback implements Playback {
     private readonly output?: Writable,
   ) {}
 
-  async write(pcm: Buffer): Promise<void> {
+  async write(pcm: Buffer, signal?: AbortSignal): Promise<void> {
     this.firstWriteAt ??= performance.now();
     // Counting this chunk too: once written, all of it is queued ahead of what is playing.
     const aheadMs = this.msOf(this.bytes + pcm.length) - (performance.now() - this.firstWriteAt);
-    if (aheadMs > MAX_LEAD_MS) await new Promise((resolve) => setTimeout(resolve, aheadMs - MAX_LEAD_MS));
+    if (aheadMs > MAX_LEAD_MS) await sleep(aheadMs - MAX_LEAD_MS, signal);
+    if (signal?.aborted) return;
     this.bytes += pcm.length;
     if (this.output && !this.output.write(pcm)) await new Promise((resolve) => this.output!.once('drain', resolve));
   }
 
-  async end(): Promise<void> {
+  async end(abandon = false): Promise<void> {
+    if (abandon) {
+      this.output?.end();
+      return;
+    }
     if (this.output) await new Promise<void>((resolve) => this.output!.end(resolve));
     if (this.firstWriteAt === undefined) return;
     const remainingMs = this.msOf(this.bytes) - (performance.now() - this.firstWriteAt);

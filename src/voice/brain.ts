@@ -75,12 +75,15 @@ export class ChatBrain {
         text += piece;
         yield piece;
       }
+      // The SDK ends a stream quietly when it is aborted: a timeout must still be an error.
+      if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
     } catch (err) {
       if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
       throw err;
     } finally {
       clearTimeout(timer);
     }
+    // A reply cut off by the person talking over it still happened: the robot remembers what it said.
     if (request.userText && text) this.remember(request.userText, text);
   }
 

@@ -93,13 +93,13 @@ export class Speech {
             this.events.speaking(true);
             onAudio?.();
           }
-          await playback.write(pcm);
+          await playback.write(pcm, signal);
         }
         if (playback && !signal.aborted) this.events.said(sentence, source);
       }
     } finally {
       if (playback) {
-        await playback.end();
+        await playback.end(signal.aborted);
         this.events.speaking(false);
       }
     }

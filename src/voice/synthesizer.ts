@@ -48,6 +48,7 @@ export class EspeakSynthesizer implements Synthesizer {
   ) {}
 
   async *synthesize(text: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+    if (signal.aborted) return;
     const { offline } = this.config;
     const espeak = spawn('espeak-ng', ['--stdout', '-v', offline.voice, '-s', String(offline.words_per_minute), '--', text], { stdio: ['ignore', 'pipe', 'pipe'] });
     const sox = spawn('sox', ['-q', '-t', 'wav', '-', '-t', 'raw', '-r', String(this.sampleRate), '-e', 'signed', '-b', '16', '-c', '1', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
