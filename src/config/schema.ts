@@ -314,6 +314,8 @@ export const mqttSchema = z.strictObject({
       discovery_prefix: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('homeassistant'),
     })
     .prefault({}),
+  /** Publish what the robot says (and later hears) on <base>/<id>/conversation: personal data, so off unless enabled. */
+  conversation: z.boolean().default(false),
   /** Events kept while the broker is unreachable (oldest dropped first); state and telemetry keep only their newest. */
   queue_limit: z.number().int().min(0).max(100_000).default(100),
 });

@@ -21,6 +21,8 @@ export interface CommandContext {
 }
 
 const id = z.string().min(1).max(200).optional();
+/** Long enough for an announcement, short enough that nobody reads a novel through the robot. */
+export const SAY_MAX_LENGTH = 500;
 
 /** Every command: its payload schema and what it does. Payloads are JSON objects; `id` is echoed in the reply. */
 const commands = {
@@ -58,6 +60,13 @@ const commands = {
     run: (_: unknown, ctx: CommandContext) => {
       ctx.bus.emit('robot.control', { muted: false, by: 'MQTT' });
       return { muted: false };
+    },
+  },
+  say: {
+    payload: z.strictObject({ id, text: z.string().trim().min(1).max(SAY_MAX_LENGTH) }),
+    run: (p: { text: string }, ctx: CommandContext) => {
+      ctx.bus.emit('voice.say', { text: p.text, by: 'MQTT' });
+      return { saying: p.text };
     },
   },
   pose: {

@@ -3,11 +3,12 @@ import { robotModes } from '../runtime/events.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { OutgoingMessage } from './outbox.js';
 import type { Topics } from './topics.js';
+import { SAY_MAX_LENGTH } from './commands.js';
 
 /**
  * Home Assistant MQTT discovery: retained config messages under <prefix>/<component>/<node>/<object>/config
- * that make the robot appear as one device with its sensors (and, with commands on, a mute switch and
- * a mode select), available while its status is "online".
+ * that make the robot appear as one device with its sensors (and, with commands on, a mute switch, a mode
+ * select and a text box whose text the robot says), available while its status is "online".
  */
 export function discoveryMessages(config: Config, topics: Topics): OutgoingMessage[] {
   // robot.id is already [a-z0-9_-], the character set Home Assistant allows in node ids.
@@ -59,6 +60,13 @@ export function discoveryMessages(config: Config, topics: Topics): OutgoingMessa
           options: [...robotModes],
           state_topic: topics.state,
           value_template: '{{ value_json.mode }}',
+        },
+        'text/say': {
+          name: 'Say',
+          icon: 'mdi:account-voice',
+          command_topic: `${topics.commands}/say`,
+          command_template: '{"text": {{ value | tojson }}}',
+          max: SAY_MAX_LENGTH,
         },
       }
     : {};

@@ -57,6 +57,16 @@ export const logPayload = z
   .strictObject({ level: z.enum(['warn', 'error', 'fatal']), time: z.string(), msg: z.string(), subsystem: z.string().optional() })
   .describe('one per logged warning or error, secrets redacted');
 
+export const conversationPayload = z
+  .strictObject({
+    role: z.literal('robot'),
+    text: z.string(),
+    source: z.enum(['cloud', 'offline']).describe('which voice made it'),
+    trigger: z.enum(['emotion', 'say', 'reply']).describe('why the robot spoke'),
+    at: epochMs,
+  })
+  .describe('one per sentence the robot says; only with remote.mqtt.conversation: true (personal data)');
+
 export const commandReplyPayload = z
   .union([
     z.strictObject({ id: z.string().nullable(), ok: z.literal(true), result: z.unknown() }),
@@ -67,10 +77,11 @@ export const commandReplyPayload = z
 export type StatePayload = z.output<typeof statePayload>;
 export type EmotionPayload = z.output<typeof emotionPayload>;
 export type TelemetryPayload = z.output<typeof telemetryPayload>;
+export type ConversationPayload = z.output<typeof conversationPayload>;
 
 /** The JSON Schema document for every topic (published and command), keyed by topic under <base>/<id>/. */
 export function mqttPayloadSchemas(): Record<string, unknown> {
-  const published = { status: statusPayload, state: statePayload, emotion: emotionPayload, telemetry: telemetryPayload, log: logPayload, 'cmd/<name>/reply': commandReplyPayload };
+  const published = { status: statusPayload, state: statePayload, emotion: emotionPayload, telemetry: telemetryPayload, log: logPayload, conversation: conversationPayload, 'cmd/<name>/reply': commandReplyPayload };
   const topics: Record<string, unknown> = {};
   for (const [topic, schema] of Object.entries(published)) topics[topic] = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
   for (const [name, schema] of Object.entries(commandPayloadSchemas)) topics[`cmd/${name}`] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });

@@ -9,7 +9,7 @@ import { HostMetrics } from './host-metrics.js';
 import { runCommand } from './commands.js';
 import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
-import type { EmotionPayload, StatePayload, TelemetryPayload } from './payloads.js';
+import type { ConversationPayload, EmotionPayload, StatePayload, TelemetryPayload } from './payloads.js';
 import { topicsFor, type Topics } from './topics.js';
 
 /**
@@ -78,6 +78,11 @@ class Remote implements Subsystem {
     ctx.bus.on('expression.state', ({ activity }) => {
       this.activity = activity;
       this.publishState(ctx);
+    });
+    ctx.bus.on('voice.said', ({ text, source, trigger, at }) => {
+      if (!this.current.remote.mqtt.conversation) return;
+      const payload: ConversationPayload = { role: 'robot', text, source, trigger, at };
+      this.publish({ topic: this.topics.conversation, payload: JSON.stringify(payload), retain: false, qos: 1 }, 'event');
     });
     ctx.bus.on('voice.speaking', ({ speaking }) => {
       this.speaking = speaking;

@@ -10,6 +10,7 @@ export function topicsFor(config: Config) {
     emotion: `${base}/emotion`,
     telemetry: `${base}/telemetry`,
     log: `${base}/log`,
+    conversation: `${base}/conversation`,
     commands: `${base}/cmd`,
   };
 }

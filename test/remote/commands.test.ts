@@ -25,7 +25,7 @@ function context(fileText?: string) {
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
-  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, pose, reload\)/ } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, say, pose, reload\)/ } });
   t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
   t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
@@ -86,4 +86,15 @@ t.test('pose asks the expression subsystem for a configured pose; an unknown one
   t.match(runCommand('pose', '{"id":"q","name":"moonwalk"}', ctx), { id: 'q', ok: false, error: { field: 'name', message: /no pose "moonwalk" \(known: rest, sleep, nod/ } });
   t.match(runCommand('pose', '{"name":""}', ctx), { ok: false, error: { field: 'name' } });
   t.same(poses, [{ name: 'curious', by: 'MQTT' }]);
+});
+
+t.test('say hands the text to the voice; empty or overlong text is refused by field', async (t) => {
+  const { ctx } = context();
+  const requests: unknown[] = [];
+  ctx.bus.on('voice.say', (r) => void requests.push(r));
+  t.same(runCommand('say', '{"id":"s","text":"  Dinner is ready!  "}', ctx), { id: 's', ok: true, result: { saying: 'Dinner is ready!' } });
+  t.match(runCommand('say', '{"text":"   "}', ctx), { ok: false, error: { field: 'text' } });
+  t.match(runCommand('say', JSON.stringify({ text: 'x'.repeat(501) }), ctx), { ok: false, error: { field: 'text', message: /500/ } });
+  t.match(runCommand('say', '{"text": 42}', ctx), { ok: false, error: { field: 'text' } });
+  t.same(requests, [{ text: 'Dinner is ready!', by: 'MQTT' }]);
 });

@@ -32,4 +32,9 @@ t.test('with commands enabled, a mute switch and a mode select that speak the co
     payload_off: '{"muted":false}',
   });
   t.match(byTopic['homeassistant/select/emobot_desk-bot/mode/config'], { command_topic: 'emobot/desk-bot/cmd/mode', options: ['active', 'idle', 'sleep'] });
+  const say = byTopic['homeassistant/text/emobot_desk-bot/say/config'];
+  t.match(say, { command_topic: 'emobot/desk-bot/cmd/say', max: 500 });
+  // Home Assistant renders the template with the typed text; tojson quotes and escapes it.
+  const rendered = (say.command_template as string).replace('{{ value | tojson }}', JSON.stringify('Say "hi"\n'));
+  t.same(JSON.parse(rendered), { text: 'Say "hi"\n' }, 'the template yields a valid say payload even for quotes');
 });

@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { remote } from '../../src/remote/remote.js';
-import { emotionPayload, statePayload, statusPayload, telemetryPayload } from '../../src/remote/payloads.js';
+import { conversationPayload, emotionPayload, statePayload, statusPayload, telemetryPayload } from '../../src/remote/payloads.js';
 import { topicsFor } from '../../src/remote/topics.js';
 import type { StatusSnapshot } from '../../src/runtime/status.js';
 import { subsystemContext } from '../helpers/context.js';
@@ -225,4 +225,28 @@ t.test('logged warnings and errors are published on the log topic', async (t) =>
   await dashboard.until('the log entry', () => dashboard.messages.length === 1);
   t.same(JSON.parse(dashboard.messages[0]!.payload), { level: 'warn', time: '2026-11-25T15:00:00.000Z', msg: 'camera lost', subsystem: 'camera' });
   await r.instance.stop();
+});
+
+t.test('the conversation topic carries what the robot says, only when enabled', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  for (const conversation of [false, true]) {
+    const config = configSchema.parse({ robot: { id: `talk-${conversation}` }, remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER, conversation } } });
+    const { ctx, bus } = subsystemContext(config, { secrets: { mqttPassword: MQTT_PASSWORD } });
+    const instance = remote.create(config)!;
+    const dashboard = await watch(broker.url, `emobot/talk-${conversation}/#`);
+    t.teardown(dashboard.close);
+    await instance.start(ctx);
+    await dashboard.until('online', () => dashboard.on(`emobot/talk-${conversation}/status`).some((m) => m.payload === 'online'));
+    bus.emit('voice.said', { text: 'You look happy!', source: 'offline', trigger: 'emotion', at: 1234 });
+    bus.emit('voice.speaking', { speaking: false, at: 1235 });
+    await dashboard.until('the state after speaking', () => dashboard.on(`emobot/talk-${conversation}/state`).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const said = dashboard.on(`emobot/talk-${conversation}/conversation`).map((m) => JSON.parse(m.payload));
+    if (conversation) {
+      t.same(said, [{ role: 'robot', text: 'You look happy!', source: 'offline', trigger: 'emotion', at: 1234 }]);
+      t.ok(conversationPayload.safeParse(said[0]).success, 'matches the published schema');
+    } else t.same(said, [], 'nothing personal is published unless enabled');
+    await instance.stop();
+  }
 });
