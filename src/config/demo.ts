@@ -9,7 +9,8 @@ export function demoConfig(): Config {
     robot: { id: 'emobot-demo', name: 'EmoBot (demo)' },
     camera: { source: 'demo', loop_video: true },
     expression: { board: 'simulated' },
-    voice: { mode: 'offline' },
+    // The demo video has no one to listen to: the microphone stays off.
+    voice: { mode: 'offline', listen: { enabled: false } },
     remote: { mqtt: { enabled: false } },
   });
 }

@@ -241,6 +241,30 @@ export const voiceSchema = z.strictObject({
       calm_for: z.array(z.string()).default(['sad', 'fear', 'angry']),
     })
     .prefault({}),
+  /** Listening: the microphone, voice activity detection and speech-to-text. */
+  listen: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Speech-to-text model on the OpenAI-compatible endpoint (needs the cloud; offline the robot cannot understand words). */
+      stt_model: z.string().min(1).default('whisper-1'),
+      /** ISO-639-1 hint for speech-to-text, e.g. "en"; empty lets the model detect it. */
+      language: z.string().max(8).default(''),
+      stt_timeout_ms: milliseconds.min(500).default(8000),
+      /** Speech is energy this many times the room's noise floor ... */
+      start_ratio: z.number().min(1.2).max(50).default(3),
+      /** ... for this long (clicks and bumps are shorter). */
+      min_speech_ms: milliseconds.min(20).max(1000).default(100),
+      end_silence_ms: milliseconds.min(100).max(5000).default(700),
+      preroll_ms: milliseconds.max(2000).default(300),
+      max_utterance_ms: milliseconds.min(1000).max(60_000).default(15_000),
+      /** While the robot talks, the bar is raised this much so its own voice is not heard as the person's. */
+      barge_in_ratio: z.number().min(1).max(50).default(4),
+      /** Talking over the robot stops it (and the reply being prepared). */
+      barge_in: z.boolean().default(true),
+      /** node-record-lpcm16 recorder: arecord (ALSA, the default), or a module path (tests use a real-time fake). */
+      recorder: z.string().min(1).default('arecord'),
+    })
+    .prefault({}),
   /** The robot speaks up by itself when the person's emotion changes and stays so. */
   proactive: z
     .strictObject({

@@ -58,14 +58,17 @@ export const logPayload = z
   .describe('one per logged warning or error, secrets redacted');
 
 export const conversationPayload = z
-  .strictObject({
-    role: z.literal('robot'),
-    text: z.string(),
-    source: z.enum(['cloud', 'offline']).describe('which voice made it'),
-    trigger: z.enum(['emotion', 'say', 'reply']).describe('why the robot spoke'),
-    at: epochMs,
-  })
-  .describe('one per sentence the robot says; only with remote.mqtt.conversation: true (personal data)');
+  .union([
+    z.strictObject({
+      role: z.literal('robot'),
+      text: z.string(),
+      source: z.enum(['cloud', 'offline']).describe('which voice made it'),
+      trigger: z.enum(['emotion', 'say', 'reply']).describe('why the robot spoke'),
+      at: epochMs,
+    }),
+    z.strictObject({ role: z.literal('person'), text: z.string().describe('speech-to-text of one utterance'), at: epochMs }),
+  ])
+  .describe('one per sentence the robot says and per utterance it hears; only with remote.mqtt.conversation: true (personal data)');
 
 export const commandReplyPayload = z
   .union([

@@ -79,11 +79,11 @@ class Remote implements Subsystem {
       this.activity = activity;
       this.publishState(ctx);
     });
-    ctx.bus.on('voice.said', ({ text, source, trigger, at }) => {
-      if (!this.current.remote.mqtt.conversation) return;
-      const payload: ConversationPayload = { role: 'robot', text, source, trigger, at };
-      this.publish({ topic: this.topics.conversation, payload: JSON.stringify(payload), retain: false, qos: 1 }, 'event');
-    });
+    const conversation = (payload: ConversationPayload) => {
+      if (this.current.remote.mqtt.conversation) this.publish({ topic: this.topics.conversation, payload: JSON.stringify(payload), retain: false, qos: 1 }, 'event');
+    };
+    ctx.bus.on('voice.said', ({ text, source, trigger, at }) => conversation({ role: 'robot', text, source, trigger, at }));
+    ctx.bus.on('voice.heard', ({ text, at }) => conversation({ role: 'person', text, at }));
     ctx.bus.on('voice.speaking', ({ speaking }) => {
       this.speaking = speaking;
       this.publishState(ctx);

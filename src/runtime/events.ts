@@ -32,6 +32,10 @@ export interface BusEvents {
   'voice.speaking': { speaking: boolean; at: number };
   /** A sentence the robot said, and whether the cloud or the offline voice made it. */
   'voice.said': { text: string; source: 'cloud' | 'offline'; trigger: 'emotion' | 'say' | 'reply'; at: number };
+  /** What the person said (speech-to-text of one utterance). */
+  'voice.heard': { text: string; at: number };
+  /** The person started talking while the robot spoke: it stopped. */
+  'voice.barge-in': { at: number; stopMs: number };
   /** A request to speak given text (the MQTT say command). */
   'voice.say': { text: string; by: string };
   /** A warning or error that was logged: for remote monitoring. */

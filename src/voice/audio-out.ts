@@ -11,6 +11,7 @@ const run = promisify(execFile);
  * little already queued in the device, and a file-backed device plays at the real pace too.
  */
 const MAX_LEAD_MS = 100;
+const SLICE_MS = 20;
 
 /** One utterance on its way to the speaker: written in order, paced to real time. */
 export interface Playback {
@@ -21,6 +22,8 @@ export interface Playback {
   write(pcm: Buffer, signal?: AbortSignal): Promise<void>;
   /** Lets what was written play out; `abandon` returns at once (at most MAX_LEAD_MS still sounds). */
   end(abandon?: boolean): Promise<void>;
+  /** Audio handed to the device that has not played yet (at most MAX_LEAD_MS). */
+  queuedMs(): number;
   /** Bytes written so far, and when the first one was. */
   readonly bytes: number;
   readonly firstWriteAt?: number;
@@ -55,12 +58,21 @@ class PacedPlayback implements Playback {
 
   async write(pcm: Buffer, signal?: AbortSignal): Promise<void> {
     this.firstWriteAt ??= performance.now();
-    // Counting this chunk too: once written, all of it is queued ahead of what is playing.
-    const aheadMs = this.msOf(this.bytes + pcm.length) - (performance.now() - this.firstWriteAt);
-    if (aheadMs > MAX_LEAD_MS) await sleep(aheadMs - MAX_LEAD_MS, signal);
-    if (signal?.aborted) return;
-    this.bytes += pcm.length;
-    if (this.output && !this.output.write(pcm)) await new Promise((resolve) => this.output!.once('drain', resolve));
+    // In slices, so that a large chunk (TTS services send 100 ms and more at once) neither overshoots
+    // the lead nor has to wait for the device to run dry before it fits.
+    const slice = Math.round((this.sampleRate * SLICE_MS) / 1000) * 2;
+    for (let offset = 0; offset < pcm.length; offset += slice) {
+      const piece = pcm.subarray(offset, offset + slice);
+      const aheadMs = this.msOf(this.bytes + piece.length) - (performance.now() - this.firstWriteAt);
+      if (aheadMs > MAX_LEAD_MS) await sleep(aheadMs - MAX_LEAD_MS, signal);
+      if (signal?.aborted) return;
+      this.bytes += piece.length;
+      if (this.output && !this.output.write(piece)) await new Promise((resolve) => this.output!.once('drain', resolve));
+    }
+  }
+
+  queuedMs(): number {
+    return this.firstWriteAt === undefined ? 0 : Math.max(0, this.msOf(this.bytes) - (performance.now() - this.firstWriteAt));
   }
 
   async end(abandon = false): Promise<void> {

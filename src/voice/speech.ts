@@ -11,7 +11,8 @@ type VoiceConfig = Config['voice'];
 export type SpeechSource = 'cloud' | 'offline';
 
 export interface SpeechEvents {
-  speaking(on: boolean): void;
+  /** `stillQueuedMs`: when speech is cut off, the audio already in the device that still sounds. */
+  speaking(on: boolean, stillQueuedMs?: number): void;
   /** A sentence went to the speaker. */
   said(text: string, source: SpeechSource): void;
 }
@@ -51,6 +52,11 @@ export class Speech {
       if (spoke) return;
     }
     await this.speak([fallback], this.offline, 'offline', undefined, signal);
+  }
+
+  /** The person said something the robot cannot understand or answer now (no cloud, failed transcription). */
+  async apologize(signal: AbortSignal): Promise<void> {
+    await this.speak([this.phrase('reply')], this.offline, 'offline', undefined, signal);
   }
 
   /** Speaks given text as it is (the MQTT `say` command). */
@@ -99,8 +105,9 @@ export class Speech {
       }
     } finally {
       if (playback) {
+        const queued = signal.aborted ? playback.queuedMs() : 0;
         await playback.end(signal.aborted);
-        this.events.speaking(false);
+        this.events.speaking(false, queued);
       }
     }
     return playback !== undefined;

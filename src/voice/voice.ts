@@ -3,7 +3,10 @@ import { asError } from '../runtime/errors.js';
 import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
 import { ChatBrain, type ReplyRequest } from './brain.js';
 import { Speech, type Cloud } from './speech.js';
+import { Microphone } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer } from './synthesizer.js';
+import { Transcriber } from './transcriber.js';
+import { VoiceActivityDetector } from './vad.js';
 
 const HISTORY = 5;
 
@@ -29,6 +32,11 @@ export class Voice implements Subsystem {
   /** Why the utterance in progress is being said, for the voice.said events. */
   private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
   private ctx?: SubsystemContext;
+  private microphone?: Microphone;
+  private transcriber?: Transcriber;
+  /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
+  private speakingNow = false;
+  private bargeInAt?: number;
 
   constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
 
@@ -42,7 +50,17 @@ export class Voice implements Subsystem {
     const sink = await this.sinkFor(voice.speaker, sampleRate);
     const offline = new EspeakSynthesizer(voice, sampleRate);
     this.speech = new Speech(voice, sink, offline, cloud, {
-      speaking: (on) => ctx.bus.emit('voice.speaking', { speaking: on, at: Date.now() }),
+      speaking: (on, stillQueuedMs = 0) => {
+        this.speakingNow = on;
+        if (!on && this.bargeInAt !== undefined) {
+          // Silence comes when the audio already handed to the device has played too.
+          const stopMs = Math.round(performance.now() - this.bargeInAt + stillQueuedMs);
+          this.bargeInAt = undefined;
+          ctx.log.info({ stopMs }, `barge-in: stopped talking ${stopMs} ms after the person started`);
+          ctx.bus.emit('voice.barge-in', { at: Date.now(), stopMs });
+        }
+        ctx.bus.emit('voice.speaking', { speaking: on, at: Date.now() });
+      },
       said: (text, source) => {
         ctx.log.info({ text, source }, `said (${source}): ${text}`);
         ctx.bus.emit('voice.said', { text, source, trigger: this.trigger, at: Date.now() });
@@ -51,6 +69,9 @@ export class Voice implements Subsystem {
     if (sink instanceof SilentSink) ctx.log.warn(`${sink.reason}: the robot's speech is shown as text only`);
     const why = voice.mode === 'offline' ? 'voice.mode is offline' : 'OPENAI_API_KEY and ELEVENLABS_API_KEY are needed';
     ctx.log.info({ speaker: sink.description, cloud: !!cloud }, `voice on ${sink.description}, ${cloud ? `${voice.llm.model} at ${voice.openai_base_url} + ElevenLabs, espeak-ng as fallback` : `offline only (${why})`}`);
+
+    if (cloudReady) this.transcriber = new Transcriber(voice, openaiApiKey);
+    if (voice.listen.enabled) this.listen(ctx, voice.listen);
 
     ctx.bus.on('emotion', (e) => {
       if (!e.attended) return;
@@ -72,9 +93,56 @@ export class Voice implements Subsystem {
   }
 
   async stop(): Promise<void> {
+    this.microphone?.stop();
     clearTimeout(this.proactiveTimer);
     this.cancel();
     await this.current?.done;
+  }
+
+  private listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): void {
+    const microphone = new Microphone(ctx.config.voice.microphone, listen.recorder);
+    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate });
+    this.microphone = microphone;
+    microphone.start(
+      (pcm) => {
+        vad.boost = this.speakingNow ? listen.barge_in_ratio : 1;
+        for (const event of vad.push(pcm)) {
+          if (event.type === 'onset') {
+            if (this.speakingNow && listen.barge_in && this.current) {
+              this.bargeInAt = performance.now();
+              this.cancel();
+            }
+          } else this.heard(ctx, event.pcm, microphone.sampleRate);
+        }
+      },
+      // A missing or broken microphone leaves a robot that still sees, moves and speaks.
+      (err) => ctx.log.warn(`${err.message}; not listening (check voice.microphone, \`arecord -L\`)`),
+    );
+  }
+
+  /** One utterance of the person: understood (cloud) and answered, or apologised for (offline). */
+  private heard(ctx: SubsystemContext, pcm: Buffer, sampleRate: number): void {
+    const state = ctx.robotState();
+    if (state.muted || state.mode !== 'active') return;
+    const transcriber = this.transcriber;
+    this.utter('reply', async (signal) => {
+      if (!transcriber) return this.speech!.apologize(signal);
+      let text: string;
+      try {
+        text = await transcriber.transcribe(pcm, sampleRate, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        ctx.log.warn(`speech-to-text failed: ${asError(err).message}`);
+        return this.speech!.apologize(signal);
+      }
+      if (!text || signal.aborted) return;
+      ctx.bus.emit('voice.heard', { text, at: Date.now() });
+      const seen = this.attended;
+      await this.speech!.respond(
+        { userText: text, ...(seen ? { emotion: { label: seen.label, confidence: seen.confidence, forMs: Date.now() - seen.since } } : {}), recentEmotions: this.history.slice(0, -1) },
+        signal,
+      );
+    });
   }
 
   private scheduleProactive(): void {

@@ -19,7 +19,9 @@ t.test('demo: the terminal shows what the robot sees, and it stops by itself', a
   t.match(result.stdout, /\[sees\] face #1 at \d+,\d+ \(\d+x\d+ px\)/);
   t.match(result.stdout, /\[feels\] face #1 \(attended\) looks (angry|disgust|fear|happy|sad|surprise|neutral) \(\d+%\)/);
   t.match(result.stdout, /\[status\] camera \d+(\.\d)? fps \| vision \d+(\.\d)? fps, 1 face\(s\), \w+ \d+% \| all subsystems ok/);
-  t.equal(result.stderr, '', 'no warnings in a clean demo');
+  // A machine without a sound card (CI) is told once that speech is shown as text; nothing else.
+  const warnings = result.stderr.split('\n').filter((line) => line && !/speaker default: cannot play: .*shown as text only/.test(line));
+  t.same(warnings, [], 'no other warnings in a clean demo');
 });
 
 t.test('run: an invalid config refuses to start (exit 2) naming key, value and line', async (t) => {

@@ -24,15 +24,19 @@ t.test('the daemon drives the simulated board: rest pose, light, poses within li
   const arduino = await simulatedArduino();
   t.teardown(arduino.stop);
   const config = configSchema.parse({
-    expression: { board: 'hardware', hardware: 'arduino-uno', port: arduino.port, poses: { rest: { head_tilt: -10 }, sleep: {}, wild: { ears: 180, head_pan: -180 } } },
+    // Nobody in view for the whole test: idle motion is put off so the pins hold still between poses.
+    expression: { board: 'hardware', hardware: 'arduino-uno', port: arduino.port, idle: { after_ms: 600_000 }, poses: { rest: { head_tilt: -10 }, sleep: {}, wild: { ears: 180, head_pan: -180 } } },
   });
   const { ctx, bus, failures } = subsystemContext(config);
   const expression = new Expression();
   await expression.start(ctx);
   t.teardown(() => expression.stop());
 
-  await arduino.until('rest pose pulses', () => near(arduino.pins.get(9)?.pulseUs, us(90)) && near(arduino.pins.get(10)?.pulseUs, us(80)) && near(arduino.pins.get(11)?.pulseUs, us(90)));
-  t.pass(`pan ${arduino.pins.get(9)!.pulseUs} µs, tilt ${arduino.pins.get(10)!.pulseUs} µs, ears ${arduino.pins.get(11)!.pulseUs} µs`);
+  // The robot wakes in the rest pose (head down 10°), then looks straight ahead for someone.
+  await arduino.until('first pulses on all three servos', () => [9, 10, 11].every((pin) => arduino.pulses(pin).length > 0));
+  const [firstPan, firstTilt, firstEars] = [9, 10, 11].map((pin) => arduino.pulses(pin)[0]!);
+  t.ok(near(firstPan, us(90)) && near(firstEars, us(90)), `pan and ears start centred: ${firstPan} µs, ${firstEars} µs`);
+  t.ok(firstTilt! >= us(80) - 5 && firstTilt! <= us(85), `tilt starts in the rest pose, 80°: ${firstTilt} µs`);
   // The neutral mood light, #30ffd0: red PWM 48 on pin 3, green fully on (pin 5), blue PWM 208 on pin 6.
   await arduino.until('the neutral light', () => near(arduino.pins.get(3)?.pwm, 0x30, 3) && arduino.pins.get(5)?.level === 1 && near(arduino.pins.get(6)?.pwm, 0xd0, 3));
   t.pass(`LED pins: ${JSON.stringify([3, 5, 6].map((p) => arduino.pins.get(p)))}`);
@@ -46,7 +50,7 @@ t.test('the daemon drives the simulated board: rest pose, light, poses within li
   t.ok(arduino.pulses(9).length > 5, `pan moved there in ${arduino.pulses(9).length} steps, not one jump`);
 
   await expression.stop();
-  await arduino.until('rest pose and lights off after stop', () => near(arduino.pins.get(9)?.pulseUs, us(90)) && [3, 5, 6].every((p) => arduino.pins.get(p)?.level === 0)).catch((e) => { console.log(JSON.stringify([...arduino.pins])); throw e; });
+  await arduino.until('rest pose and lights off after stop', () => near(arduino.pins.get(9)?.pulseUs, us(90)) && [3, 5, 6].every((p) => arduino.pins.get(p)?.level === 0));
   t.same(failures, []);
 });
 
@@ -96,7 +100,7 @@ t.test('the real daemon on the simulated board: follows the faces of the demo vi
   writeFileSync(config, `camera:\n  source: demo\nexpression:\n  board: hardware\n  hardware: arduino-uno\n  port: ${arduino.port}\n`);
   const daemon = startCli(['run', '--config', config]);
   t.teardown(() => daemon.child.kill('SIGKILL'));
-  await arduino.until('the rest pose', () => near(arduino.pins.get(10)?.pulseUs, us(80)), 20_000);
+  await arduino.until('the rest pose', () => near(arduino.pulses(10)[0], us(80)), 20_000);
   // The first demo face sits above the image centre: the head tilts up towards it.
   await arduino.until('the head tilting up to the face', () => (arduino.pins.get(10)?.pulseUs ?? 0) > us(95), 20_000);
   t.pass(`tilt ${arduino.pins.get(10)!.pulseUs} µs while following`);
@@ -121,7 +125,7 @@ t.test('the board is unplugged mid-run: the daemon carries on, reconnects, and s
   writeFileSync(config, `camera:\n  source: demo\nruntime:\n  restart:\n    initial_delay_ms: 200\n    max_delay_ms: 1000\nexpression:\n  board: hardware\n  port: ${port}\n`);
   const daemon = startCli(['run', '--config', config]);
   t.teardown(() => daemon.child.kill('SIGKILL'));
-  await first.until('the rest pose on the first board', () => near(first.pins.get(10)?.pulseUs, us(80)), 20_000);
+  await first.until('the rest pose on the first board', () => near(first.pulses(10)[0], us(80)), 20_000);
 
   first.stop();
   await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -129,7 +133,7 @@ t.test('the board is unplugged mid-run: the daemon carries on, reconnects, and s
   const second = await simulatedArduino();
   t.teardown(second.stop);
   plugIn(second.port);
-  await second.until('the rest pose again on the new board', () => near(second.pins.get(10)?.pulseUs, us(80)) && near(second.pins.get(9)?.pulseUs, us(90)), 20_000);
+  await second.until('the rest pose again on the new board', () => near(second.pulses(10)[0], us(80)) && near(second.pulses(9)[0], us(90)), 20_000);
   t.match(daemon.output().stdout, /board (closed|disconnected|error)/, 'the loss was logged');
   daemon.child.kill('SIGTERM');
   t.equal((await daemon.done).code, 0);

@@ -17,6 +17,9 @@ export interface FakeCloudOptions {
   malformedSse?: boolean;
   /** Never answer chat requests (for timeouts). */
   llmHang?: boolean;
+  /** What the transcription endpoint hears, and how long it takes. */
+  transcript?: string;
+  sttDelayMs?: number;
 }
 
 export interface RecordedRequest {
@@ -51,6 +54,7 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
       const url = new URL(req.url ?? '/', 'http://x');
       requests.push({ path: `${req.method} ${url.pathname}${url.search}`, headers: req.headers, body });
       if (req.method === 'POST' && url.pathname === '/v1/chat/completions') return chat(res, body);
+      if (req.method === 'POST' && url.pathname === '/v1/audio/transcriptions') return transcription(res);
       const tts = /^\/v1\/text-to-speech\/([^/]+)\/stream$/.exec(url.pathname);
       if (req.method === 'POST' && tts) return speech(res, body, url);
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${url.pathname}` } }));
@@ -80,6 +84,11 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
     }
     res.write(chunk({}, 'stop'));
     res.end('data: [DONE]\n\n');
+  }
+
+  async function transcription(res: http.ServerResponse) {
+    await sleep(options.sttDelayMs);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: options.transcript ?? '' }));
   }
 
   async function speech(res: http.ServerResponse, body: string, url: URL) {

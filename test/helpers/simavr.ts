@@ -45,7 +45,11 @@ export async function simulatedArduino() {
     pins,
     /** Every servo pulse width seen on a pin (each change once). */
     pulses: (pin: number) => pulses.get(pin) ?? [],
-    until: (what: string, predicate: () => boolean, timeoutMs = 10_000) => waitFor(predicate, what, timeoutMs),
+    /** Waits for the pins to show something; on timeout the error lists what they showed. */
+    until: (what: string, predicate: () => boolean, timeoutMs = 10_000) =>
+      waitFor(predicate, what, timeoutMs).catch((err: Error) => {
+        throw new Error(`${err.message}; pins: ${JSON.stringify(Object.fromEntries(pins))}`);
+      }),
     stop: () => {
       child.kill('SIGKILL');
     },

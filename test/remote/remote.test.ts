@@ -238,14 +238,15 @@ t.test('the conversation topic carries what the robot says, only when enabled', 
     t.teardown(dashboard.close);
     await instance.start(ctx);
     await dashboard.until('online', () => dashboard.on(`emobot/talk-${conversation}/status`).some((m) => m.payload === 'online'));
+    bus.emit('voice.heard', { text: 'Hi robot', at: 1200 });
     bus.emit('voice.said', { text: 'You look happy!', source: 'offline', trigger: 'emotion', at: 1234 });
     bus.emit('voice.speaking', { speaking: false, at: 1235 });
     await dashboard.until('the state after speaking', () => dashboard.on(`emobot/talk-${conversation}/state`).length > 0);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const said = dashboard.on(`emobot/talk-${conversation}/conversation`).map((m) => JSON.parse(m.payload));
     if (conversation) {
-      t.same(said, [{ role: 'robot', text: 'You look happy!', source: 'offline', trigger: 'emotion', at: 1234 }]);
-      t.ok(conversationPayload.safeParse(said[0]).success, 'matches the published schema');
+      t.same(said, [{ role: 'person', text: 'Hi robot', at: 1200 }, { role: 'robot', text: 'You look happy!', source: 'offline', trigger: 'emotion', at: 1234 }]);
+      t.ok(said.every((m) => conversationPayload.safeParse(m).success), 'both match the published schema');
     } else t.same(said, [], 'nothing personal is published unless enabled');
     await instance.stop();
   }

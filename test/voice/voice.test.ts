@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -6,15 +6,28 @@ import { configSchema } from '../../src/config/schema.js';
 import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
-import { startFakeCloud } from '../helpers/fake-cloud.js';
+import { pcmFor, startFakeCloud } from '../helpers/fake-cloud.js';
+import { EspeakSynthesizer } from '../../src/voice/synthesizer.js';
 import { waitFor } from '../helpers/wait.js';
 
-Object.assign(process.env, alsaFileDevices(mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'))).env);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
+const alsa = alsaFileDevices(dir);
+Object.assign(process.env, alsa.env);
+const REALTIME_MIC = path.join(import.meta.dirname, '..', 'helpers', 'realtime-mic.cjs');
+
+/** A microphone recording: silence, a person saying `text` (espeak-ng's voice), silence. */
+async function micFile(name: string, text: string, leadMs: number, tailMs = 1500): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of new EspeakSynthesizer(configSchema.parse({}).voice, 16_000).synthesize(text, new AbortController().signal)) chunks.push(c);
+  const file = path.join(dir, `${name}.raw`);
+  writeFileSync(file, Buffer.concat([Buffer.alloc(leadMs * 32), ...chunks, Buffer.alloc(tailMs * 32)]));
+  return file;
+}
 
 const emotion = (label: string, since = Date.now()) => ({ trackId: 1, attended: true, label, confidence: 0.8, probabilities: {}, box: { x: 0, y: 0, width: 1, height: 1 }, since, at: since });
 
 function start(t: { teardown(fn: () => unknown): void }, voice: Record<string, unknown>, secrets = {}) {
-  const config = configSchema.parse({ voice: { proactive: { after_ms: 300, cooldown_ms: 60_000 }, ...voice } });
+  const config = configSchema.parse({ voice: { proactive: { after_ms: 300, cooldown_ms: 60_000 }, listen: { enabled: false }, ...voice } });
   const context = subsystemContext(config, { secrets });
   const subsystem = new Voice();
   t.teardown(() => subsystem.stop());
@@ -66,4 +79,64 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
   r.bus.emit('robot.state', { mode: 'active', muted: true });
   await waitFor(() => r.speaking.length === 4, 'speaking to stop');
   t.ok(performance.now() - muted < 150, `stopped ${Math.round(performance.now() - muted)} ms after mute`);
+});
+
+t.test('a spoken question: heard, transcribed, answered in the cloud voice with what the robot sees', async (t) => {
+  const cloud = await startFakeCloud({ transcript: 'What is your name?', reply: 'I am EmoBot. Nice to meet you.' });
+  t.teardown(cloud.close);
+  const mic = await micFile('question', 'What is your name?', 800);
+  const r = start(
+    t,
+    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
+    { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
+  );
+  const heard: string[] = [];
+  r.bus.on('voice.heard', (e) => void heard.push(e.text));
+  await r.subsystem.start(r.ctx);
+  r.bus.emit('emotion', emotion('happy'));
+  await waitFor(() => r.said.length === 2 && r.speaking.length === 2, 'the answer', 15_000);
+  t.same(heard, ['What is your name?']);
+  t.same(r.said.map((s) => [s.text, s.source, s.trigger]), [['I am EmoBot.', 'cloud', 'reply'], ['Nice to meet you.', 'cloud', 'reply']]);
+  const stt = cloud.requests.find((q) => q.path === 'POST /v1/audio/transcriptions')!;
+  t.match(stt.body, /name="model"\r\n\r\nwhisper-1/);
+  t.match(stt.body, /RIFF....WAVEfmt /s, 'the utterance went as a WAV file');
+  const chat = JSON.parse(cloud.requests.find((q) => q.path === 'POST /v1/chat/completions')!.body) as { messages: { content: string }[] };
+  t.equal(chat.messages.at(-1)!.content, 'What is your name?');
+  t.match(chat.messages[0]!.content, /looks happy/);
+  // The ALSA file device starts its file afresh for each utterance.
+  const played = readFileSync(alsa.speakerFile);
+  t.ok(played.equals(Buffer.concat([pcmFor('I am EmoBot.'), pcmFor('Nice to meet you.')])), 'the speaker got the answer');
+});
+
+t.test('barge-in: talking over the robot stops it within 150 ms, and the person is then answered', async (t) => {
+  const cloud = await startFakeCloud({ transcript: 'Wait a moment.', reply: 'Sure, I will wait.' });
+  t.teardown(cloud.close);
+  const mic = await micFile('bargein', 'Wait a moment please.', 2500);
+  const r = start(
+    t,
+    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
+    { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
+  );
+  const bargeIns: number[] = [];
+  r.bus.on('voice.barge-in', (e) => void bargeIns.push(e.stopMs));
+  await r.subsystem.start(r.ctx);
+  r.bus.emit('voice.say', { text: 'This is a very long announcement that goes on and on. '.repeat(6), by: 'MQTT' });
+  await waitFor(() => bargeIns.length === 1, 'the barge-in', 15_000);
+  t.ok(bargeIns[0]! < 150, `silent ${bargeIns[0]} ms after the onset was detected (including the audio already queued)`);
+  t.equal(r.said.filter((s) => s.trigger === 'say').length, 0, 'the announcement was cut before its first sentence ended');
+  await waitFor(() => r.said.some((s) => s.text === 'Sure, I will wait.'), 'the answer to the interruption', 15_000);
+});
+
+t.test('offline, a spoken question gets the offline apology; a missing microphone is a warning, not a crash', async (t) => {
+  const mic = await micFile('offline', 'Hello there robot.', 500);
+  const r = start(t, { microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } });
+  await r.subsystem.start(r.ctx);
+  await waitFor(() => r.said.length === 1, 'the apology', 15_000);
+  t.match(r.said[0], { text: 'Sorry, I cannot think properly right now. My connection is down.', source: 'offline', trigger: 'reply' });
+
+  const broken = start(t, { microphone: 'nosuchmic', listen: { enabled: true } });
+  await broken.subsystem.start(broken.ctx);
+  await waitFor(() => broken.logs().some((m) => /microphone nosuchmic: .*not listening/.test(m)), 'the microphone warning');
+  broken.bus.emit('voice.say', { text: 'Still talking.', by: 'test' });
+  await waitFor(() => broken.said.length === 1, 'speech without a microphone');
 });
