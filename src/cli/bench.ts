@@ -7,6 +7,7 @@ import { BUILT_IN } from '../config/load.js';
 import { Daemon } from '../runtime/daemon.js';
 import { VisionPipeline, type StageTimings } from '../vision/pipeline.js';
 import { vision } from '../vision/vision.js';
+import { benchVoice } from '../voice/bench.js';
 
 type Stage = keyof StageTimings | 'capture' | 'total';
 
@@ -105,7 +106,7 @@ async function live(seconds: number) {
   };
 }
 
-export async function benchCommand(options: { json: boolean; frames: number; seconds: number }): Promise<number> {
+export async function benchCommand(options: { json: boolean; frames: number; seconds: number; turns: number }): Promise<number> {
   // Live first: its memory figures should be those of a daemon, not of a process that also ran the throughput loop.
   const liveResult = await live(options.seconds);
   const measured = await throughput(options.frames);
@@ -116,6 +117,8 @@ export async function benchCommand(options: { json: boolean; frames: number; sec
     live: liveResult,
     executionProvider: measured.executionProvider,
   };
-  process.stdout.write(options.json ? `${JSON.stringify({ vision: report })}\n` : `${JSON.stringify({ vision: report }, null, 2)}\n`);
+  const voice = await benchVoice(options.turns, percentiles);
+  const result = { vision: report, voice };
+  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
   return 0;
 }

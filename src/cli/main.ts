@@ -24,7 +24,7 @@ Commands:
                          (a table; --json: a JSON line per update; --seconds n: stop after n s)
   calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
   replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
-  bench [--json]         vision benchmark: per-stage latency, fps, dropped frames, memory
+  bench [--json]         vision and voice benchmark: stage latency, fps, drops, memory, first audio, barge-in
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
 
@@ -32,6 +32,7 @@ Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
       --seconds <n>      run/demo: stop by itself after n seconds; bench: live measurement length (10)
       --frames <n>       bench: frames for the throughput measurement (300)
+      --turns <n>        bench: voice turns and barge-ins measured (20)
       --json             doctor, eval-model: print JSON
       --provider <name>  eval-model: onnxruntime execution provider (cpu, cuda, tensorrt; default cpu)
       --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
         threads: { type: 'string' },
         batch: { type: 'string' },
         frames: { type: 'string' },
+        turns: { type: 'string' },
         out: { type: 'string' },
         url: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
@@ -96,7 +98,12 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`emobot: --frames must be a positive integer, got "${values.frames}"\n`);
         return 2;
       }
-      return benchCommand({ json: values.json === true, frames, seconds: seconds ?? 10 });
+      const turns = Number(values.turns ?? 20);
+      if (!Number.isInteger(turns) || turns < 1) {
+        process.stderr.write(`emobot: --turns must be a positive integer, got "${values.turns}"\n`);
+        return 2;
+      }
+      return benchCommand({ json: values.json === true, frames, seconds: seconds ?? 10, turns });
     }
     case 'replay': {
       if (!rest[0]) {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { ChatBrain } from '../../src/voice/brain.js';
-import { startFakeCloud } from '../helpers/fake-cloud.js';
+import { startFakeCloud } from '../../src/voice/fake-cloud.js';
 
 const collect = async (stream: AsyncIterable<string>) => {
   let text = '';

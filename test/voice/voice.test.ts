@@ -6,7 +6,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
-import { pcmFor, startFakeCloud } from '../helpers/fake-cloud.js';
+import { pcmFor, startFakeCloud } from '../../src/voice/fake-cloud.js';
 import { EspeakSynthesizer } from '../../src/voice/synthesizer.js';
 import { waitFor } from '../helpers/wait.js';
 

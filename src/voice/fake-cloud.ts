@@ -1,3 +1,8 @@
+/**
+ * A local stand-in for the OpenAI and ElevenLabs APIs, used by the tests and by `emobot bench` to
+ * measure the voice pipeline without the internet: it speaks their wire protocols on 127.0.0.1 with
+ * configurable delays and failures. Never used by the daemon itself.
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
