@@ -17,11 +17,15 @@ export const statePayload = z
   .strictObject({
     emotion: z.strictObject({ label: z.string(), confidence: probability, since: epochMs }).nullable().describe("the attended person's smoothed emotion; null with nobody in view"),
     faces: z.number().int().min(0),
+    attendedTrackId: z.number().int().nullable().describe('the track id of the person the robot attends to'),
     mode: z.enum(robotModes),
     muted: z.boolean(),
     activity: z.enum(['following', 'idle', 'asleep', 'posing', 'resting']).nullable().describe("what the head does; null before the expression subsystem reports"),
     speaking: z.boolean(),
     subsystems: z.record(z.string(), z.enum(['starting', 'running', 'stopping', 'stopped', 'crashed', 'disabled'])),
+    model: z.string().nullable().describe('emotion model file; null until vision has started'),
+    executionProvider: z.string().nullable().describe('onnxruntime execution provider the model runs on'),
+    startedAt: epochMs.describe('when the daemon started (uptime is in telemetry)'),
     version: z.string(),
   })
   .describe('retained JSON, republished when it changes');

@@ -27,7 +27,9 @@ class Remote implements Subsystem {
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
   private readonly host = new HostMetrics();
-  private attendedEmotion: { label: string; confidence: number; since: number } | null = null;
+  private attendedEmotion: { label: string; confidence: number; since: number; trackId: number } | null = null;
+  private model: { model: string; executionProvider: string } | null = null;
+  private readonly startedAt = Date.now() - Math.round(process.uptime() * 1000);
   /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
   private activity: StatePayload['activity'] = null;
   private speaking = false;
@@ -70,11 +72,15 @@ class Remote implements Subsystem {
     });
     ctx.bus.on('log', (entry) => this.publish({ topic: this.topics.log, payload: JSON.stringify(entry), retain: false, qos: 0 }, 'event'));
     ctx.bus.on('emotion', (e) => {
-      if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since };
+      if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since, trackId: e.trackId };
       const payload: EmotionPayload = { ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) };
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify(payload), retain: false, qos: 0 }, 'event');
     });
     ctx.bus.on('robot.state', () => this.publishState(ctx));
+    ctx.bus.on('vision.ready', ({ model, executionProvider }) => {
+      this.model = { model, executionProvider };
+      this.publishState(ctx);
+    });
     ctx.bus.on('expression.state', ({ activity }) => {
       this.activity = activity;
       this.publishState(ctx);
@@ -108,13 +114,18 @@ class Remote implements Subsystem {
   /** The retained state, republished only when it differs from the last one. */
   private publishState(ctx: SubsystemContext): void {
     const faces = this.snapshot?.faces ?? 0;
+    const attended = faces > 0 ? this.attendedEmotion : null;
     const payload: StatePayload = {
-      emotion: faces > 0 ? this.attendedEmotion : null,
+      emotion: attended ? { label: attended.label, confidence: attended.confidence, since: attended.since } : null,
       faces,
+      attendedTrackId: attended?.trackId ?? null,
       ...ctx.robotState(),
       activity: this.activity,
       speaking: this.speaking,
       subsystems: this.snapshot?.subsystems ?? {},
+      model: this.model?.model ?? null,
+      executionProvider: this.model?.executionProvider ?? null,
+      startedAt: this.startedAt,
       version: packageVersion(),
     };
     const state = JSON.stringify(payload);

@@ -14,6 +14,8 @@ export interface BusEvents {
   'camera.state': CameraState;
   /** Every processed frame: all classified faces, which one is attended, and the stage timings. */
   'vision.frame': { frameIndex: number; capturedAt: number; width: number; height: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
+  /** The vision pipeline is up: which model runs where. */
+  'vision.ready': { model: string; executionProvider: string; detector: string };
   'face.found': { trackId: number; box: Box; at: number };
   'face.lost': { trackId: number; at: number; visibleForMs: number };
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */

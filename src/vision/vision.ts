@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CameraFrame } from '../camera/types.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { asError } from '../runtime/errors.js';
@@ -23,6 +24,7 @@ class Vision implements Subsystem {
       { model: classifier.modelPath, executionProvider: classifier.executionProvider, detector: detector.name },
       `emotion model on ${classifier.executionProvider}${classifier.fallbackReason ? ` (${ctx.config.vision.execution_provider} unavailable: ${classifier.fallbackReason})` : ''}, detector ${detector.name}`,
     );
+    ctx.bus.emit('vision.ready', { model: path.basename(classifier.modelPath), executionProvider: classifier.executionProvider, detector: detector.name });
     ctx.bus.on('camera.frame', (frame) => {
       // Asleep, the robot does not look: frames pass by unprocessed (and uncounted), saving the CPU.
       if (ctx.robotState().mode === 'sleep') return;
