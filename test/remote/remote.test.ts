@@ -51,10 +51,14 @@ t.test('status, retained state, emotion events and telemetry under <base>/<robot
   r.bus.emit('runtime.status', r.status(1));
   await dashboard.until('second telemetry', () => dashboard.on(r.topics.telemetry).length === 2);
   t.equal(dashboard.on(r.topics.state).length, 1, 'an unchanged state is not republished');
+  r.bus.emit('vision.ready', { model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: 'haar' });
   r.bus.emit('expression.state', { activity: 'posing', board: 'simulated' });
   r.bus.emit('voice.speaking', { speaking: true, at: 2000 });
-  await dashboard.until('state with the head activity and speaking', () =>
-    dashboard.on(r.topics.state).some((m) => (JSON.parse(m.payload) as { activity: string; speaking: boolean }).activity === 'posing' && JSON.parse(m.payload).speaking === true),
+  await dashboard.until('state with the model, the head activity and speaking', () =>
+    dashboard.on(r.topics.state).some((m) => {
+      const state = JSON.parse(m.payload) as { activity: string; speaking: boolean; model: string; attendedTrackId: number };
+      return state.activity === 'posing' && state.speaking && state.model === 'emotion-mobilenetv2-int8.onnx' && state.attendedTrackId === 1;
+    }),
   );
   await r.instance.stop();
   await dashboard.until('offline', () => dashboard.on(r.topics.status).at(-1)?.payload === 'offline');
