@@ -1,5 +1,8 @@
 import type { Calibration, ServoCalibration } from './calibration.js';
 
+/** The longest time one step may account for (a 20 Hz minimum update rate). */
+const MAX_STEP_S = 0.05;
+
 /** Where a servo command goes: physical degrees, already limited. */
 export type ServoWriter = (servo: string, degrees: number) => void;
 
@@ -68,7 +71,9 @@ export class SafeServos {
   /** Advances every servo towards its target by at most max speed x elapsed time. */
   step(nowMs: number): void {
     if (!Number.isFinite(nowMs)) return;
-    const dtS = this.lastStepMs === undefined ? 0 : Math.min(0.25, Math.max(0, nowMs - this.lastStepMs) / 1000);
+    // After a stall (a blocked event loop, a slow machine) motion resumes at the speed limit rather
+    // than catching up in one jump: at most MAX_STEP_S worth of motion per step.
+    const dtS = this.lastStepMs === undefined ? 0 : Math.min(MAX_STEP_S, Math.max(0, nowMs - this.lastStepMs) / 1000);
     this.lastStepMs = nowMs;
     for (const [name, servo] of this.servos) {
       const maxMove = servo.calibration.max_speed_deg_s * dtS;
