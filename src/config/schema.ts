@@ -310,7 +310,7 @@ export const mqttSchema = z.strictObject({
   enabled: z.boolean().default(false),
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
   username: z.string().min(1).optional(),
-  /** Accept commands on <base>/cmd/<name> (config/get, config/set, reload). Off unless enabled. */
+  /** Accept commands on <base>/cmd/<name> (config, reload, mode, mute, say, pose). Off unless enabled. */
   commands: z.boolean().default(false),
   /** Topics live under <base_topic>/<robot.id>/. */
   base_topic: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('emobot'),
