@@ -3,6 +3,7 @@ import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { asError } from '../runtime/errors.js';
+import { opencv } from '../runtime/opencv.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { describeSource, openSource, type FrameSource } from './sources.js';
 
@@ -18,11 +19,14 @@ class Camera implements Subsystem {
   private loop?: Promise<void>;
   private source?: FrameSource;
   private unregister?: () => void;
+  /** A snapshot is wanted of the next frame, at this JPEG quality. */
+  private snapshotQuality?: number;
 
   constructor(private readonly config: Config['camera']) {}
 
   async start(ctx: SubsystemContext): Promise<void> {
     this.unregister = ctx.liveness.register(LOOP, ctx.config.runtime.loop_stale_after_ms);
+    ctx.bus.on('camera.snapshot-requested', ({ quality }) => (this.snapshotQuality = quality));
     this.loop = this.run(ctx).catch((err: unknown) => ctx.fail(asError(err)));
   }
 
@@ -63,6 +67,12 @@ class Camera implements Subsystem {
           const monotonicMs = performance.now();
           const { retain, release } = holds(frame);
           ctx.bus.emit('camera.frame', { index: index++, capturedAt: Date.now(), monotonicMs, width: frame.cols, height: frame.rows, image: frame, retain });
+          if (this.snapshotQuality !== undefined) {
+            const cv = opencv();
+            const jpeg = cv.imencode('.jpg', frame, [cv.IMWRITE_JPEG_QUALITY, this.snapshotQuality]);
+            this.snapshotQuality = undefined;
+            ctx.bus.emit('camera.snapshot', { jpeg, width: frame.cols, height: frame.rows, at: Date.now() });
+          }
           release();
           if (!source.live) {
             due = Math.max(due + interval, monotonicMs);

@@ -338,6 +338,8 @@ export const mqttSchema = z.strictObject({
       discovery_prefix: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('homeassistant'),
     })
     .prefault({}),
+  /** Allow the snapshot command (a JPEG of what the camera sees, on <base>/<id>/snapshot): off unless enabled. */
+  snapshot: z.boolean().default(false),
   /** Publish what the robot says (and later hears) on <base>/<id>/conversation: personal data, so off unless enabled. */
   conversation: z.boolean().default(false),
   /** Events kept while the broker is unreachable (oldest dropped first); state and telemetry keep only their newest. */

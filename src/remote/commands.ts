@@ -69,6 +69,15 @@ const commands = {
       return { saying: p.text };
     },
   },
+  snapshot: {
+    payload: z.strictObject({ id, quality: z.number().int().min(10).max(100).default(80) }),
+    run: (p: { quality: number }, ctx: CommandContext) => {
+      // An image is the most personal thing the robot has: it leaves only where the owner allowed it.
+      if (!ctx.config.remote.mqtt.snapshot) throw new CommandFailure('', 'snapshots are off (set remote.mqtt.snapshot: true to allow them)');
+      ctx.bus.emit('camera.snapshot-requested', { quality: p.quality, by: 'MQTT' });
+      return { topic: `${ctx.config.remote.mqtt.base_topic}/${ctx.config.robot.id}/snapshot`, format: 'jpeg' };
+    },
+  },
   pose: {
     payload: z.strictObject({ id, name: z.string().min(1).max(64) }),
     run: (p: { name: string }, ctx: CommandContext) => {

@@ -91,6 +91,7 @@ export function mqttPayloadSchemas(): Record<string, unknown> {
   const published = { status: statusPayload, state: statePayload, emotion: emotionPayload, telemetry: telemetryPayload, log: logPayload, conversation: conversationPayload, 'cmd/<name>/reply': commandReplyPayload };
   const topics: Record<string, unknown> = {};
   for (const [topic, schema] of Object.entries(published)) topics[topic] = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+  topics.snapshot = { description: 'binary JPEG of one camera frame, after a snapshot command; only with remote.mqtt.snapshot: true', contentMediaType: 'image/jpeg' };
   for (const [name, schema] of Object.entries(commandPayloadSchemas)) topics[`cmd/${name}`] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   return { $comment: 'EmoBot MQTT payloads, generated from src/remote/payloads.ts and src/remote/commands.ts', topics };
 }

@@ -89,6 +89,10 @@ class Remote implements Subsystem {
       if (this.current.remote.mqtt.conversation) this.publish({ topic: this.topics.conversation, payload: JSON.stringify(payload), retain: false, qos: 1 }, 'event');
     };
     ctx.bus.on('voice.said', ({ text, source, trigger, at }) => conversation({ role: 'robot', text, source, trigger, at }));
+    ctx.bus.on('camera.snapshot', ({ jpeg }) => {
+      // Sent now or never: a picture is not kept for later, neither in memory nor for a late broker.
+      if (this.current.remote.mqtt.snapshot && this.client?.connected) this.send({ topic: this.topics.snapshot, payload: jpeg, retain: false, qos: 0 });
+    });
     ctx.bus.on('voice.heard', ({ text, at }) => conversation({ role: 'person', text, at }));
     ctx.bus.on('voice.speaking', ({ speaking }) => {
       this.speaking = speaking;
@@ -165,12 +169,11 @@ class Remote implements Subsystem {
     else this.outbox.queueEvent(message);
   }
 
-  private send(message: OutgoingMessage): void {
+  private send(message: Omit<OutgoingMessage, 'payload'> & { payload: string | Buffer }): void {
     this.client!.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain });
   }
 }
 
-/** PEM files named in remote.mqtt.tls, read now so that a missing file is reported with its name. */
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const roundAll = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 

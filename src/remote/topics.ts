@@ -11,6 +11,7 @@ export function topicsFor(config: Config) {
     telemetry: `${base}/telemetry`,
     log: `${base}/log`,
     conversation: `${base}/conversation`,
+    snapshot: `${base}/snapshot`,
     commands: `${base}/cmd`,
   };
 }

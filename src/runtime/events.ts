@@ -14,6 +14,10 @@ export interface BusEvents {
   'camera.state': CameraState;
   /** Every processed frame: all classified faces, which one is attended, and the stage timings. */
   'vision.frame': { frameIndex: number; capturedAt: number; width: number; height: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
+  /** Someone asked for a picture of what the camera sees (MQTT snapshot, off unless enabled). */
+  'camera.snapshot-requested': { quality: number; by: string };
+  /** The next frame after a request, as JPEG. */
+  'camera.snapshot': { jpeg: Buffer; width: number; height: number; at: number };
   /** The vision pipeline is up: which model runs where. */
   'vision.ready': { model: string; executionProvider: string; detector: string };
   'face.found': { trackId: number; box: Box; at: number };

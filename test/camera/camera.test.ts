@@ -16,7 +16,7 @@ function run(cameraConfig: object) {
   bus.on('camera.state', (s) => states.push(s));
   bus.on('camera.frame', (f) => frames.push({ index: f.index, width: f.width, height: f.height, monotonicMs: f.monotonicMs }));
   const instance = camera.create(config)!;
-  return { instance, ctx, states, frames, failures, liveness };
+  return { instance, ctx, bus, states, frames, failures, liveness };
 }
 
 t.test('the demo video plays at its own frame rate through OpenCV', async (t) => {
@@ -81,4 +81,20 @@ t.test('a live stream that stops mid-way is reopened with backoff, frames resume
   t.ok(cam.frames.length >= 20, `${cam.frames.length} frames across reconnects`);
   t.same(cam.frames.map((f) => f.index), cam.frames.map((_, i) => i), 'frame indices keep counting across reconnects');
   t.same(cam.failures, []);
+});
+
+t.test('a snapshot request gets the next frame as a JPEG, once', async (t) => {
+  const cam = run({ source: 'demo' });
+  const snapshots: { jpeg: Buffer; width: number; height: number }[] = [];
+  cam.bus.on('camera.snapshot', (s) => void snapshots.push(s));
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.frames.length >= 3, 'frames');
+  cam.bus.emit('camera.snapshot-requested', { quality: 70, by: 'test' });
+  await waitFor(() => snapshots.length === 1, 'the snapshot');
+  await waitFor(() => cam.frames.length >= 10, 'more frames');
+  await cam.instance.stop();
+  t.equal(snapshots.length, 1, 'one request, one picture');
+  t.match(snapshots[0], { width: 640, height: 480 });
+  t.same([...snapshots[0]!.jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
+  t.ok(snapshots[0]!.jpeg.length > 5000 && snapshots[0]!.jpeg.length < 200_000, `${snapshots[0]!.jpeg.length} bytes`);
 });

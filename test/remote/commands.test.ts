@@ -25,7 +25,7 @@ function context(fileText?: string) {
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
-  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, say, pose, reload\)/ } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, say, snapshot, pose, reload\)/ } });
   t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
   t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
@@ -97,4 +97,15 @@ t.test('say hands the text to the voice; empty or overlong text is refused by fi
   t.match(runCommand('say', JSON.stringify({ text: 'x'.repeat(501) }), ctx), { ok: false, error: { field: 'text', message: /500/ } });
   t.match(runCommand('say', '{"text": 42}', ctx), { ok: false, error: { field: 'text' } });
   t.same(requests, [{ text: 'Dinner is ready!', by: 'MQTT' }]);
+});
+
+t.test('snapshot: refused unless the owner enabled it; then the camera is asked for one', async (t) => {
+  const off = context();
+  t.match(runCommand('snapshot', '{"id":"p"}', off.ctx), { id: 'p', ok: false, error: { message: /snapshots are off/ } });
+  const on = context('remote:\n  mqtt:\n    snapshot: true\n');
+  const requests: unknown[] = [];
+  on.ctx.bus.on('camera.snapshot-requested', (r) => void requests.push(r));
+  t.match(runCommand('snapshot', '{"quality": 60}', on.ctx), { ok: true, result: { topic: /\/snapshot$/, format: 'jpeg' } });
+  t.match(runCommand('snapshot', '{"quality": 500}', on.ctx), { ok: false, error: { field: 'quality' } });
+  t.same(requests, [{ quality: 60, by: 'MQTT' }]);
 });

@@ -255,3 +255,24 @@ t.test('the conversation topic carries what the robot says, only when enabled', 
     await instance.stop();
   }
 });
+
+t.test('snapshots are published as binary JPEG only when enabled, and never queued', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const config = configSchema.parse({ robot: { id: 'cam-bot' }, remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER, snapshot: true } } });
+  const { ctx, bus } = subsystemContext(config, { secrets: { mqttPassword: MQTT_PASSWORD } });
+  const instance = remote.create(config)!;
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 1]), width: 1, height: 1, at: 1 });
+  const raw: Buffer[] = [];
+  const viewer = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
+  t.teardown(() => viewer.endAsync());
+  viewer.on('message', (_topic, payload) => void raw.push(payload));
+  await viewer.subscribeAsync('emobot/cam-bot/snapshot');
+  await instance.start(ctx);
+  t.teardown(() => instance.stop());
+  await waitFor(() => (instance as unknown as { client?: { connected: boolean } }).client?.connected === true, 'connected');
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 2]), width: 1, height: 1, at: 2 });
+  await waitFor(() => raw.length > 0, 'the picture');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(raw.map((b) => [...b]), [[0xff, 0xd8, 0xff, 2]], 'the one taken before the broker was reachable was dropped');
+});
