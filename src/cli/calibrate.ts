@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { emitKeypressEvents } from 'node:readline';
 import type { Config } from '../config/schema.js';
-import { CalibrationSession, type CalibrationKey } from '../expression/calibration-session.js';
+import { CalibrationSession, roamingCalibration, type CalibrationKey } from '../expression/calibration-session.js';
 import { defaultCalibration, loadCalibration, saveCalibration } from '../expression/calibration.js';
 import { defaultBoardFactory } from '../expression/expression.js';
 import { loadHardwareProfile } from '../expression/profile.js';
@@ -35,8 +35,7 @@ export async function calibrateCommand(options: CalibrateOptions): Promise<numbe
     profileName = profile.name;
     const start = existsSync(file) ? loadCalibration(file, profile) : defaultCalibration(profile);
     // The board's own range fence must not hold the servos inside the limits being searched for.
-    const roaming = { servos: Object.fromEntries(Object.entries(start.servos).map(([name, c]) => [name, { ...c, min: 0, max: 180 }])) };
-    const board = defaultBoardFactory(profile, roaming, config, () => {});
+    const board = defaultBoardFactory(profile, roamingCalibration(start), config, () => {});
     await board.connect();
     session = new CalibrationSession(start, board);
   } catch (err) {

@@ -10,7 +10,7 @@ import { asError } from '../runtime/errors.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { loadCalibration } from '../expression/calibration.js';
 import { checkConfigAgainstProfile } from '../expression/expression.js';
-import { loadHardwareProfile, type HardwareProfile } from '../expression/profile.js';
+import { boardDevice, loadHardwareProfile, type HardwareProfile } from '../expression/profile.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 
 const run = promisify(execFile);
@@ -110,7 +110,7 @@ async function checkBoard(config: Config): Promise<Check> {
     return { name: 'board', status: 'fail', detail: asError(err).message.split('\n').slice(0, 2).join(' '), fix: 'see hardware/README.md and calibration/README.md' };
   }
   if (expression.board === 'simulated') return { name: 'board', status: 'ok', detail: `simulated ${profile.name} (prints what the servos and LEDs would do)` };
-  const device = profile.io.type === 'firmata' ? (expression.port ?? profile.io.port) : `/dev/i2c-${profile.io.bus}`;
+  const device = boardDevice(profile, expression.port);
   try {
     accessSync(device, constants.R_OK | constants.W_OK);
     return { name: 'board', status: 'ok', detail: `${profile.name}: ${device} is accessible` };

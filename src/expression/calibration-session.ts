@@ -7,6 +7,13 @@ const JOG_SPEED_DEG_S = 60;
 
 export type CalibrationKey = 'left' | 'right' | 'page-left' | 'page-right' | 'up' | 'down' | 'min' | 'center' | 'max' | 'invert' | 'faster' | 'slower';
 
+/** While calibrating, every servo may go anywhere a servo can (0-180°), at the slow jogging speed. */
+export function roamingCalibration(start: Calibration): Calibration {
+  const servos: Calibration['servos'] = {};
+  for (const [name, c] of Object.entries(start.servos)) servos[name] = { min: 0, max: 180, center: c.center, invert: false, trim: 0, max_speed_deg_s: JOG_SPEED_DEG_S };
+  return { servos };
+}
+
 /**
  * The state behind `emobot calibrate`: which servo is selected, where it is, and the limits set so
  * far. Keys move the selected servo (speed-limited through SafeServos, within the servo's own 0-180°)
@@ -24,12 +31,8 @@ export class CalibrationSession {
     private readonly board: ActuatorBoard,
   ) {
     this.calibration = structuredClone(start);
-    const roaming: Calibration = { servos: {} };
-    for (const [name, c] of Object.entries(start.servos)) {
-      roaming.servos[name] = { min: 0, max: 180, center: c.center, invert: false, trim: 0, max_speed_deg_s: JOG_SPEED_DEG_S };
-      this.positions[name] = c.center + c.trim;
-    }
-    this.servos = new SafeServos(roaming, (name, degrees) => board.writeServo(name, degrees));
+    for (const [name, c] of Object.entries(start.servos)) this.positions[name] = c.center + c.trim;
+    this.servos = new SafeServos(roamingCalibration(start), (name, degrees) => board.writeServo(name, degrees));
     for (const name of this.names) this.servos.setTarget(name, this.positions[name]! - start.servos[name]!.center);
     this.servos.writeAll();
   }

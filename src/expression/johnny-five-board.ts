@@ -4,7 +4,7 @@ import type * as five from 'johnny-five';
 import { rgbToHex, type ActuatorBoard, type Rgb } from './board.js';
 import type { Calibration } from './calibration.js';
 import { LinuxI2cIO, type I2cBus } from './linux-i2c-io.js';
-import type { HardwareProfile } from './profile.js';
+import { boardDevice, type HardwareProfile } from './profile.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,7 +36,7 @@ export class JohnnyFiveBoard implements ActuatorBoard {
   }
 
   private get port(): string {
-    return this.profile.io.type === 'firmata' ? (this.options.port ?? this.profile.io.port) : `/dev/i2c-${this.profile.io.bus}`;
+    return boardDevice(this.profile, this.options.port);
   }
 
   async connect(): Promise<void> {

@@ -77,6 +77,11 @@ export function profilePath(nameOrPath: string): string {
   return resolveAsset(nameOrPath);
 }
 
+/** The serial port (Firmata, with the config's override) or I2C bus device through which the board is reached. */
+export function boardDevice(profile: HardwareProfile, portOverride?: string): string {
+  return profile.io.type === 'firmata' ? (portOverride ?? profile.io.port) : `/dev/i2c-${profile.io.bus}`;
+}
+
 export function loadHardwareProfile(nameOrPath: string): HardwareProfile {
   const file = profilePath(nameOrPath);
   return parseYamlWithSchema(readConfigText(file), file, hardwareProfileSchema);

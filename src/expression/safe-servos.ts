@@ -46,14 +46,14 @@ export class SafeServos {
 
   /** The current position as an offset from the centre (what the head actually points at now). */
   offset(name: string): number {
-    const { calibration: c, position } = this.servo(name);
-    return (position - c.center - c.trim) * (c.invert ? -1 : 1);
+    const { calibration, position } = this.servo(name);
+    return toOffset(calibration, position);
   }
 
   /** The limits of a servo as offsets, for behaviours that want to stay inside them. */
   offsetRange(name: string): [number, number] {
     const c = this.servo(name).calibration;
-    const ends = [c.min, c.max].map((p) => (p - c.center - c.trim) * (c.invert ? -1 : 1));
+    const ends = [c.min, c.max].map((p) => toOffset(c, p));
     return [Math.min(...ends), Math.max(...ends)];
   }
 
@@ -109,6 +109,11 @@ export class SafeServos {
     if (!servo) throw new Error(`no servo named "${name}" (this robot has ${this.names.join(', ')})`);
     return servo;
   }
+}
+
+/** Physical degrees as an offset from the calibrated centre (the inverse of toPhysical, before clamping). */
+function toOffset(c: ServoCalibration, physical: number): number {
+  return (physical - c.center - c.trim) * (c.invert ? -1 : 1);
 }
 
 function clamp(value: number, min: number, max: number): number {

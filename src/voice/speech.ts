@@ -45,13 +45,13 @@ export class Speech {
 
   /** Answers the person (or speaks up about how they look). */
   async respond(request: ReplyRequest, signal: AbortSignal): Promise<void> {
-    const fallback = this.phrase(request.userText ? 'reply' : request.emotion?.label);
     if (this.cloud && this.breaker.available()) {
       const cloud = this.cloud;
       const spoke = await this.tryCloud(() => this.sentences(cloud.brain.reply(request, signal)), request.emotion?.label, signal);
       if (spoke) return;
     }
-    await this.speak([fallback], this.offline, 'offline', undefined, signal);
+    // Picked only when needed: the phrases rotate, and a turn the cloud answered must not use one up.
+    await this.speak([this.phrase(request.userText ? 'reply' : request.emotion?.label)], this.offline, 'offline', undefined, signal);
   }
 
   /** The person said something the robot cannot understand or answer now (no cloud, failed transcription). */

@@ -4,6 +4,11 @@ import type { Config } from '../config/schema.js';
 
 type VoiceConfig = Config['voice'];
 
+/** The sample rate of an ElevenLabs PCM output format such as `pcm_16000`. */
+export function sampleRateOf(format: Config['voice']['tts']['output_format']): number {
+  return Number(format.split('_')[1]);
+}
+
 /** Text to 16-bit mono PCM at `sampleRate`, streamed as it is made. */
 export interface Synthesizer {
   readonly name: string;
@@ -22,7 +27,7 @@ export class ElevenLabsSynthesizer implements Synthesizer {
     private readonly config: VoiceConfig,
     apiKey: string,
   ) {
-    this.sampleRate = Number(config.tts.output_format.split('_')[1]);
+    this.sampleRate = sampleRateOf(config.tts.output_format);
     this.client = new ElevenLabsClient({ apiKey, baseUrl: config.elevenlabs_base_url });
   }
 

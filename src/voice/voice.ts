@@ -1,10 +1,11 @@
+import type { RobotState } from '../runtime/events.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { asError } from '../runtime/errors.js';
 import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
 import { ChatBrain, type ReplyRequest } from './brain.js';
 import { Speech, type Cloud } from './speech.js';
 import { Microphone } from './microphone.js';
-import { ElevenLabsSynthesizer, EspeakSynthesizer } from './synthesizer.js';
+import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
 import { VoiceActivityDetector } from './vad.js';
 
@@ -46,7 +47,7 @@ export class Voice implements Subsystem {
     const { openaiApiKey, elevenlabsApiKey } = ctx.secrets;
     const cloudReady = voice.mode === 'cloud' && openaiApiKey && elevenlabsApiKey;
     const cloud: Cloud | undefined = cloudReady ? { brain: new ChatBrain(voice, openaiApiKey), synthesizer: new ElevenLabsSynthesizer(voice, elevenlabsApiKey) } : undefined;
-    const sampleRate = Number(voice.tts.output_format.split('_')[1]);
+    const sampleRate = sampleRateOf(voice.tts.output_format);
     const sink = await this.sinkFor(voice.speaker, sampleRate);
     const offline = new EspeakSynthesizer(voice, sampleRate);
     this.speech = new Speech(voice, sink, offline, cloud, {
@@ -84,7 +85,7 @@ export class Voice implements Subsystem {
       if (this.attended?.trackId === trackId) this.attended = undefined;
     });
     ctx.bus.on('robot.state', (state) => {
-      if (state.muted || state.mode !== 'active') this.cancel();
+      if (!mayTalk(state)) this.cancel();
     });
     ctx.bus.on('voice.say', ({ text }) => {
       if (ctx.robotState().muted) return ctx.log.info(`not saying "${text}": muted`);
@@ -122,8 +123,7 @@ export class Voice implements Subsystem {
 
   /** One utterance of the person: understood (cloud) and answered, or apologised for (offline). */
   private heard(ctx: SubsystemContext, pcm: Buffer, sampleRate: number): void {
-    const state = ctx.robotState();
-    if (state.muted || state.mode !== 'active') return;
+    if (!mayTalk(ctx.robotState())) return;
     const transcriber = this.transcriber;
     this.utter('reply', async (signal) => {
       if (!transcriber) return this.speech!.apologize(signal);
@@ -137,11 +137,7 @@ export class Voice implements Subsystem {
       }
       if (!text || signal.aborted) return;
       ctx.bus.emit('voice.heard', { text, at: Date.now() });
-      const seen = this.attended;
-      await this.speech!.respond(
-        { userText: text, ...(seen ? { emotion: { label: seen.label, confidence: seen.confidence, forMs: Date.now() - seen.since } } : {}), recentEmotions: this.history.slice(0, -1) },
-        signal,
-      );
+      await this.speech!.respond({ userText: text, ...this.seeing() }, signal);
     });
   }
 
@@ -157,15 +153,20 @@ export class Voice implements Subsystem {
   private speakUp(seen: Attended): void {
     const ctx = this.ctx!;
     const { proactive } = ctx.config.voice;
-    const state = ctx.robotState();
     // Still the same person and emotion, the robot is free and allowed to talk, and it has not just spoken.
-    if (this.attended !== seen || this.current || state.muted || state.mode !== 'active') return;
+    if (this.attended !== seen || this.current || !mayTalk(ctx.robotState())) return;
     if (Date.now() - this.lastSpokeAt < proactive.cooldown_ms) return;
-    const request: ReplyRequest = {
-      emotion: { label: seen.label, confidence: seen.confidence, forMs: Date.now() - seen.since },
+    const request = this.seeing();
+    this.utter('emotion', (signal) => this.speech!.respond(request, signal));
+  }
+
+  /** What the robot sees, as context for what it says: the attended person's emotion and the ones before. */
+  private seeing(): Omit<ReplyRequest, 'userText'> {
+    const seen = this.attended;
+    return {
+      ...(seen ? { emotion: { label: seen.label, confidence: seen.confidence, forMs: Date.now() - seen.since } } : {}),
       recentEmotions: this.history.slice(0, -1),
     };
-    this.utter('emotion', (signal) => this.speech!.respond(request, signal));
   }
 
   /** One utterance at a time: a new one replaces (cancels) the one in progress. */
@@ -185,6 +186,11 @@ export class Voice implements Subsystem {
   private cancel(): void {
     this.current?.controller.abort();
   }
+}
+
+/** The robot talks only in active mode and unmuted. */
+function mayTalk(state: RobotState): boolean {
+  return !state.muted && state.mode === 'active';
 }
 
 /** The configured speaker if ALSA can open it, else a silent stand-in (logged) so the robot runs on. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { JohnnyFiveBoard } from '../../src/expression/johnny-five-board.js';
+import { parseColor } from '../../src/expression/behaviour.js';
 import { Expression } from '../../src/expression/expression.js';
 import { SimulatedBoard } from '../../src/expression/simulated-board.js';
 import { subsystemContext } from '../helpers/context.js';
@@ -118,8 +119,8 @@ t.test('each emotion of the attended person reaches the Firmata pins as its gest
     const tilt = 90 + (reaction.pose.head_tilt ?? 0);
     const ears = 90 + (reaction.pose.ears ?? 0);
     await waitFor(() => Math.abs(degrees(10) - tilt) < 2 && Math.abs(degrees(11) - ears) < 2, `${label}: tilt ${tilt}°, ears ${ears}° on pins 10 and 11`);
-    const hex = Number.parseInt(reaction.led.color.slice(1), 16);
-    const expected = [(hex >> 16) & 0xff, (hex >> 8) & 0xff, hex & 0xff];
+    const { red, green, blue } = parseColor(reaction.led.color);
+    const expected = [red, green, blue];
     // Animated colours are scaled by their brightness (and blink goes dark): the lit hue identifies them.
     const ratio = (c: number[]) => c.map((v) => v / Math.max(...c));
     const lit = () => [3, 5, 6].map((pin) => firmata.pwm(pin).at(-1) ?? 0);

@@ -81,15 +81,20 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
   t.ok(performance.now() - muted < 150, `stopped ${Math.round(performance.now() - muted)} ms after mute`);
 });
 
-t.test('a spoken question: heard, transcribed, answered in the cloud voice with what the robot sees', async (t) => {
-  const cloud = await startFakeCloud({ transcript: 'What is your name?', reply: 'I am EmoBot. Nice to meet you.' });
-  t.teardown(cloud.close);
-  const mic = await micFile('question', 'What is your name?', 800);
-  const r = start(
+/** The voice with the cloud on the fake services, listening to a recording through the real-time fake microphone. */
+function startListening(t: { teardown(fn: () => unknown): void }, cloud: { openaiBaseUrl: string; elevenlabsBaseUrl: string }, mic: string) {
+  return start(
     t,
     { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
     { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
   );
+}
+
+t.test('a spoken question: heard, transcribed, answered in the cloud voice with what the robot sees', async (t) => {
+  const cloud = await startFakeCloud({ transcript: 'What is your name?', reply: 'I am EmoBot. Nice to meet you.' });
+  t.teardown(cloud.close);
+  const mic = await micFile('question', 'What is your name?', 800);
+  const r = startListening(t, cloud, mic);
   const heard: string[] = [];
   r.bus.on('voice.heard', (e) => void heard.push(e.text));
   await r.subsystem.start(r.ctx);
@@ -112,11 +117,7 @@ t.test('barge-in: talking over the robot stops it within 150 ms, and the person 
   const cloud = await startFakeCloud({ transcript: 'Wait a moment.', reply: 'Sure, I will wait.' });
   t.teardown(cloud.close);
   const mic = await micFile('bargein', 'Wait a moment please.', 2500);
-  const r = start(
-    t,
-    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
-    { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
-  );
+  const r = startListening(t, cloud, mic);
   const bargeIns: number[] = [];
   r.bus.on('voice.barge-in', (e) => void bargeIns.push(e.stopMs));
   await r.subsystem.start(r.ctx);
