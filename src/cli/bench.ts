@@ -1,124 +1,144 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import pino from 'pino';
-import { openSource } from '../camera/sources.js';
-import { camera } from '../camera/camera.js';
+import path from 'node:path';
+import { benchFrames, FACE_COUNTS, type FaceCount } from '../bench/frames.js';
+import { compareModels, ferValidation } from '../bench/models.js';
+import { benchPeer, type PeerBench } from '../bench/peer.js';
+import { barChartsSvg, type Chart } from '../bench/plot.js';
+import { startup } from '../bench/startup.js';
+import { round } from '../bench/stats.js';
+import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
+import { benchVoice } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
-import { BUILT_IN } from '../config/load.js';
-import { Daemon } from '../runtime/daemon.js';
-import { VisionPipeline, type StageTimings } from '../vision/pipeline.js';
-import { vision } from '../vision/vision.js';
-import { benchVoice } from '../voice/bench.js';
+import { packageRoot } from '../runtime/paths.js';
 
-type Stage = keyof StageTimings | 'capture' | 'total';
-
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  mean: number;
+export interface BenchOptions {
+  json: boolean;
+  /** Frames per face count for the throughput measurement. */
+  frames: number;
+  /** Length of the live replay whose memory is reported. */
+  seconds: number;
+  turns: number;
+  /** Where bench.json and bench.svg are written. */
+  out: string;
+  /** FER-2013 IDX files; absent (as on a robot), accuracy is left out. */
+  ferDir: string;
+  ferImages?: number;
+  startupRuns: number;
+  peer: boolean;
 }
 
-export interface VisionBench {
-  machine: { cpus: number; arch: string; node: string };
-  source: string;
-  /** Every frame processed back to back: what the pipeline could sustain. */
-  throughput: { frames: number; fps: number; fpsWithOneFace: number; framesWithOneFace: number; stagesMs: Record<Stage, Percentiles> };
-  /** The daemon's camera and vision subsystems on the demo video paced at 30 fps. */
-  live: { seconds: number; cameraFps: number; visionFps: number; droppedFrames: number; droppedPercent: number; rssMb: number; heapMb: number };
-  executionProvider: string;
-}
+export const DEFAULT_FER_DIR = path.join(packageRoot, '..', 'shared', 'data', 'fer2013');
 
-export function percentiles(values: number[]): Percentiles {
-  if (values.length === 0) return { p50: 0, p95: 0, mean: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: round(at(0.5)), p95: round(at(0.95)), mean: round(values.reduce((a, b) => a + b, 0) / values.length) };
-}
+const SERIES = ['#4c78a8', '#f58518', '#54a24b', '#b279a2'];
 
-async function throughput(frames: number) {
+/**
+ * `emobot bench`: one JSON report (stdout and <out>/bench.json) and a plot (<out>/bench.svg). The live
+ * replay runs first, so its memory figures are those of a daemon rather than of a process that has
+ * also loaded the peer library and the data sets.
+ */
+export async function benchCommand(options: BenchOptions): Promise<number> {
   const config = demoConfig();
-  const source = openSource(config.camera);
-  const pipeline = await VisionPipeline.create(config.vision);
-  const samples: Record<Stage, number[]> = { capture: [], detect: [], preprocess: [], infer: [], smooth: [], total: [] };
-  const oneFaceTotals: number[] = [];
+  const progress = (what: string) => process.stderr.write(`bench: ${what}\n`);
+  progress(`replaying the demo video through the daemon for ${options.seconds} s`);
+  const replayed = await replay(config, options.seconds);
+  progress(`cold starts to first inference (${options.startupRuns})`);
+  const started = await startup(options.startupRuns);
+  progress('building frames with 0, 1 and 3 faces');
+  const frames = await benchFrames(config);
   try {
-    for (let i = 0; i < frames; i++) {
-      const began = performance.now();
-      let image = await source.read();
-      if (!image) {
-        source.rewind();
-        image = await source.read();
-      }
-      const captured = performance.now();
-      const result = await pipeline.process(image!, (i * 1000) / source.fps);
-      image!.release();
-      const total = performance.now() - began;
-      samples.capture.push(captured - began);
-      for (const stage of ['detect', 'preprocess', 'infer', 'smooth'] as const) samples[stage].push(result.timings[stage]);
-      samples.total.push(total);
-      if (result.faces.length === 1) oneFaceTotals.push(total);
+    const byFaces = {} as Record<FaceCount, Throughput>;
+    for (const n of FACE_COUNTS) {
+      progress(`throughput with ${n} face(s)`);
+      byFaces[n] = await throughput(config, frames.sets[n], options.frames);
     }
+    const fer = ferValidation(options.ferDir, options.ferImages);
+    progress(`INT8 against FP32 on ${fer ? 'FER-2013 validation' : 'demo face crops'}`);
+    const models = await compareModels({ int8: config.vision.model, fp32: 'models/emotion-mobilenetv2-fp32.onnx' }, fer, frames.faceCrops);
+    let peer: PeerBench | { skipped: string } = { skipped: 'left out (--no-peer)' };
+    if (options.peer) {
+      progress('the peer: @vladmandic/face-api on the same frames and images');
+      const few = Math.min(options.frames, 10);
+      peer = await benchPeer({
+        sets: frames.sets,
+        runs: [
+          { backend: 'wasm', detector: 'tiny_face_detector', frames: Math.min(options.frames, 60), faceCounts: FACE_COUNTS },
+          { backend: 'wasm', detector: 'ssd_mobilenetv1', frames: Math.min(options.frames, 20), faceCounts: FACE_COUNTS },
+          // Pure JavaScript is ~15x slower than WASM here: a few frames are enough to show it.
+          { backend: 'cpu', detector: 'tiny_face_detector', frames: Math.min(few, 5), faceCounts: [1] },
+        ],
+        ...(fer ? { fer } : {}),
+        labels: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
+      });
+    }
+    progress(`voice turns against the fake services (${options.turns})`);
+    const voice = await benchVoice(options.turns);
+    const report = {
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, node: process.version },
+      vision: { source: frames.source, resolution: '640x480', executionProvider: 'cpu', captureMs: frames.captureMs, byFaces, replay: replayed },
+      models,
+      startup: started,
+      voice,
+      peer,
+      comparison: compare(byFaces, models.int8.accuracy, peer),
+    };
+    mkdirSync(options.out, { recursive: true });
+    const json = path.join(options.out, 'bench.json');
+    const svg = path.join(options.out, 'bench.svg');
+    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(svg, plot(report.vision, models, peer));
+    progress(`wrote ${json} and ${svg}`);
+    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    return 0;
   } finally {
-    source.close();
-    await pipeline.release();
+    frames.release();
   }
-  const fps = (totals: number[]) => (totals.length ? Math.round((1000 / percentiles(totals).mean) * 10) / 10 : 0);
+}
+
+/** EmoBot over face-api: frame rates per face count (against face-api's fastest setting) and accuracy. */
+function compare(byFaces: Record<FaceCount, Throughput>, ourAccuracy: number | undefined, peer: PeerBench | { skipped: string }) {
+  if ('skipped' in peer) return undefined;
+  const fastest = (n: FaceCount) => Math.max(0, ...peer.runs.map((r) => r.byFaces[n]?.fps ?? 0));
   return {
-    source: source.device,
-    executionProvider: pipeline.classifier.executionProvider,
-    result: {
-      frames,
-      fps: fps(samples.total),
-      fpsWithOneFace: fps(oneFaceTotals),
-      framesWithOneFace: oneFaceTotals.length,
-      stagesMs: Object.fromEntries(Object.entries(samples).map(([stage, v]) => [stage, percentiles(v)])) as Record<Stage, Percentiles>,
-    },
+    fpsRatio: Object.fromEntries(FACE_COUNTS.map((n) => [n, fastest(n) ? round(byFaces[n].fps / fastest(n), 2) : null])),
+    ...(ourAccuracy !== undefined && peer.accuracy
+      ? { accuracy: { emobotInt8: ourAccuracy, faceApi: peer.accuracy.accuracy, differencePoints: round((ourAccuracy - peer.accuracy.accuracy) * 100, 2) } }
+      : {}),
   };
 }
 
-async function live(seconds: number) {
-  const daemon = new Daemon({ loaded: { config: demoConfig(), file: BUILT_IN }, definitions: [vision, camera], log: pino({ level: 'silent' }), env: {} });
-  let cameraFrames = 0;
-  let visionFrames = 0;
-  let droppedFrames = 0;
-  daemon.bus.on('camera.frame', () => cameraFrames++);
-  daemon.bus.on('vision.frame', (f) => {
-    visionFrames++;
-    droppedFrames = f.droppedFrames;
-  });
-  await daemon.start();
-  // Counted after a warm-up second, so model loading and the first allocations are not in the figures.
-  await new Promise((r) => setTimeout(r, 1000));
-  const start = { cameraFrames, visionFrames, droppedFrames };
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const memory = process.memoryUsage();
-  const counted = { camera: cameraFrames - start.cameraFrames, vision: visionFrames - start.visionFrames, dropped: droppedFrames - start.droppedFrames };
-  await daemon.stop('benchmark done');
-  const mb = (bytes: number) => Math.round(bytes / 1024 / 102.4) / 10;
-  return {
-    seconds,
-    cameraFps: Math.round((counted.camera / seconds) * 10) / 10,
-    visionFps: Math.round((counted.vision / seconds) * 10) / 10,
-    droppedFrames: counted.dropped,
-    droppedPercent: counted.camera ? Math.round((counted.dropped / counted.camera) * 1000) / 10 : 0,
-    rssMb: mb(memory.rss),
-    heapMb: mb(memory.heapUsed),
-  };
-}
+type VisionReport = { captureMs: { p50: number; p95: number }; byFaces: Record<FaceCount, Throughput> };
 
-export async function benchCommand(options: { json: boolean; frames: number; seconds: number; turns: number }): Promise<number> {
-  // Live first: its memory figures should be those of a daemon, not of a process that also ran the throughput loop.
-  const liveResult = await live(options.seconds);
-  const measured = await throughput(options.frames);
-  const report: VisionBench = {
-    machine: { cpus: cpus().length, arch: process.arch, node: process.version },
-    source: measured.source,
-    throughput: measured.result,
-    live: liveResult,
-    executionProvider: measured.executionProvider,
+function plot(vision: VisionReport, models: Awaited<ReturnType<typeof compareModels>>, peer: PeerBench | { skipped: string }): string {
+  const faceSeries = FACE_COUNTS.map((n, i) => ({ name: `${n} face${n === 1 ? '' : 's'}`, color: SERIES[i]! }));
+  const stages: Chart = {
+    title: 'EmoBot vision latency per stage, 640x480 (bar p50, line p95)',
+    unit: 'ms',
+    series: faceSeries,
+    groups: [
+      { label: 'capture (decode)', bars: FACE_COUNTS.map(() => ({ value: vision.captureMs.p50, whisker: vision.captureMs.p95 })) },
+      ...STAGES.map((stage) => ({ label: stage, bars: FACE_COUNTS.map((n) => ({ value: vision.byFaces[n].stagesMs[stage].p50, whisker: vision.byFaces[n].stagesMs[stage].p95 })) })),
+    ],
   };
-  const voice = await benchVoice(options.turns, percentiles);
-  const result = { vision: report, voice };
-  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
-  return 0;
+  const peerRuns = 'skipped' in peer ? [] : peer.runs;
+  const fps: Chart = {
+    title: 'Frames per second, detection + emotion (higher is better)',
+    unit: 'fps',
+    series: [{ name: 'EmoBot', color: SERIES[0]! }, ...peerRuns.map((r, i) => ({ name: `face-api ${r.detector.split('_')[0]} ${r.backend}`, color: SERIES[i + 1]! }))],
+    groups: FACE_COUNTS.map((n) => ({
+      label: faceSeries[FACE_COUNTS.indexOf(n)]!.name,
+      bars: [{ value: vision.byFaces[n].fps }, ...peerRuns.map((r) => (r.byFaces[n] ? { value: r.byFaces[n].fps } : undefined))],
+    })),
+  };
+  const perFace: Chart = {
+    title: 'Emotion model per face, one thread (lower is better)',
+    unit: 'ms',
+    series: [{ name: 'ms per face', color: SERIES[0]! }],
+    groups: [
+      { label: 'EmoBot INT8', bars: [{ value: models.int8.msPerFace }] },
+      { label: 'EmoBot FP32', bars: [{ value: models.fp32.msPerFace }] },
+      ...('skipped' in peer || !peer.accuracy ? [] : [{ label: 'face-api (wasm)', bars: [{ value: peer.accuracy.msPerFace }] }]),
+    ],
+  };
+  return barChartsSvg([stages, fps, perFace], `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`);
 }

@@ -11,6 +11,8 @@ export interface EvalModelOptions {
   executionProvider: string;
   threads: number;
   batch: number;
+  /** Only the first n images. */
+  limit?: number;
 }
 
 export interface EvalModelResult extends ClassificationReport {
@@ -25,15 +27,17 @@ export interface EvalModelResult extends ClassificationReport {
 /** Accuracy of a classifier on an IDX image/label pair, preprocessed exactly as the live pipeline does. */
 export async function evaluateModel(options: Omit<EvalModelOptions, 'json'>): Promise<EvalModelResult> {
   const images = readIdxImages(options.images);
-  const labels = readIdxLabels(options.labels);
-  if (labels.length !== images.count) throw new Error(`${options.images} has ${images.count} images but ${options.labels} has ${labels.length} labels`);
+  const allLabels = readIdxLabels(options.labels);
+  if (allLabels.length !== images.count) throw new Error(`${options.images} has ${images.count} images but ${options.labels} has ${allLabels.length} labels`);
+  const count = Math.min(images.count, options.limit ?? Infinity);
+  const labels = allLabels.subarray(0, count);
   const classifier = await EmotionClassifier.load(options.model, { executionProvider: options.executionProvider, threads: options.threads });
   try {
     const k = classifier.labels.length;
-    const predicted = new Uint8Array(images.count);
+    const predicted = new Uint8Array(count);
     let elapsedMs = 0;
-    for (let start = 0; start < images.count; start += options.batch) {
-      const n = Math.min(options.batch, images.count - start);
+    for (let start = 0; start < count; start += options.batch) {
+      const n = Math.min(options.batch, count - start);
       const faces = Array.from({ length: n }, (_, i) => idxImageMat(images, start + i));
       const began = performance.now();
       const probs = await classifier.probabilities(facesToTensor(faces, classifier.card), n);
@@ -45,7 +49,7 @@ export async function evaluateModel(options: Omit<EvalModelOptions, 'json'>): Pr
       executionProvider: classifier.executionProvider,
       testTimeFlip: classifier.card.test_time_flip,
       batch: options.batch,
-      msPerImage: images.count ? elapsedMs / images.count : 0,
+      msPerImage: count ? elapsedMs / count : 0,
       ...classificationReport(labels, predicted, classifier.labels),
     };
   } finally {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime/paths.js';
-import { benchCommand } from './bench.js';
+import { benchCommand, DEFAULT_FER_DIR } from './bench.js';
 import { calibrateCommand } from './calibrate.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
@@ -10,6 +10,7 @@ import { evalModelCommand } from './eval-model.js';
 import { fleetCommand } from './fleet.js';
 import { loadConfigOrReport } from './load-config.js';
 import { replayCommand } from './replay.js';
+import { soakCommand } from './soak.js';
 
 const HELP = `emobot — emotion-aware desktop robot runtime
 
@@ -24,15 +25,24 @@ Commands:
                          (a table; --json: a JSON line per update; --seconds n: stop after n s)
   calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
   replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
-  bench [--json]         vision and voice benchmark: stage latency, fps, drops, memory, first audio, barge-in
+  bench [--json]         benchmark: vision stages and fps with 0/1/3 faces, INT8 vs FP32, startup, memory
+                         over a replay, voice first audio and barge-in, face-api on the same frames;
+                         writes bench.json and bench.svg to --out (default bench-results)
+  soak [--minutes n]     the daemon in full mode for n minutes (30) against a private mosquitto, the
+                         fake cloud and the simulated board: memory and event-loop delay over time;
+                         writes soak.json and soak.svg to --out (default bench-results); exit 1 on a leak
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
 
 Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
-      --seconds <n>      run/demo: stop by itself after n seconds; bench: live measurement length (10)
-      --frames <n>       bench: frames for the throughput measurement (300)
+      --seconds <n>      run/demo: stop by itself after n seconds; bench: replay length (600)
+      --frames <n>       bench: frames per face count for the throughput measurement (300)
       --turns <n>        bench: voice turns and barge-ins measured (20)
+      --fer <dir>        bench: FER-2013 IDX folder for accuracy (default ../shared/data/fer2013)
+      --fer-images <n>   bench: only the first n validation images (default all)
+      --starts <n>       bench: cold starts measured (3)
+      --no-peer          bench: leave out the face-api comparison
       --json             doctor, eval-model: print JSON
       --provider <name>  eval-model: onnxruntime execution provider (cpu, cuda, tensorrt; default cpu)
       --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
@@ -62,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
         turns: { type: 'string' },
         out: { type: 'string' },
         url: { type: 'string' },
+        fer: { type: 'string' },
+        'fer-images': { type: 'string' },
+        starts: { type: 'string' },
+        'no-peer': { type: 'boolean' },
+        minutes: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
         help: { type: 'boolean', short: 'h' },
@@ -93,17 +108,34 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor':
       return doctorCommand({ configPath: values.config, json: values.json === true });
     case 'bench': {
-      const frames = Number(values.frames ?? 300);
-      if (!Number.isInteger(frames) || frames < 1) {
-        process.stderr.write(`emobot: --frames must be a positive integer, got "${values.frames}"\n`);
+      const counts: Record<string, number> = {};
+      for (const [name, value, fallback] of [['frames', values.frames, 300], ['turns', values.turns, 20], ['starts', values.starts, 3], ['fer-images', values['fer-images'], 0]] as const) {
+        const n = Number(value ?? fallback);
+        if (!Number.isInteger(n) || n < (name === 'fer-images' ? 0 : 1)) {
+          process.stderr.write(`emobot: --${name} must be a positive integer, got "${value}"\n`);
+          return 2;
+        }
+        counts[name] = n;
+      }
+      return benchCommand({
+        json: values.json === true,
+        frames: counts.frames!,
+        seconds: seconds ?? 600,
+        turns: counts.turns!,
+        startupRuns: counts.starts!,
+        out: values.out ?? 'bench-results',
+        ferDir: values.fer ?? DEFAULT_FER_DIR,
+        ...(counts['fer-images'] ? { ferImages: counts['fer-images'] } : {}),
+        peer: values['no-peer'] !== true,
+      });
+    }
+    case 'soak': {
+      const minutes = Number(values.minutes ?? 30);
+      if (!(minutes > 0)) {
+        process.stderr.write(`emobot: --minutes must be a positive number, got "${values.minutes}"\n`);
         return 2;
       }
-      const turns = Number(values.turns ?? 20);
-      if (!Number.isInteger(turns) || turns < 1) {
-        process.stderr.write(`emobot: --turns must be a positive integer, got "${values.turns}"\n`);
-        return 2;
-      }
-      return benchCommand({ json: values.json === true, frames, seconds: seconds ?? 10, turns });
+      return soakCommand({ minutes, out: values.out ?? 'bench-results', json: values.json === true });
     }
     case 'replay': {
       if (!rest[0]) {

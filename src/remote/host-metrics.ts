@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface HostSample {
   /** Whole-machine CPU use since the previous sample, 0-100. */
@@ -61,5 +62,34 @@ export class HostMetrics {
     if (!Number.isFinite(bits)) return {};
     // Bit 0: under-voltage now, 1: frequency capped, 2: throttled now; 16-18: the same, since boot.
     return { throttled: { now: (bits & 0b110) !== 0, underVoltage: (bits & 0b1) !== 0, sinceBoot: (bits & 0x70000) !== 0, raw } };
+  }
+}
+
+export interface ProcessSample {
+  rssMb: number;
+  heapMb: number;
+  /** Since the previous sample. */
+  eventLoopDelayMs: { p99: number; max: number };
+}
+
+/** The daemon's own health: memory, and how late its event loop ran (the robot reacting late). */
+export class ProcessMetrics {
+  private readonly delay = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.delay.enable();
+  }
+
+  sample(): ProcessSample {
+    const { rss, heapUsed } = process.memoryUsage();
+    // The histogram counts in nanoseconds and includes the 10 ms sampling resolution itself.
+    const ms = (ns: number) => Math.round(Math.max(0, ns / 1e6 - 10) * 10) / 10;
+    const eventLoopDelayMs = this.delay.count ? { p99: ms(this.delay.percentile(99)), max: ms(this.delay.max) } : { p99: 0, max: 0 };
+    this.delay.reset();
+    return { rssMb: Math.round(rss / 1048576), heapMb: Math.round(heapUsed / 1048576), eventLoopDelayMs };
+  }
+
+  stop(): void {
+    this.delay.disable();
   }
 }

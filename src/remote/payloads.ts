@@ -51,6 +51,10 @@ export const telemetryPayload = z
     visionFps: z.number().min(0),
     droppedFrames: z.number().int().min(0),
     rssMb: z.number().int().min(0),
+    heapMb: z.number().int().min(0),
+    eventLoopDelayMs: z
+      .strictObject({ p99: z.number().min(0), max: z.number().min(0) })
+      .describe('how late timers ran since the previous telemetry: a blocked event loop means a robot reacting late'),
     cpuPercent: z.number().min(0).max(100).optional(),
     cpuTemperatureC: z.number().optional(),
     throttled: z.strictObject({ now: z.boolean(), underVoltage: z.boolean(), sinceBoot: z.boolean(), raw: z.string() }).optional().describe('Raspberry Pi firmware flags'),

@@ -5,7 +5,7 @@ import { packageVersion } from '../runtime/paths.js';
 import type { StatusSnapshot } from '../runtime/status.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
-import { HostMetrics } from './host-metrics.js';
+import { HostMetrics, ProcessMetrics } from './host-metrics.js';
 import { runCommand } from './commands.js';
 import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
@@ -27,6 +27,7 @@ class Remote implements Subsystem {
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
   private readonly host = new HostMetrics();
+  private readonly process = new ProcessMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number; trackId: number } | null = null;
   private model: { model: string; executionProvider: string } | null = null;
   private readonly startedAt = Date.now() - Math.round(process.uptime() * 1000);
@@ -107,7 +108,7 @@ class Remote implements Subsystem {
         cameraFps: fps,
         visionFps,
         droppedFrames,
-        rssMb: Math.round(process.memoryUsage().rss / 1048576),
+        ...this.process.sample(),
         ...this.host.sample(),
       };
       this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest');

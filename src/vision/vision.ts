@@ -15,6 +15,7 @@ class Vision implements Subsystem {
   private running?: Promise<void>;
   private stopped = false;
   private droppedFrames = 0;
+  private inferred = false;
 
   async start(ctx: SubsystemContext): Promise<void> {
     const pipeline = await VisionPipeline.create(ctx.config.vision);
@@ -64,6 +65,12 @@ class Vision implements Subsystem {
 
   private async process(ctx: SubsystemContext, frame: CameraFrame): Promise<void> {
     const result = await this.pipeline!.process(frame.image, frame.monotonicMs);
+    if (!this.inferred && result.faces.length > 0) {
+      this.inferred = true;
+      // How long a boot takes to become useful (performance.now() counts from the process's start).
+      const ms = Math.round(performance.now());
+      ctx.log.info({ msSinceProcessStart: ms }, `first emotion inference ${ms} ms after the process started`);
+    }
     const epoch = (monotonicMs: number) => Math.round(frame.capturedAt - (frame.monotonicMs - monotonicMs));
     const at = frame.capturedAt;
     for (const lost of result.lost) ctx.bus.emit('face.lost', { trackId: lost.trackId, at, visibleForMs: lost.visibleForMs });

@@ -18,7 +18,7 @@ t.test('the schemas accept what robots send and reject what they never send', as
   t.ok(statePayload.safeParse(state).success);
   t.notOk(statePayload.safeParse({ ...state, mode: 'party' }).success);
   t.notOk(statePayload.safeParse({ ...state, extra: 1 }).success, 'unknown keys are not part of the contract');
-  t.ok(telemetryPayload.safeParse({ at: 1, uptimeS: 2, cameraFps: 30, visionFps: 29.5, droppedFrames: 0, rssMb: 200 }).success, 'host figures are optional');
+  t.ok(telemetryPayload.safeParse({ at: 1, uptimeS: 2, cameraFps: 30, visionFps: 29.5, droppedFrames: 0, rssMb: 200, heapMb: 80, eventLoopDelayMs: { p99: 1.2, max: 4 } }).success, 'host figures are optional');
   t.ok(commandReplyPayload.safeParse({ id: null, ok: false, error: { field: 'mode', message: 'x' } }).success);
   t.notOk(commandReplyPayload.safeParse({ id: 'a', ok: false }).success);
 });

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
 const alsa = alsaFileDevices(dir);
 Object.assign(process.env, alsa.env);
-const REALTIME_MIC = path.join(import.meta.dirname, '..', 'helpers', 'realtime-mic.cjs');
+const REALTIME_MIC = path.join(import.meta.dirname, '..', '..', 'scripts', 'realtime-mic.cjs');
 
 /** A microphone recording: silence, a person saying `text` (espeak-ng's voice), silence. */
 async function micFile(name: string, text: string, leadMs: number, tailMs = 1500): Promise<string> {

@@ -1,11 +1,12 @@
 import pino from 'pino';
+import { percentiles } from './stats.js';
 import { configSchema } from '../config/schema.js';
-import { SilentSink, type AudioSink, type Playback } from './audio-out.js';
-import { ChatBrain } from './brain.js';
-import { startFakeCloud } from './fake-cloud.js';
-import { Speech } from './speech.js';
-import { ElevenLabsSynthesizer, EspeakSynthesizer } from './synthesizer.js';
-import { Transcriber } from './transcriber.js';
+import { SilentSink, type AudioSink, type Playback } from '../voice/audio-out.js';
+import { ChatBrain } from '../voice/brain.js';
+import { startFakeCloud } from '../voice/fake-cloud.js';
+import { Speech } from '../voice/speech.js';
+import { ElevenLabsSynthesizer, EspeakSynthesizer } from '../voice/synthesizer.js';
+import { Transcriber } from '../voice/transcriber.js';
 
 /** Paced like a real device, and notes when each utterance's first audio was handed over. */
 class TimingSink implements AudioSink {
@@ -51,7 +52,7 @@ export interface VoiceBench {
  * The voice pipeline against the fake services with the delays the issue specifies (first LLM token
  * 300 ms, first TTS byte 150 ms): transcription, streamed reply, sentence cut, TTS, speaker.
  */
-export async function benchVoice(turns: number, percentiles: (v: number[]) => { p50: number; p95: number }): Promise<VoiceBench> {
+export async function benchVoice(turns: number): Promise<VoiceBench> {
   const services = { llmFirstTokenMs: 300, ttsFirstByteMs: 150, sttMs: 0 };
   const cloud = await startFakeCloud({ llmFirstTokenMs: services.llmFirstTokenMs, ttsFirstByteMs: services.ttsFirstByteMs, sttDelayMs: services.sttMs, llmTokenGapMs: 0, transcript: 'How are you?', reply: 'I am fine, thank you. And you?' });
   try {

@@ -1,0 +1,139 @@
+import { createRequire } from 'node:module';
+import type { Mat } from '@u4/opencv4nodejs';
+import { opencv } from '../runtime/opencv.js';
+import { readIdxImages, readIdxLabels } from '../vision/idx.js';
+import { argmax, classificationReport } from '../vision/metrics.js';
+import type { FaceCount } from './frames.js';
+import type { FerValidation } from './models.js';
+import { fpsOf, round } from './stats.js';
+
+/**
+ * The JavaScript alternative a user would otherwise pick: @vladmandic/face-api (TensorFlow.js), its
+ * own face detector and expression model, with the weights shipped in its npm package. Loaded only
+ * by the benchmark, from the dev dependencies. Only what the benchmark calls is typed here.
+ */
+interface Tensor {
+  dispose(): void;
+}
+interface FaceApi {
+  tf: {
+    setBackend(name: string): Promise<boolean>;
+    ready(): Promise<void>;
+    getBackend(): string;
+    tensor3d(values: Int32Array, shape: [number, number, number], dtype: 'int32'): Tensor;
+    version_core: string;
+  };
+  nets: Record<'tinyFaceDetector' | 'ssdMobilenetv1' | 'faceExpressionNet', { loadFromDisk(dir: string): Promise<void> }> & {
+    faceExpressionNet: { predictExpressions(input: Tensor): Promise<Record<string, number>> };
+  };
+  detectAllFaces(input: Tensor, options: unknown): { withFaceExpressions(): Promise<unknown[]> };
+  TinyFaceDetectorOptions: new () => unknown;
+  SsdMobilenetv1Options: new () => unknown;
+}
+
+/** face-api's expression names for ours. */
+const LABELS: Record<string, string> = { angry: 'angry', disgusted: 'disgust', fearful: 'fear', happy: 'happy', sad: 'sad', surprised: 'surprise', neutral: 'neutral' };
+
+export interface PeerRun {
+  backend: string;
+  detector: 'tiny_face_detector' | 'ssd_mobilenetv1';
+  byFaces: Partial<Record<FaceCount, { frames: number; fps: number; facesPerFrame: number }>>;
+}
+
+export interface PeerBench {
+  package: string;
+  tfjs: string;
+  runs: PeerRun[];
+  /** The expression model alone on the FER-2013 validation images, mapped to EmoBot's labels. */
+  accuracy?: { images: number; accuracy: number; macroF1: number; msPerFace: number; backend: string };
+}
+
+export function loadFaceApi(): { api: FaceApi; version: string; modelDir: string } | undefined {
+  const require = createRequire(import.meta.url);
+  try {
+    // The WASM build runs TensorFlow.js without tfjs-node, whose install downloads a native library.
+    const api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+    const manifest = require.resolve('@vladmandic/face-api/package.json');
+    const { version } = require(manifest) as { version: string };
+    return { api, version, modelDir: manifest.replace(/package\.json$/, 'model') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pixels as face-api takes them in Node: an RGB int32 tensor. */
+function toTensor(api: FaceApi, image: Mat): Tensor {
+  const cv = opencv();
+  const rgb = image.channels === 1 ? image.cvtColor(cv.COLOR_GRAY2RGB) : image.cvtColor(cv.COLOR_BGR2RGB);
+  const tensor = api.tf.tensor3d(Int32Array.from(rgb.getData()), [rgb.rows, rgb.cols, 3], 'int32');
+  rgb.release();
+  return tensor;
+}
+
+export interface PeerPlan {
+  sets: Record<FaceCount, Mat[]>;
+  /** Frames per (backend, detector, face count); the slow pure-JavaScript backend gets fewer. */
+  runs: { backend: 'wasm' | 'cpu'; detector: PeerRun['detector']; frames: number; faceCounts: FaceCount[] }[];
+  fer?: FerValidation;
+  labels: string[];
+}
+
+export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: string }> {
+  const loaded = loadFaceApi();
+  if (!loaded) return { skipped: '@vladmandic/face-api is not installed (a dev dependency: npm ci without --omit=dev)' };
+  const { api, version, modelDir } = loaded;
+  // Weights become tensors of whichever backend is active; switching later moves them.
+  await api.tf.setBackend(plan.runs[0]?.backend ?? 'wasm');
+  await api.tf.ready();
+  for (const net of ['tinyFaceDetector', 'ssdMobilenetv1', 'faceExpressionNet'] as const) await api.nets[net].loadFromDisk(modelDir);
+  const result: PeerBench = { package: `@vladmandic/face-api ${version}`, tfjs: api.tf.version_core, runs: [] };
+  for (const run of plan.runs) {
+    await api.tf.setBackend(run.backend);
+    await api.tf.ready();
+    const options = run.detector === 'tiny_face_detector' ? new api.TinyFaceDetectorOptions() : new api.SsdMobilenetv1Options();
+    const byFaces: PeerRun['byFaces'] = {};
+    for (const n of run.faceCounts) {
+      const tensors = plan.sets[n].slice(0, run.frames).map((image) => toTensor(api, image));
+      // One untimed frame: the first call compiles kernels and allocates.
+      await api.detectAllFaces(tensors[0]!, options).withFaceExpressions();
+      const totals: number[] = [];
+      let faces = 0;
+      for (let i = 0; i < run.frames; i++) {
+        const began = performance.now();
+        faces += (await api.detectAllFaces(tensors[i % tensors.length]!, options).withFaceExpressions()).length;
+        totals.push(performance.now() - began);
+      }
+      for (const t of tensors) t.dispose();
+      byFaces[n] = { frames: run.frames, fps: fpsOf(totals), facesPerFrame: round(faces / run.frames, 2) };
+    }
+    result.runs.push({ backend: api.tf.getBackend(), detector: run.detector, byFaces });
+  }
+  if (plan.fer) result.accuracy = await peerAccuracy(api, plan.fer, plan.labels);
+  return result;
+}
+
+async function peerAccuracy(api: FaceApi, fer: FerValidation, labels: string[]): Promise<NonNullable<PeerBench['accuracy']>> {
+  await api.tf.setBackend('wasm');
+  await api.tf.ready();
+  const images = readIdxImages(fer.images);
+  const truth = readIdxLabels(fer.labels);
+  const count = Math.min(fer.limit ?? Infinity, images.count);
+  const size = images.rows * images.cols;
+  const predicted = new Uint8Array(count);
+  let elapsedMs = 0;
+  for (let i = 0; i < count; i++) {
+    // Gray to RGB by repetition, as the photo would reach face-api from a camera.
+    const rgb = new Int32Array(size * 3);
+    const gray = images.pixels.subarray(i * size, (i + 1) * size);
+    for (let p = 0; p < size; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = gray[p]!;
+    const tensor = api.tf.tensor3d(rgb, [images.rows, images.cols, 3], 'int32');
+    const began = performance.now();
+    const expressions = await api.nets.faceExpressionNet.predictExpressions(tensor);
+    elapsedMs += performance.now() - began;
+    tensor.dispose();
+    const scores = labels.map((ours) => expressions[Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!] ?? 0);
+    predicted[i] = argmax(scores);
+  }
+  const report = classificationReport(truth.subarray(0, count), predicted, labels);
+  return { images: count, accuracy: round(report.accuracy, 4), macroF1: round(report.macroF1, 4), msPerFace: round(elapsedMs / count), backend: 'wasm' };
+}

@@ -1,0 +1,12 @@
+import { soak, writeSoakReport } from '../bench/soak.js';
+
+/** `emobot soak`: the report on stdout and in <out>/soak.json, the curves in <out>/soak.svg; exit 1 when it failed. */
+export async function soakCommand(options: { minutes: number; out: string; json: boolean }): Promise<number> {
+  const progress = (line: string) => process.stderr.write(`soak: ${line}\n`);
+  progress(`the daemon in full mode for ${options.minutes} min`);
+  const report = await soak({ minutes: options.minutes, sampleSeconds: Math.min(10, (options.minutes * 60) / 12), progress });
+  const files = writeSoakReport(report, options.out);
+  progress(`${report.passed ? 'passed' : 'FAILED'}: RSS ${report.rss.afterWarmUpMb} -> ${report.rss.atEndMb} MB (${report.rss.growthPercent}%), wrote ${files.json} and ${files.svg}`);
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+  return report.passed ? 0 : 1;
+}
