@@ -122,7 +122,8 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
     return { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } };
   }
   const replyId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
-  const command = commands[name as CommandName];
+  // Own keys only: a topic like cmd/toString must not reach Object.prototype.
+  const command = Object.hasOwn(commands, name) ? commands[name as CommandName] : undefined;
   if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${name}" (known: ${commandNames.join(', ')})` } };
   const parsed = command.payload.safeParse(raw);
   if (!parsed.success) {

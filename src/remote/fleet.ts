@@ -28,21 +28,28 @@ export class FleetView {
     if (rest.length !== 2) return this.ignore();
     const [id, kind] = rest as [string, string];
     const robot = this.robots.get(id) ?? { id, seenAt: now };
-    const text = payload.toString();
+    const body = payload.toString();
     if (kind === 'status') {
-      if (text !== 'online' && text !== 'offline') return this.ignore();
-      robot.status = text;
+      if (body !== 'online' && body !== 'offline') return this.ignore();
+      robot.status = body;
     } else {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(text);
+        parsed = JSON.parse(body);
       } catch {
         return this.ignore();
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return this.ignore();
-      if (kind === 'state') robot.state = parsed as RobotView['state'];
-      else if (kind === 'telemetry') robot.telemetry = parsed as RobotView['telemetry'];
-      else return this.ignore();
+      // Field by field, keeping only what has the expected type: another version of EmoBot (or another
+      // client) may publish fields this view does not know, or in other shapes.
+      const p = parsed as Record<string, unknown>;
+      if (kind === 'state') {
+        const e = p.emotion as Record<string, unknown> | null | undefined;
+        const emotion = e === null ? null : typeof e?.label === 'string' && number(e.confidence) !== undefined ? { label: e.label, confidence: e.confidence as number } : undefined;
+        robot.state = defined({ emotion, faces: number(p.faces), mode: text(p.mode), muted: typeof p.muted === 'boolean' ? p.muted : undefined, activity: text(p.activity), version: text(p.version) });
+      } else if (kind === 'telemetry') {
+        robot.telemetry = defined({ visionFps: number(p.visionFps), cpuPercent: number(p.cpuPercent), cpuTemperatureC: number(p.cpuTemperatureC), rssMb: number(p.rssMb) });
+      } else return this.ignore();
     }
     robot.seenAt = now;
     this.robots.set(id, robot);
@@ -71,5 +78,9 @@ export class FleetView {
 }
 
 function fmt(value: number | undefined, unit = ''): string {
-  return value === undefined || value === null ? '-' : `${Math.round(value * 10) / 10}${unit}`;
+  return value === undefined ? '-' : `${Math.round(value * 10) / 10}${unit}`;
 }
+
+const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

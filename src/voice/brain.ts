@@ -26,6 +26,14 @@ export class TimeoutError extends Error {
   }
 }
 
+/** The endpoint answered with something that is not a chat completion stream. */
+export class ReplyError extends Error {
+  constructor(endpoint: string, cause: unknown) {
+    super(`${endpoint}: malformed reply stream: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ReplyError';
+  }
+}
+
 /**
  * The language model side of the conversation: a persona, what the robot sees, a bounded memory of
  * the last exchanges, and a streamed reply. Works with any OpenAI-compatible endpoint.
@@ -54,8 +62,9 @@ export class ChatBrain {
   }
 
   /**
-   * Streams the reply's text. Throws TimeoutError when the first token is late, and stops (an
-   * AbortError) when `signal` fires, e.g. because the person started talking over the robot.
+   * Streams the reply's text. Throws TimeoutError when the first token is late, OpenAI.APIError for
+   * HTTP and connection failures, ReplyError for a malformed stream, and stops (APIUserAbortError)
+   * when `signal` fires, e.g. because the person started talking over the robot.
    */
   async *reply(request: ReplyRequest, signal: AbortSignal): AsyncGenerator<string> {
     const { llm } = this.config;
@@ -69,7 +78,9 @@ export class ChatBrain {
         { signal: both },
       );
       for await (const chunk of stream) {
-        const piece = chunk.choices[0]?.delta?.content ?? '';
+        // Typed by the SDK, but whatever JSON the endpoint sent: only a string content is text.
+        const content: unknown = (chunk as Partial<typeof chunk> | null)?.choices?.[0]?.delta?.content;
+        const piece = typeof content === 'string' ? content : '';
         if (!piece) continue;
         clearTimeout(timer);
         text += piece;
@@ -79,7 +90,10 @@ export class ChatBrain {
       if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
     } catch (err) {
       if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
-      throw err;
+      // HTTP statuses, connection failures and aborts come typed from the SDK; anything else (a chunk
+      // that is not JSON, a body that is not a stream) means the endpoint spoke something else.
+      if (err instanceof OpenAI.APIError || err instanceof TimeoutError) throw err;
+      throw new ReplyError(this.config.openai_base_url, err);
     } finally {
       clearTimeout(timer);
     }

@@ -22,6 +22,8 @@ export interface FakeCloudOptions {
   malformedSse?: boolean;
   /** Never answer chat requests (for timeouts). */
   llmHang?: boolean;
+  /** The chat stream's body, written verbatim in these pieces (for fuzzing the SSE parsing). */
+  sseBody?: (string | Uint8Array)[];
   /** What the transcription endpoint hears, and how long it takes. */
   transcript?: string;
   sttDelayMs?: number;
@@ -75,6 +77,11 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
     }
     const request = JSON.parse(body) as { model: string; stream?: boolean };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    if (options.sseBody) {
+      for (const piece of options.sseBody) res.write(piece);
+      res.end();
+      return;
+    }
     await sleep(options.llmFirstTokenMs);
     const reply = options.reply ?? 'Hello there. How are you today?';
     const pieces = reply.match(/.{1,6}/gs) ?? [];

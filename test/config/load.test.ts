@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import { BUILT_IN, ConfigError, findConfigFile, formatIssue, loadConfigFile, parseConfigText } from '../../src/config/load.js';
 
 function issuesOf(text: string) {
@@ -83,4 +85,27 @@ t.test('no file means built-in defaults; an unreadable file is a ConfigError nam
 t.test('config.example.yaml documents exactly the defaults', async (t) => {
   const example = loadConfigFile(path.join(import.meta.dirname, '..', '..', 'config.example.yaml')).config;
   t.same(example, loadConfigFile(undefined).config);
+});
+
+t.test('fuzz: any text, YAML-shaped or not, is a config or a ConfigError naming the file, never another throw', async (t) => {
+  const sections = ['robot', 'log', 'runtime', 'camera', 'vision', 'expression', 'voice', 'remote'];
+  // Mostly YAML built from the real keys (so the schema, not only the YAML parser, is exercised), plus raw noise.
+  const scalar = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.constant(null), fc.constant('~'), fc.constant('!!binary AAAA'), fc.constant('*anchor'));
+  const value = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.constantFrom('fps', 'source', 'enabled', 'model', 'id', 'url', 'mqtt', 'threads', 'mode'), fc.string()), tie('node'), { maxKeys: 3 })) })).node;
+  const yamlDoc = fc.dictionary(fc.oneof(fc.constantFrom(...sections), fc.string()), value, { maxKeys: 4 }).map((doc) => stringify(doc));
+  const text = fc.oneof(yamlDoc, fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('a: b: c', 'key: [unclosed', '- - -', '{{{', 'robot: &a\n  id: *a\n', 'x: !!js/function "f"', '\t\tindent: tab', 'a: 1\na: 2'));
+  let rejected = 0;
+  fc.assert(
+    fc.property(text, (source) => {
+      try {
+        parseConfigText(source, 'fuzz.yaml');
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        rejected++;
+        for (const issue of err.issues) if (!formatIssue('fuzz.yaml', issue).startsWith('fuzz.yaml')) throw new Error(`issue without the file: ${JSON.stringify(issue)}`);
+      }
+    }),
+    { numRuns: 800, seed: 2026 },
+  );
+  t.ok(rejected > 100, `${rejected} of 800 inputs were rejected with a ConfigError`);
 });

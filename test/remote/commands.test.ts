@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import t from 'tap';
 import { BUILT_IN, loadConfigFile } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
-import { runCommand } from '../../src/remote/commands.js';
+import { commandNames, runCommand } from '../../src/remote/commands.js';
 import { EventBus } from '../../src/runtime/bus.js';
 
 function context(fileText?: string) {
@@ -31,6 +32,7 @@ t.test('bad payloads get an error reply naming the field, and change nothing', a
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
   t.match(runCommand('config/set', '{"id":"a5","patch":{}}', ctx), { ok: false, error: { field: 'patch', message: 'an empty patch changes nothing' } });
   t.match(runCommand('reload', '[1,2]', ctx), { id: null, ok: false });
+  t.match(runCommand('toString', '{}', ctx), { ok: false, error: { message: /unknown command "toString"/ } }, 'not a command inherited from Object');
   t.same(reloads, []);
 });
 
@@ -108,4 +110,47 @@ t.test('snapshot: refused unless the owner enabled it; then the camera is asked 
   t.match(runCommand('snapshot', '{"quality": 60}', on.ctx), { ok: true, result: { topic: /\/snapshot$/, format: 'jpeg' } });
   t.match(runCommand('snapshot', '{"quality": 500}', on.ctx), { ok: false, error: { field: 'quality' } });
   t.same(requests, [{ quality: 60, by: 'MQTT' }]);
+});
+
+t.test('fuzz: any payload on any command topic gets a reply, never a throw; a rejected command changes nothing', async (t) => {
+  const { ctx, configFile } = context('camera:\n  fps: 30\n');
+  const events: string[] = [];
+  const bus = new EventBus((err) => {
+    throw err;
+  });
+  for (const name of ['robot.control', 'voice.say', 'expression.pose', 'camera.snapshot-requested', 'config.reload-requested'] as const) bus.on(name, () => void events.push(name));
+  const scoped = { ...ctx, bus: bus.scope(() => undefined) };
+  const names = fc.oneof(fc.constantFrom(...commandNames), fc.string({ maxLength: 20 }));
+  const json = fc.oneof(
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.record({ id: fc.oneof(fc.string(), fc.integer()), text: fc.string(), mode: fc.string(), muted: fc.jsonValue(), name: fc.string(), section: fc.string(), quality: fc.double() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  );
+  const payload = fc.oneof(json, fc.string({ unit: 'binary', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)));
+  let ok = 0;
+  fc.assert(
+    fc.property(names.filter((n) => n !== 'config/set'), payload, (name, body) => {
+      events.length = 0;
+      const reply = runCommand(name, body, scoped);
+      if (typeof reply.ok !== 'boolean' || !(reply.id === null || typeof reply.id === 'string')) throw new Error(`malformed reply ${JSON.stringify(reply)}`);
+      if (reply.ok) ok++;
+      else if (typeof reply.error?.field !== 'string' || !reply.error.message) throw new Error(`error reply without field and message: ${JSON.stringify(reply)}`);
+      else if (events.length) throw new Error(`rejected ${name} still emitted ${events.join(', ')}`);
+    }),
+    { numRuns: 1500, seed: 7 },
+  );
+  t.ok(ok > 0, `${ok} of 1500 random commands were valid and ran`);
+  // config/set writes the file: random patches may only change it through the schema, never corrupt it.
+  let rejectedPatches = 0;
+  fc.assert(
+    fc.property(fc.oneof(fc.jsonValue().map((v) => JSON.stringify({ patch: v })), fc.string({ maxLength: 100 })), (body) => {
+      const reply = runCommand('config/set', body, ctx);
+      if (!reply.ok) {
+        if (typeof reply.error?.field !== 'string') throw new Error(`error reply without field: ${JSON.stringify(reply)}`);
+        rejectedPatches++;
+      }
+      loadConfigFile(configFile); // throws if a patch left an invalid config behind
+    }),
+    { numRuns: 300, seed: 8 },
+  );
+  t.ok(rejectedPatches > 0, `${rejectedPatches} of 300 random patches were rejected, the file stayed valid`);
 });

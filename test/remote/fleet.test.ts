@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { FleetView } from '../../src/remote/fleet.js';
 
@@ -25,4 +26,21 @@ t.test('messages no robot sends are counted and skipped', async (t) => {
   t.equal(view.receive('other/a/state', '{}'), undefined);
   t.equal(view.ignored, 5);
   t.equal(view.robots.size, 0, 'nothing half-made is kept');
+});
+
+t.test('fuzz: whatever another client publishes under the base topic, the view and its table never throw', async (t) => {
+  const view = new FleetView('emobot');
+  const kinds = fc.constantFrom('status', 'state', 'telemetry', 'log', '');
+  const topic = fc.oneof(fc.tuple(fc.constantFrom('a', 'b', 'c'), kinds).map(([id, kind]) => `emobot/${id}/${kind}`), fc.string().map((s) => `emobot/${s}`));
+  const field = fc.oneof(fc.jsonValue(), fc.constant(null), fc.constant({}), fc.constant([]));
+  const stateLike = fc.record({ emotion: fc.oneof(field, fc.record({ label: field, confidence: field })), faces: field, mode: field, muted: field, activity: field, version: field, visionFps: field, cpuPercent: field, cpuTemperatureC: field, rssMb: field }, { requiredKeys: [] });
+  const payload = fc.oneof(stateLike.map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.constantFrom('online', 'offline'), fc.string({ unit: 'binary' }));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(topic, payload), { maxLength: 10 }), (messages) => {
+      for (const [name, body] of messages) view.receive(name, body);
+      for (const line of view.table()) if (typeof line !== 'string') throw new Error('table line is not text');
+    }),
+    { numRuns: 500, seed: 11 },
+  );
+  t.ok(view.robots.size > 0, `${view.robots.size} robots seen, ${view.ignored} messages ignored`);
 });

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
+import OpenAI from 'openai';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
-import { ChatBrain } from '../../src/voice/brain.js';
+import { ChatBrain, ReplyError, TimeoutError } from '../../src/voice/brain.js';
 import { startFakeCloud } from '../../src/voice/fake-cloud.js';
 
 const collect = async (stream: AsyncIterable<string>) => {
@@ -47,3 +49,44 @@ t.test('a late first token is a TimeoutError; an abort ends the stream', async (
   await reading;
   t.equal(pieces.length, 2, 'the stream ended right after the abort');
 });
+
+t.test('fuzz: any chat stream body gives text or a typed error, never a hang or another throw', async (t) => {
+  const cloud = await startFakeCloud();
+  t.teardown(cloud.close);
+  const config = configSchema.parse({ voice: { openai_base_url: cloud.openaiBaseUrl, llm: { timeout_ms: 1000 } } }).voice;
+  const brain = new ChatBrain(config, 'sk');
+  const chunk = (delta: unknown, choices?: unknown) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: choices ?? [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+  const event = fc.oneof(
+    fc.string().map((content) => chunk({ content })),
+    fc.jsonValue().map((content) => chunk({ content })),
+    fc.jsonValue().map((choices) => chunk(undefined, choices)),
+    fc.jsonValue().map((v) => `data: ${JSON.stringify(v)}\n\n`),
+    fc.string().map((s) => `data: ${s}\n\n`),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('data: [DONE]\n\n', ': keep-alive\n\n', 'event: error\ndata: {"error":{"message":"boom"}}\n\n', '\n\n', 'data: {"choices": [{"delta": \n\n', 'retry: 10\n'),
+  );
+  const bodies = fc.array(event, { maxLength: 8 }).chain((events) => fc.constant(events.join('')).chain((text) => fc.array(fc.nat(text.length), { maxLength: 4 }).map((cuts) => split(text, cuts))));
+  const outcomes = { text: 0, typedError: 0 };
+  await fc.assert(
+    fc.asyncProperty(bodies, async (pieces) => {
+      cloud.options.sseBody = pieces;
+      try {
+        for await (const piece of brain.reply({ userText: 'hi', recentEmotions: [] }, new AbortController().signal)) {
+          if (typeof piece !== 'string' || piece.length === 0) throw new Error(`yielded ${JSON.stringify(piece)}`);
+        }
+        outcomes.text++;
+      } catch (err) {
+        if (!(err instanceof ReplyError || err instanceof TimeoutError || err instanceof OpenAI.APIError)) throw err;
+        outcomes.typedError++;
+      }
+    }),
+    { numRuns: 150, seed: 2013 },
+  );
+  t.ok(outcomes.text > 0 && outcomes.typedError > 0, `${outcomes.text} streams gave text, ${outcomes.typedError} a typed error`);
+});
+
+/** The text cut at the given offsets: TCP may deliver a stream in any pieces. */
+function split(text: string, cuts: number[]): string[] {
+  const at = [...new Set(cuts)].sort((a, b) => a - b);
+  return [...at, text.length].map((end, i) => text.slice(i === 0 ? 0 : at[i - 1], end));
+}
