@@ -14,7 +14,7 @@ t.test('--version prints the package version', async (t) => {
 t.test('--help lists every command', async (t) => {
   const result = await runCli(['--help']);
   t.equal(result.code, 0);
-  for (const command of ['run', 'demo', 'doctor', 'config check']) t.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  for (const command of ['run', 'demo', 'doctor', 'config check', 'fleet', 'calibrate', 'replay', 'bench', 'soak', 'eval-model']) t.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'));
 });
 
 t.test('no command, an unknown command or a bad option is a usage error (exit 2)', async (t) => {

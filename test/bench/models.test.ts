@@ -1,0 +1,14 @@
+import t from 'tap';
+import { benchFrames } from '../../src/bench/frames.js';
+import { compareModels, ferValidation } from '../../src/bench/models.js';
+import { demoConfig } from '../../src/config/demo.js';
+
+t.test('without the FER-2013 files (as on a robot): timings on the demo face crops, no accuracy', async (t) => {
+  t.equal(ferValidation('/nonexistent/fer2013'), undefined);
+  const frames = await benchFrames(demoConfig());
+  t.teardown(frames.release);
+  const result = await compareModels({ int8: 'models/emotion-mobilenetv2-int8.onnx', fp32: 'models/emotion-mobilenetv2-fp32.onnx' }, undefined, frames.faceCrops);
+  t.match(result, { on: 'face crops of the demo video', threads: 1, int8: { faces: 30, msPerFace: Number }, fp32: { faces: 30, msPerFace: Number } });
+  t.notOk('accuracy' in result.int8);
+  t.equal(result.int8Speedup, Math.round((result.fp32.msPerFace / result.int8.msPerFace) * 100) / 100);
+});

@@ -1,0 +1,46 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { DEFAULT_FER_DIR } from '../../src/cli/bench.js';
+import { runCli } from '../helpers/cli.js';
+
+t.setTimeout(180_000);
+
+t.test('bench --json: one report with every section, written with its plot', async (t) => {
+  const out = mkdtempSync(path.join(tmpdir(), 'emobot-bench-'));
+  const result = await runCli(['bench', '--json', '--frames', '6', '--seconds', '2', '--turns', '2', '--starts', '1', '--fer-images', '40', '--out', out]);
+  t.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  t.same(JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')), report, 'bench.json is the printed report');
+  t.match(readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg [^]*EmoBot vision latency per stage[^]*Frames per second[^]*Emotion model per face/);
+
+  const { vision } = report;
+  for (const n of ['0', '1', '3']) {
+    t.match(vision.byFaces[n], { frames: 6, fps: Number, facesPerFrame: Number }, `${n} faces`);
+    for (const stage of ['detect', 'preprocess', 'infer', 'smooth', 'total']) t.ok(vision.byFaces[n].stagesMs[stage].p95 >= vision.byFaces[n].stagesMs[stage].p50, `${n} faces, ${stage}`);
+  }
+  t.equal(vision.byFaces['0'].facesPerFrame, 0);
+  t.ok(vision.byFaces['3'].stagesMs.infer.p50 > vision.byFaces['1'].stagesMs.infer.p50, 'three faces take longer to classify than one');
+  t.match(vision.replay, { seconds: 2, cameraFps: Number, visionFps: Number, droppedFrames: Number, memory: { afterWarmUp: { rssMb: Number, heapMb: Number }, atEnd: { rssMb: Number }, rssGrowthPercent: Number } });
+  t.ok(vision.replay.visionFps > 0, 'the daemon analysed frames while replaying');
+
+  const fer = existsSync(DEFAULT_FER_DIR);
+  t.match(report.models, { threads: 1, int8: { faces: fer ? 40 : 30, msPerFace: Number }, fp32: { msPerFace: Number }, int8Speedup: Number });
+  if (fer) t.ok(report.models.int8.accuracy > 0.3 && report.models.fp32.accuracy > 0.3, 'accuracy on FER-2013 validation');
+  t.ok(report.startup.toFirstInferenceMs.p50 > report.startup.daemonReportedMs.p50, 'the outside clock includes the spawn');
+  t.match(report.voice, { turns: 2, firstAudioMs: { p50: Number }, bargeInStopMs: { p95: Number } });
+
+  t.match(report.peer, { package: /^@vladmandic\/face-api /, runs: [{ backend: 'wasm', detector: 'tiny_face_detector' }, { backend: 'wasm', detector: 'ssd_mobilenetv1' }, { backend: 'cpu', detector: 'tiny_face_detector' }] });
+  t.equal(report.peer.runs[0].byFaces['3'].frames, 6);
+  if (fer) t.match(report.peer.accuracy, { images: 40, accuracy: Number, backend: 'wasm' });
+  t.match(report.comparison, { fpsRatio: { 0: Number, 1: Number, 3: Number } });
+  t.match(result.stderr, /bench: wrote/);
+});
+
+t.test('bad counts are usage errors', async (t) => {
+  const result = await runCli(['bench', '--frames', '0']);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /--frames must be a positive integer, got "0"/);
+  t.match((await runCli(['bench', '--fer-images', 'x'])).stderr, /--fer-images must be a positive integer/);
+});
