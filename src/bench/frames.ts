@@ -57,29 +57,40 @@ export async function benchFrames(config: Config): Promise<FrameSets> {
     source.close();
   }
   sets[1] = oneFace.slice(0, PER_SET).map((f) => f.frame);
-  const faceCrops = oneFace.slice(0, PER_SET).map(({ frame, box }) => cropWithMargin(frame, box, 0.1).copy());
+  const faceCrops = oneFace.slice(0, PER_SET).map(({ frame, box }) => {
+    const region = cropWithMargin(frame, box, 0.1);
+    const crop = region.copy();
+    region.release();
+    return crop;
+  });
   const { cols, rows } = oneFace[0]?.frame ?? { cols: 640, rows: 480 };
   const slot = Math.floor(cols / 3);
   for (let i = 0; i < oneFace.length && sets[3].length < PER_SET; i++) {
     const canvas = new cv.Mat(rows, cols, cv.CV_8UC3, [32, 32, 32]);
-    // Three different moments of the video side by side, so the faces differ in person and pose.
+    // Three different moments of the video side by side, so the faces differ in size, pose and zoom.
     for (let k = 0; k < 3; k++) {
       const { frame, box } = oneFace[(i + Math.floor((k * oneFace.length) / 3)) % oneFace.length]!;
       const crop = cropWithMargin(frame, box, 0.4);
-      const scale = Math.min((slot - 8) / crop.cols, (rows * 0.6) / crop.rows);
-      const face = crop.rescale(scale);
-      face.copyTo(canvas.getRegion(new cv.Rect(k * slot + Math.floor((slot - face.cols) / 2), Math.floor((rows - face.rows) / 2), face.cols, face.rows)));
-      face.release();
+      const face = crop.rescale(Math.min((slot - 8) / crop.cols, (rows * 0.6) / crop.rows));
+      const target = canvas.getRegion(new cv.Rect(k * slot + Math.floor((slot - face.cols) / 2), Math.floor((rows - face.rows) / 2), face.cols, face.rows));
+      face.copyTo(target);
+      for (const m of [target, face, crop]) m.release();
     }
     if ((await detect(canvas)).length === 3) sets[3].push(canvas);
     else canvas.release();
   }
   for (const { frame } of oneFace.slice(PER_SET)) frame.release();
+  const release = () => [...FACE_COUNTS.flatMap((n) => sets[n]), ...faceCrops].forEach((m) => m.release());
+  const short = FACE_COUNTS.filter((n) => sets[n].length === 0);
+  if (short.length) {
+    release();
+    throw new Error(`the demo video gave no frame with ${short.join(' or ')} face(s) for the ${config.vision.detection.detector} detector`);
+  }
   return {
     source: source.device,
     sets,
     faceCrops,
     captureMs: percentiles(captureMs),
-    release: () => [...FACE_COUNTS.flatMap((n) => sets[n]), ...faceCrops].forEach((m) => m.release()),
+    release,
   };
 }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat } from '@u4/opencv4nodejs';
-import { evaluateModel } from '../cli/eval-model.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from '../vision/classifier.js';
+import { evaluateModel } from '../vision/evaluation.js';
 import { round } from './stats.js';
 
 /** The FER-2013 validation split as ../shared lays it out beside a checkout. */
@@ -53,6 +53,7 @@ export async function compareModels(models: { int8: string; fp32: string }, fer:
     }
     const classifier = await EmotionClassifier.load(file, { executionProvider: 'cpu', threads: 1 });
     try {
+      await classifier.classify([crops[0]!]); // untimed: the first run allocates
       const began = performance.now();
       for (const crop of crops) await classifier.classify([crop]);
       return { model, faces: crops.length, msPerFace: round((performance.now() - began) / crops.length) };

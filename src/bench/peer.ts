@@ -48,7 +48,7 @@ export interface PeerBench {
   accuracy?: { images: number; accuracy: number; macroF1: number; msPerFace: number; backend: string };
 }
 
-export function loadFaceApi(): { api: FaceApi; version: string; modelDir: string } | undefined {
+export function loadFaceApi(): { api: FaceApi; version: string; modelDir: string } | { error: string } {
   const require = createRequire(import.meta.url);
   try {
     // The WASM build runs TensorFlow.js without tfjs-node, whose install downloads a native library.
@@ -56,8 +56,8 @@ export function loadFaceApi(): { api: FaceApi; version: string; modelDir: string
     const manifest = require.resolve('@vladmandic/face-api/package.json');
     const { version } = require(manifest) as { version: string };
     return { api, version, modelDir: manifest.replace(/package\.json$/, 'model') };
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0]! };
   }
 }
 
@@ -80,7 +80,7 @@ export interface PeerPlan {
 
 export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: string }> {
   const loaded = loadFaceApi();
-  if (!loaded) return { skipped: '@vladmandic/face-api is not installed (a dev dependency: npm ci without --omit=dev)' };
+  if ('error' in loaded) return { skipped: `@vladmandic/face-api (a dev dependency) could not be loaded: ${loaded.error}` };
   const { api, version, modelDir } = loaded;
   // Weights become tensors of whichever backend is active; switching later moves them.
   await api.tf.setBackend(plan.runs[0]?.backend ?? 'wasm');
@@ -93,17 +93,24 @@ export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: 
     const options = run.detector === 'tiny_face_detector' ? new api.TinyFaceDetectorOptions() : new api.SsdMobilenetv1Options();
     const byFaces: PeerRun['byFaces'] = {};
     for (const n of run.faceCounts) {
-      const tensors = plan.sets[n].slice(0, run.frames).map((image) => toTensor(api, image));
-      // One untimed frame: the first call compiles kernels and allocates.
-      await api.detectAllFaces(tensors[0]!, options).withFaceExpressions();
+      const images = plan.sets[n];
+      // Timed from the OpenCV frame, as EmoBot's pipeline is: the conversion to a tensor is part of using face-api.
+      const analyse = async (image: Mat) => {
+        const tensor = toTensor(api, image);
+        try {
+          return (await api.detectAllFaces(tensor, options).withFaceExpressions()).length;
+        } finally {
+          tensor.dispose();
+        }
+      };
+      await analyse(images[0]!); // untimed: the first call compiles kernels and allocates
       const totals: number[] = [];
       let faces = 0;
       for (let i = 0; i < run.frames; i++) {
         const began = performance.now();
-        faces += (await api.detectAllFaces(tensors[i % tensors.length]!, options).withFaceExpressions()).length;
+        faces += await analyse(images[i % images.length]!);
         totals.push(performance.now() - began);
       }
-      for (const t of tensors) t.dispose();
       byFaces[n] = { frames: run.frames, fps: fpsOf(totals), facesPerFrame: round(faces / run.frames, 2) };
     }
     result.runs.push({ backend: api.tf.getBackend(), detector: run.detector, byFaces });
@@ -123,11 +130,11 @@ async function peerAccuracy(api: FaceApi, fer: FerValidation, labels: string[]):
   let elapsedMs = 0;
   for (let i = 0; i < count; i++) {
     // Gray to RGB by repetition, as the photo would reach face-api from a camera.
+    const began = performance.now();
     const rgb = new Int32Array(size * 3);
     const gray = images.pixels.subarray(i * size, (i + 1) * size);
     for (let p = 0; p < size; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = gray[p]!;
     const tensor = api.tf.tensor3d(rgb, [images.rows, images.cols, 3], 'int32');
-    const began = performance.now();
     const expressions = await api.nets.faceExpressionNet.predictExpressions(tensor);
     elapsedMs += performance.now() - began;
     tensor.dispose();

@@ -7,6 +7,8 @@ export interface Series {
 
 export interface Bar {
   value: number;
+  /** Instead of the series colour, for a value that belongs to no series. */
+  color?: string;
   /** A thin line out to a second value, e.g. p95 beyond a p50 bar. */
   whisker?: number;
 }
@@ -44,7 +46,7 @@ function chartSvg(chart: Chart, top: number): { svg: string; height: number } {
       const by = y + i * ROW;
       if (!bar) return;
       const w = Math.max(1, bar.value * scale);
-      parts.push(`<rect x="${LEFT}" y="${by + 1}" width="${w.toFixed(1)}" height="${ROW - 3}" fill="${chart.series[i]!.color}"/>`);
+      parts.push(`<rect x="${LEFT}" y="${by + 1}" width="${w.toFixed(1)}" height="${ROW - 3}" fill="${bar.color ?? chart.series[i]!.color}"/>`);
       let label = `${fmt(bar.value)} ${chart.unit}`;
       let end = LEFT + w;
       if (bar.whisker !== undefined && bar.whisker > bar.value) {

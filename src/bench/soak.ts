@@ -1,26 +1,32 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
-import { configSchema } from '../config/schema.js';
-import { freePort, Mosquitto, MQTT_PASSWORD, MQTT_USER } from '../remote/local-broker.js';
+import { freePort, Mosquitto } from '../remote/local-broker.js';
 import type { TelemetryPayload } from '../remote/payloads.js';
-import { packageRoot } from '../runtime/paths.js';
+import { CLI_ENTRY } from '../runtime/paths.js';
 import { startFakeCloud } from '../voice/fake-cloud.js';
-import { EspeakSynthesizer } from '../voice/synthesizer.js';
+import { REALTIME_MIC, spokenRecording } from '../voice/fake-microphone.js';
 import { lineChartsSvg } from './plot.js';
-import { round } from './stats.js';
+import { percentiles, round, type Percentiles } from './stats.js';
 
 export interface SoakSample {
   atS: number;
   /** From /proc, outside the daemon. */
   rssMb: number;
-  /** From the daemon's own telemetry. */
-  heapMb?: number;
-  eventLoopDelayP99Ms?: number;
-  eventLoopDelayMaxMs?: number;
+}
+
+/** One telemetry message of the daemon, as received. */
+export interface TelemetrySample {
+  atS: number;
+  heapMb: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  visionFps: number;
 }
 
 export interface SoakReport {
@@ -28,17 +34,24 @@ export interface SoakReport {
   warmUpMinutes: number;
   rss: { afterWarmUpMb: number; atEndMb: number; maxMb: number; growthPercent: number };
   heap: { afterWarmUpMb?: number; atEndMb?: number };
-  eventLoopDelayMs: { p99Worst: number; maxWorst: number; p99Median: number };
+  /** Per telemetry interval, after the warm-up (model loading is not a stall of the running robot). */
+  eventLoopDelayMs: { p99: Percentiles; max: Percentiles; worstMax: number };
   /** What the robot did meanwhile, as seen on the broker. */
-  activity: { visionFpsMedian: number; robotSentences: number; personTurns: number; commandsSent: number; commandsOk: number; commandErrors: number; warnings: number; errors: number };
+  activity: { visionFps: Percentiles; robotSentences: number; personTurns: number; commandsSent: number; commandsOk: number; commandErrors: number; warnings: number; errors: number };
   logSample: string[];
-  exit: { code: number | null; signal: string | null; stopMs: number };
-  /** The issue's bar: RSS growth after warm-up under 10%, the daemon alive to the end and stopping cleanly. */
+  exit: { aliveToTheEnd: boolean; code: number | null; signal: string | null; stopMs: number };
+  /** RSS growth after warm-up under 10%, the daemon alive to the end, and a clean stop. */
   passed: boolean;
   samples: SoakSample[];
+  telemetry: TelemetrySample[];
 }
 
-const RSS_GROWTH_LIMIT_PERCENT = 10;
+export const RSS_GROWTH_LIMIT_PERCENT = 10;
+
+/** The verdict: no leak (RSS growth after warm-up under the limit), alive to the end, a clean exit. */
+export function soakVerdict(rss: SoakReport['rss'], exit: SoakReport['exit']): boolean {
+  return exit.aliveToTheEnd && exit.code === 0 && Number.isFinite(rss.growthPercent) && rss.growthPercent < RSS_GROWTH_LIMIT_PERCENT;
+}
 
 /** Commands a remote operator might send, cycled through during the run. */
 const COMMANDS: [string, object][] = [
@@ -49,27 +62,27 @@ const COMMANDS: [string, object][] = [
   ['mute', {}],
   ['unmute', {}],
   ['pose', { name: 'nod' }],
-  ['say', { text: '' }], // invalid on purpose: must be an error reply, not a crash
 ];
 
 /**
  * The real daemon in full mode for a bounded time: the demo video, the simulated board, the voice
- * against the fake OpenAI/ElevenLabs with a person talking every few seconds through a real-time fake
+ * against the fake OpenAI/ElevenLabs with a person talking every ~20 s through a real-time fake
  * microphone, and a real mosquitto carrying telemetry and an operator's commands. Memory is read from
- * /proc outside the daemon and the event-loop delay from its telemetry.
+ * /proc outside the daemon, the event-loop delay from its telemetry.
  */
 export async function soak(options: { minutes: number; sampleSeconds: number; progress: (line: string) => void }): Promise<SoakReport> {
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-soak-'));
-  const cloud = await startFakeCloud({ llmFirstTokenMs: 300, ttsFirstByteMs: 150, transcript: 'How are you today?', reply: 'I am well, thank you. It is nice to see you.' });
-  const broker = new Mosquitto(await freePort());
-  await broker.start();
-  const robotId = 'soak';
+  const cleanup: (() => unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
   try {
+    const cloud = await startFakeCloud({ llmFirstTokenMs: 300, ttsFirstByteMs: 150, transcript: 'How are you today?', reply: 'I am well, thank you. It is nice to see you.' });
+    cleanup.push(() => cloud.close());
+    const credentials = { user: 'soak', password: randomBytes(12).toString('hex') };
+    const broker = new Mosquitto(await freePort(), credentials);
+    cleanup.push(() => broker.stop({ remove: true }));
+    await broker.start();
     const mic = path.join(dir, 'mic.raw');
-    const speech: Buffer[] = [];
-    for await (const c of new EspeakSynthesizer(configSchema.parse({}).voice, 16_000).synthesize('Hello robot, how are you today?', new AbortController().signal)) speech.push(c);
-    // A question every ~20 s: enough silence between for the robot to answer.
-    writeFileSync(mic, Buffer.concat([Buffer.alloc(2000 * 32), ...speech, Buffer.alloc(16_000 * 32)]));
+    writeFileSync(mic, await spokenRecording('Hello robot, how are you today?', 2000, 16_000));
+    const robotId = 'soak';
     const configFile = path.join(dir, 'config.yaml');
     writeFileSync(
       configFile,
@@ -78,37 +91,35 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
         runtime: { status_interval_ms: 5000 },
         camera: { source: 'demo', loop_video: true },
         expression: { board: 'simulated' },
-        voice: {
-          mode: 'cloud',
-          openai_base_url: cloud.openaiBaseUrl,
-          elevenlabs_base_url: cloud.elevenlabsBaseUrl,
-          microphone: mic,
-          listen: { enabled: true, recorder: path.join(packageRoot, 'scripts', 'realtime-mic.cjs') },
-        },
-        remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER, commands: true, conversation: true } },
+        voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { enabled: true, recorder: REALTIME_MIC } },
+        remote: { mqtt: { enabled: true, url: broker.url, username: credentials.user, commands: true, conversation: true } },
       }),
     );
-    const daemon = spawn(process.execPath, [path.join(packageRoot, 'dist', 'cli', 'main.js'), 'run', '--config', configFile], {
-      env: { ...process.env, OPENAI_API_KEY: 'soak', ELEVENLABS_API_KEY: 'soak', EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD, EMOBOT_MIC_LOOP: '1' },
+    const daemon = spawn(process.execPath, [CLI_ENTRY, 'run', '--config', configFile], {
+      env: { ...process.env, OPENAI_API_KEY: 'soak', ELEVENLABS_API_KEY: 'soak', EMOBOT_MQTT_PASSWORD: credentials.password, EMOBOT_MIC_LOOP: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    cleanup.push(() => daemon.exitCode === null && daemon.signalCode === null && daemon.kill('SIGKILL'));
     let stderr = '';
     daemon.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => daemon.on('close', (code, signal) => resolve({ code, signal })));
 
     const activity = { robotSentences: 0, personTurns: 0, commandsSent: 0, commandsOk: 0, commandErrors: 0, warnings: 0, errors: 0 };
     const logSample: string[] = [];
-    const telemetry: { atS: number; t: TelemetryPayload }[] = [];
+    const telemetry: TelemetrySample[] = [];
     const began = performance.now();
     const elapsedS = () => round((performance.now() - began) / 1000, 1);
     const base = `emobot/${robotId}`;
-    const client = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD, reconnectPeriod: 500 });
+    const client = await mqtt.connectAsync(broker.url, { username: credentials.user, password: credentials.password, reconnectPeriod: 500 });
+    cleanup.push(() => client.endAsync(true));
     await client.subscribeAsync(`${base}/#`);
     client.on('message', (topic, payload) => {
       const sub = topic.slice(base.length + 1);
       try {
-        if (sub === 'telemetry') telemetry.push({ atS: elapsedS(), t: JSON.parse(payload.toString()) as TelemetryPayload });
-        else if (sub === 'conversation') (JSON.parse(payload.toString()) as { role: string }).role === 'robot' ? activity.robotSentences++ : activity.personTurns++;
+        if (sub === 'telemetry') {
+          const t = JSON.parse(payload.toString()) as TelemetryPayload;
+          telemetry.push({ atS: elapsedS(), heapMb: t.heapMb, eventLoopDelayP99Ms: t.eventLoopDelayMs.p99, eventLoopDelayMaxMs: t.eventLoopDelayMs.max, visionFps: t.visionFps });
+        } else if (sub === 'conversation') (JSON.parse(payload.toString()) as { role: string }).role === 'robot' ? activity.robotSentences++ : activity.personTurns++;
         else if (sub === 'log') {
           const entry = JSON.parse(payload.toString()) as { level: string; msg: string };
           entry.level === 'warn' ? activity.warnings++ : activity.errors++;
@@ -124,15 +135,10 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
     let nextCommand = began + 15_000;
     let commandIndex = 0;
     while (performance.now() < endAt && daemon.exitCode === null) {
-      await new Promise((r) => setTimeout(r, Math.min(options.sampleSeconds * 1000, Math.max(0, endAt - performance.now()))));
+      await sleep(Math.min(options.sampleSeconds * 1000, Math.max(0, endAt - performance.now())));
       const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readProc(daemon.pid!))?.[1] ?? 0);
-      const latest = telemetry.at(-1)?.t;
-      samples.push({
-        atS: elapsedS(),
-        rssMb: round(rssKb / 1024, 1),
-        ...(latest ? { heapMb: latest.heapMb, eventLoopDelayP99Ms: latest.eventLoopDelayMs.p99, eventLoopDelayMaxMs: latest.eventLoopDelayMs.max } : {}),
-      });
-      if (samples.length % 6 === 0) options.progress(`${Math.round(elapsedS() / 60)} min: RSS ${samples.at(-1)!.rssMb} MB, vision ${latest?.visionFps ?? '-'} fps, ${activity.robotSentences} sentences said`);
+      if (rssKb > 0) samples.push({ atS: elapsedS(), rssMb: round(rssKb / 1024, 1) });
+      if (samples.length % 6 === 0) options.progress(`${Math.round(elapsedS() / 60)} min: RSS ${samples.at(-1)?.rssMb} MB, vision ${telemetry.at(-1)?.visionFps ?? '-'} fps, ${activity.robotSentences} sentences said`);
       if (performance.now() >= nextCommand) {
         const [name, payload] = COMMANDS[commandIndex++ % COMMANDS.length]!;
         await client.publishAsync(`${base}/cmd/${name}`, JSON.stringify({ id: `soak-${commandIndex}`, ...payload }));
@@ -141,39 +147,46 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
       }
     }
     const aliveToTheEnd = daemon.exitCode === null;
+    if (!aliveToTheEnd) options.progress(`the daemon exited early: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const stopping = performance.now();
     daemon.kill('SIGTERM');
-    const exit = await Promise.race([exited, new Promise<{ code: null; signal: string }>((r) => setTimeout(() => r({ code: null, signal: 'still running 15 s after SIGTERM' }), 15_000))]);
+    const timeout = new AbortController();
+    const exit = await Promise.race([exited, sleep(15_000, { code: null, signal: 'still running 15 s after SIGTERM' }, { signal: timeout.signal }).catch(() => exited)]);
+    timeout.abort();
     const stopMs = Math.round(performance.now() - stopping);
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
-    await client.endAsync();
-    if (!aliveToTheEnd) options.progress(`the daemon exited early: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
 
     const warmUpS = Math.min(300, (options.minutes * 60) / 6);
-    const afterWarmUp = samples.find((s) => s.atS >= warmUpS) ?? samples[0]!;
-    const atEnd = samples.at(-1)!;
-    const loopP99 = telemetry.map((x) => x.t.eventLoopDelayMs.p99).sort((a, b) => a - b);
-    const growthPercent = round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1);
+    const afterWarmUp = samples.find((s) => s.atS >= warmUpS) ?? samples[0];
+    const atEnd = samples.at(-1);
+    const rss = {
+      afterWarmUpMb: afterWarmUp?.rssMb ?? 0,
+      atEndMb: atEnd?.rssMb ?? 0,
+      maxMb: Math.max(0, ...samples.map((s) => s.rssMb)),
+      growthPercent: afterWarmUp && atEnd ? round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1) : Number.NaN,
+    };
+    const warm = telemetry.filter((x) => x.atS >= warmUpS);
+    const heapAfterWarmUp = warm[0]?.heapMb;
+    const heapAtEnd = telemetry.at(-1)?.heapMb;
+    const exitInfo = { aliveToTheEnd, ...exit, stopMs };
     return {
       minutes: options.minutes,
       warmUpMinutes: round(warmUpS / 60, 2),
-      rss: { afterWarmUpMb: afterWarmUp.rssMb, atEndMb: atEnd.rssMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), growthPercent },
-      heap: { ...(afterWarmUp.heapMb !== undefined ? { afterWarmUpMb: afterWarmUp.heapMb } : {}), ...(atEnd.heapMb !== undefined ? { atEndMb: atEnd.heapMb } : {}) },
+      rss,
+      heap: { ...(heapAfterWarmUp !== undefined ? { afterWarmUpMb: heapAfterWarmUp } : {}), ...(heapAtEnd !== undefined ? { atEndMb: heapAtEnd } : {}) },
       eventLoopDelayMs: {
-        p99Worst: loopP99.at(-1) ?? 0,
-        maxWorst: Math.max(0, ...telemetry.map((x) => x.t.eventLoopDelayMs.max)),
-        p99Median: loopP99[Math.floor(loopP99.length / 2)] ?? 0,
+        p99: percentiles(warm.map((x) => x.eventLoopDelayP99Ms)),
+        max: percentiles(warm.map((x) => x.eventLoopDelayMaxMs)),
+        worstMax: Math.max(0, ...warm.map((x) => x.eventLoopDelayMaxMs)),
       },
-      activity: { visionFpsMedian: telemetry.map((x) => x.t.visionFps).sort((a, b) => a - b)[Math.floor(telemetry.length / 2)] ?? 0, ...activity },
+      activity: { visionFps: percentiles(warm.map((x) => x.visionFps)), ...activity },
       logSample,
-      exit: { ...exit, stopMs },
-      passed: aliveToTheEnd && exit.code === 0 && growthPercent < RSS_GROWTH_LIMIT_PERCENT,
+      exit: exitInfo,
+      passed: soakVerdict(rss, exitInfo),
       samples,
+      telemetry,
     };
   } finally {
-    await broker.stop();
-    await cloud.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const step of cleanup.reverse()) await step();
   }
 }
 
@@ -190,20 +203,26 @@ export function writeSoakReport(report: SoakReport, out: string): { json: string
   const json = path.join(out, 'soak.json');
   const svg = path.join(out, 'soak.svg');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  const minutes = (s: SoakSample) => round(s.atS / 60, 2);
-  const series = (name: string, color: string, pick: (s: SoakSample) => number | undefined) => ({
-    name,
-    color,
-    points: report.samples.flatMap((s): [number, number][] => (pick(s) === undefined ? [] : [[minutes(s), pick(s)!]])),
-  });
+  const minutes = (atS: number) => round(atS / 60, 2);
+  const line = (name: string, color: string, points: [number, number][]) => ({ name, color, points });
   writeFileSync(
     svg,
     lineChartsSvg(
       [
-        { title: `Memory over a ${report.minutes}-minute soak (RSS growth after warm-up ${report.rss.growthPercent}%)`, xLabel: 'min', yLabel: 'MB', series: [series('RSS', '#4c78a8', (s) => s.rssMb), series('JS heap', '#f58518', (s) => s.heapMb)] },
-        { title: 'Event-loop delay per telemetry interval', xLabel: 'min', yLabel: 'ms', series: [series('p99', '#54a24b', (s) => s.eventLoopDelayP99Ms), series('max', '#b279a2', (s) => s.eventLoopDelayMaxMs)] },
+        {
+          title: `Memory over a ${report.minutes}-minute soak (RSS growth after warm-up ${report.rss.growthPercent}%)`,
+          xLabel: 'min',
+          yLabel: 'MB',
+          series: [line('RSS', '#4c78a8', report.samples.map((s) => [minutes(s.atS), s.rssMb])), line('JS heap', '#f58518', report.telemetry.map((x) => [minutes(x.atS), x.heapMb]))],
+        },
+        {
+          title: 'Event-loop delay per telemetry interval',
+          xLabel: 'min',
+          yLabel: 'ms',
+          series: [line('p99', '#54a24b', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayP99Ms])), line('max', '#b279a2', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayMaxMs]))],
+        },
       ],
-      `daemon in full mode: demo video, simulated board, fake cloud voice with a talking microphone, mosquitto with commands every 30 s`,
+      'daemon in full mode: demo video, simulated board, fake cloud voice with a talking microphone, mosquitto with commands every 30 s',
     ),
   );
   return { json, svg };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { packageRoot } from '../runtime/paths.js';
+import { CLI_ENTRY } from '../runtime/paths.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 export interface Startup {
@@ -41,7 +41,7 @@ export async function startup(runs: number): Promise<Startup> {
 function oneStart(config: string): Promise<{ wallMs: number; reportedMs: number }> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
-    const child = spawn(process.execPath, [path.join(packageRoot, 'dist', 'cli', 'main.js'), 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_ENTRY, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
     let stderr = '';
     let found: { wallMs: number; reportedMs: number } | undefined;
@@ -54,7 +54,9 @@ function oneStart(config: string): Promise<{ wallMs: number; reportedMs: number 
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         if (!FIRST_INFERENCE.test(line)) continue;
-        found = { wallMs: performance.now() - began, reportedMs: (JSON.parse(line) as { msSinceProcessStart: number }).msSinceProcessStart };
+        const wallMs = performance.now() - began;
+        const reportedMs = Number(/"msSinceProcessStart":(\d+)/.exec(line)?.[1]);
+        if (Number.isFinite(reportedMs)) found = { wallMs, reportedMs };
         child.kill('SIGTERM');
       }
     });

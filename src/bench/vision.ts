@@ -8,11 +8,16 @@ import { VisionPipeline, type StageTimings } from '../vision/pipeline.js';
 import { vision } from '../vision/vision.js';
 import { fpsOf, megabytes, percentiles, round, type Percentiles } from './stats.js';
 
+/** `total` is a frame's wall time through the pipeline (the stages plus the bookkeeping between them). */
 export type Stage = keyof StageTimings | 'total';
 export const STAGES: Stage[] = ['detect', 'preprocess', 'infer', 'smooth', 'total'];
+type ReplayStage = keyof StageTimings | 'sum';
+const REPLAY_STAGES: ReplayStage[] = ['detect', 'preprocess', 'infer', 'smooth', 'sum'];
 
 export interface Throughput {
   frames: number;
+  /** The onnxruntime execution provider that ran the model. */
+  executionProvider: string;
   /** Frames per second when every frame is processed back to back: what the pipeline can sustain. */
   fps: number;
   /** Faces the pipeline classified per frame, on average (should equal the set's face count). */
@@ -22,6 +27,7 @@ export interface Throughput {
 
 /** The vision pipeline on the given frames, cycled until `frames` have been processed. */
 export async function throughput(config: Config, images: Mat[], frames: number): Promise<Throughput> {
+  if (images.length === 0) throw new Error('no frames to measure');
   const pipeline = await VisionPipeline.create(config.vision);
   const samples: Record<Stage, number[]> = { detect: [], preprocess: [], infer: [], smooth: [], total: [] };
   let faces = 0;
@@ -38,6 +44,7 @@ export async function throughput(config: Config, images: Mat[], frames: number):
   }
   return {
     frames,
+    executionProvider: pipeline.classifier.executionProvider,
     fps: fpsOf(samples.total),
     facesPerFrame: round(faces / frames, 2),
     stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, percentiles(samples[stage])])) as Record<Stage, Percentiles>,
@@ -56,8 +63,8 @@ export interface Replay {
   visionFps: number;
   droppedFrames: number;
   droppedPercent: number;
-  /** Per-stage latency of the frames the daemon processed while replaying. */
-  stagesMs: Record<Stage, Percentiles>;
+  /** Per-stage latency of the frames the daemon processed while replaying; `sum` adds the stages up. */
+  stagesMs: Record<ReplayStage, Percentiles>;
   /** After the warm-up minute (or a tenth of the run, when shorter) and at the end. */
   memory: { afterWarmUp: MemorySample; atEnd: MemorySample; rssGrowthPercent: number; samples: MemorySample[] };
 }
@@ -74,18 +81,18 @@ const memoryNow = (startedAt: number): MemorySample => {
 export async function replay(config: Config, seconds: number): Promise<Replay> {
   const daemon = new Daemon({ loaded: { config, file: BUILT_IN }, definitions: [vision, camera], log: pino({ level: 'silent' }), env: {} });
   const counted = { camera: 0, vision: 0, dropped: 0, warm: false };
-  const samples: Record<Stage, number[]> = { detect: [], preprocess: [], infer: [], smooth: [], total: [] };
+  const samples: Record<ReplayStage, number[]> = { detect: [], preprocess: [], infer: [], smooth: [], sum: [] };
   daemon.bus.on('camera.frame', () => counted.warm && counted.camera++);
   daemon.bus.on('vision.frame', (f) => {
     counted.dropped = f.droppedFrames;
     if (!counted.warm) return;
     counted.vision++;
-    let total = 0;
+    let sum = 0;
     for (const stage of ['detect', 'preprocess', 'infer', 'smooth'] as const) {
       samples[stage].push(f.timings[stage]);
-      total += f.timings[stage];
+      sum += f.timings[stage];
     }
-    samples.total.push(total);
+    samples.sum.push(sum);
   });
   await daemon.start();
   // Model loading and the first allocations are not in the figures.
@@ -110,7 +117,7 @@ export async function replay(config: Config, seconds: number): Promise<Replay> {
     visionFps: round(counted.vision / seconds, 1),
     droppedFrames: dropped,
     droppedPercent: counted.camera ? round((dropped / counted.camera) * 100, 1) : 0,
-    stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, percentiles(samples[stage])])) as Record<Stage, Percentiles>,
+    stagesMs: Object.fromEntries(REPLAY_STAGES.map((stage) => [stage, percentiles(samples[stage])])) as Record<ReplayStage, Percentiles>,
     memory: { afterWarmUp, atEnd, rssGrowthPercent: round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1), samples: memory },
   };
 }

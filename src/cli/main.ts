@@ -111,8 +111,9 @@ async function main(argv: string[]): Promise<number> {
       const counts: Record<string, number> = {};
       for (const [name, value, fallback] of [['frames', values.frames, 300], ['turns', values.turns, 20], ['starts', values.starts, 3], ['fer-images', values['fer-images'], 0]] as const) {
         const n = Number(value ?? fallback);
-        if (!Number.isInteger(n) || n < (name === 'fer-images' ? 0 : 1)) {
-          process.stderr.write(`emobot: --${name} must be a positive integer, got "${value}"\n`);
+        const least = name === 'fer-images' ? 0 : 1;
+        if (!Number.isInteger(n) || n < least) {
+          process.stderr.write(`emobot: --${name} must be an integer of at least ${least}, got "${value}"\n`);
           return 2;
         }
         counts[name] = n;
@@ -131,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'soak': {
       const minutes = Number(values.minutes ?? 30);
-      if (!(minutes > 0)) {
+      if (!(minutes > 0 && Number.isFinite(minutes))) {
         process.stderr.write(`emobot: --minutes must be a positive number, got "${values.minutes}"\n`);
         return 2;
       }

@@ -2,8 +2,9 @@
 export interface RobotView {
   id: string;
   status?: string;
-  state?: { emotion?: { label: string; confidence: number } | null; faces?: number; mode?: string; muted?: boolean; activity?: string | null; version?: string };
-  telemetry?: { visionFps?: number; cpuPercent?: number; cpuTemperatureC?: number; rssMb?: number };
+  /** As the robot published them (another version may send other fields); read them with care. */
+  state?: Record<string, unknown>;
+  telemetry?: Record<string, unknown>;
   /** When anything was last heard from it (ms since the epoch). */
   seenAt: number;
 }
@@ -40,16 +41,9 @@ export class FleetView {
         return this.ignore();
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return this.ignore();
-      // Field by field, keeping only what has the expected type: another version of EmoBot (or another
-      // client) may publish fields this view does not know, or in other shapes.
-      const p = parsed as Record<string, unknown>;
-      if (kind === 'state') {
-        const e = p.emotion as Record<string, unknown> | null | undefined;
-        const emotion = e === null ? null : typeof e?.label === 'string' && number(e.confidence) !== undefined ? { label: e.label, confidence: e.confidence as number } : undefined;
-        robot.state = defined({ emotion, faces: number(p.faces), mode: text(p.mode), muted: typeof p.muted === 'boolean' ? p.muted : undefined, activity: text(p.activity), version: text(p.version) });
-      } else if (kind === 'telemetry') {
-        robot.telemetry = defined({ visionFps: number(p.visionFps), cpuPercent: number(p.cpuPercent), cpuTemperatureC: number(p.cpuTemperatureC), rssMb: number(p.rssMb) });
-      } else return this.ignore();
+      if (kind === 'state') robot.state = parsed as Record<string, unknown>;
+      else if (kind === 'telemetry') robot.telemetry = parsed as Record<string, unknown>;
+      else return this.ignore();
     }
     robot.seenAt = now;
     this.robots.set(id, robot);
@@ -62,10 +56,13 @@ export class FleetView {
     const rows = [...this.robots.values()]
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((r) => {
+        // Field by field, only what has the expected type: another version of EmoBot (or another
+        // client) may publish fields this view does not know, or in other shapes.
         const s = r.state ?? {};
         const t = r.telemetry ?? {};
-        const emotion = s.emotion ? `${s.emotion.label} ${Math.round(s.emotion.confidence * 100)}%` : '-';
-        return [r.id, r.status ?? '?', `${s.mode ?? '-'}${s.muted ? ' (muted)' : ''}`, emotion, String(s.faces ?? '-'), s.activity ?? '-', fmt(t.visionFps), fmt(t.cpuPercent, '%'), fmt(t.cpuTemperatureC, '°C'), fmt(t.rssMb, ' MB'), s.version ?? '-'];
+        const e = (s.emotion ?? {}) as Record<string, unknown>;
+        const emotion = text(e.label) && number(e.confidence) !== undefined ? `${text(e.label)} ${Math.round(number(e.confidence)! * 100)}%` : '-';
+        return [r.id, r.status ?? '?', `${text(s.mode) ?? '-'}${s.muted === true ? ' (muted)' : ''}`, emotion, fmt(number(s.faces)), text(s.activity) ?? '-', fmt(number(t.visionFps)), fmt(number(t.cpuPercent), '%'), fmt(number(t.cpuTemperatureC), '°C'), fmt(number(t.rssMb), ' MB'), text(s.version) ?? '-'];
       });
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
@@ -83,4 +80,3 @@ function fmt(value: number | undefined, unit = ''): string {
 
 const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

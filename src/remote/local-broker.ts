@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,13 +39,14 @@ export class Mosquitto {
 
   constructor(
     readonly port: number,
+    readonly credentials: { user: string; password: string },
     private readonly tls?: BrokerCertificates,
-    /** Extra users (all with MQTT_PASSWORD) and an ACL file, to test access control. */
+    /** Extra users (all with the same password) and an ACL file, to test access control. */
     access?: { users: string[]; aclFile: string },
   ) {
     const passwords = path.join(this.dir, 'passwd');
     writeFileSync(passwords, '');
-    for (const user of [MQTT_USER, ...(access?.users ?? [])]) execFileSync('mosquitto_passwd', ['-b', passwords, user, MQTT_PASSWORD]);
+    for (const user of [credentials.user, ...(access?.users ?? [])]) execFileSync('mosquitto_passwd', ['-b', passwords, user, credentials.password]);
     writeFileSync(
       path.join(this.dir, 'mosquitto.conf'),
       // As root, mosquitto would switch to its own user, who cannot read this private temp folder.
@@ -60,20 +61,29 @@ export class Mosquitto {
   }
 
   async start(): Promise<void> {
-    this.process = spawn('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('mosquitto', ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    this.process = child;
+    let spawnError: Error | undefined;
+    child.once('error', (err) => (spawnError = err));
     const deadline = Date.now() + 5000;
     while (!(await listening(this.port))) {
-      if (this.process.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${this.port} (is it installed? scripts/setup.sh installs it)`);
+      if (spawnError || child.exitCode !== null || Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`mosquitto did not start on port ${this.port}${spawnError ? `: ${spawnError.message}` : ''} (scripts/setup.sh installs it)`);
+      }
       await sleep(20);
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the broker; `remove` also deletes its folder (a restarted broker needs it). */
+  async stop(options: { remove?: boolean } = {}): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (options.remove) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -27,7 +27,7 @@ class Remote implements Subsystem {
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
   private readonly host = new HostMetrics();
-  private readonly process = new ProcessMetrics();
+  private readonly processMetrics = new ProcessMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number; trackId: number } | null = null;
   private model: { model: string; executionProvider: string } | null = null;
   private readonly startedAt = Date.now() - Math.round(process.uptime() * 1000);
@@ -108,7 +108,7 @@ class Remote implements Subsystem {
         cameraFps: fps,
         visionFps,
         droppedFrames,
-        ...this.process.sample(),
+        ...this.processMetrics.sample(),
         ...this.host.sample(),
       };
       this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest');
@@ -140,6 +140,7 @@ class Remote implements Subsystem {
   }
 
   async stop(): Promise<void> {
+    this.processMetrics.stop();
     const client = this.client;
     if (!client) return;
     if (client.connected) {

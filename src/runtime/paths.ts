@@ -12,6 +12,9 @@ export function resolveAsset(p: string): string {
 
 export const DEMO_VIDEO = resolveAsset('assets/demo-faces.mp4');
 
+/** The compiled `emobot` command, for tools that start the daemon as its own process. */
+export const CLI_ENTRY = resolveAsset('dist/cli/main.js');
+
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -90,10 +90,11 @@ export class ChatBrain {
       if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
     } catch (err) {
       if (firstToken.signal.aborted && !signal.aborted) throw firstToken.signal.reason as Error;
-      // HTTP statuses, connection failures and aborts come typed from the SDK; anything else (a chunk
-      // that is not JSON, a body that is not a stream) means the endpoint spoke something else.
-      if (err instanceof OpenAI.APIError || err instanceof TimeoutError) throw err;
-      throw new ReplyError(this.config.openai_base_url, err);
+      // HTTP statuses, connection failures and aborts come typed from the SDK, a connection dropped
+      // mid-stream as the runtime's own error; a chunk that is not JSON means the endpoint spoke
+      // something other than a chat completion stream.
+      if (err instanceof SyntaxError) throw new ReplyError(this.config.openai_base_url, err);
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -10,5 +10,5 @@ t.test('without the FER-2013 files (as on a robot): timings on the demo face cro
   const result = await compareModels({ int8: 'models/emotion-mobilenetv2-int8.onnx', fp32: 'models/emotion-mobilenetv2-fp32.onnx' }, undefined, frames.faceCrops);
   t.match(result, { on: 'face crops of the demo video', threads: 1, int8: { faces: 30, msPerFace: Number }, fp32: { faces: 30, msPerFace: Number } });
   t.notOk('accuracy' in result.int8);
-  t.equal(result.int8Speedup, Math.round((result.fp32.msPerFace / result.int8.msPerFace) * 100) / 100);
+  for (const model of [result.int8, result.fp32]) t.ok(model.msPerFace > 0.05 && model.msPerFace < 100, `${model.model}: ${model.msPerFace} ms per face`);
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
-import { CLI } from '../helpers/cli.js';
+import { CLI_ENTRY } from '../../src/runtime/paths.js';
 
 const RIGHT = '\x1b[C';
 const LEFT = '\x1b[D';
@@ -13,7 +13,7 @@ const PAGE_DOWN = '\x1b[6~';
 
 /** Types keys into `emobot calibrate` on the simulated board, as a person at the terminal would. */
 function calibrate(args: string[], keys: string[]) {
-  const child = spawn(process.execPath, [CLI, 'calibrate', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_ENTRY, 'calibrate', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

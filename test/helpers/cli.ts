@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-
-export const CLI = path.join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+import { CLI_ENTRY } from '../../src/runtime/paths.js';
 
 export interface CliResult {
   code: number | null;
@@ -12,7 +10,7 @@ export interface CliResult {
 
 /** Runs the compiled `emobot` CLI, exactly as systemd or a user would. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => CliResult; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -2,11 +2,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, Mosquitto, type BrokerCertificates } from '../../src/remote/local-broker.js';
+import { freePort, Mosquitto as LocalBroker, type BrokerCertificates } from '../../src/remote/local-broker.js';
 
-export { freePort, Mosquitto, MQTT_PASSWORD, MQTT_USER } from '../../src/remote/local-broker.js';
+export { freePort } from '../../src/remote/local-broker.js';
+
+export const MQTT_USER = 'robot';
+export const MQTT_PASSWORD = 'test-password';
 
 export type Certificates = BrokerCertificates;
+
+/** The tests' broker: one robot user, one password, for every test. */
+export class Mosquitto extends LocalBroker {
+  constructor(port: number, tls?: Certificates, access?: { users: string[]; aclFile: string }) {
+    super(port, { user: MQTT_USER, password: MQTT_PASSWORD }, tls, access);
+  }
+}
 /** A throw-away CA and a server certificate for 127.0.0.1, made with openssl. */
 export function makeCertificates(): Certificates {
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-tls-'));

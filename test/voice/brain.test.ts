@@ -66,15 +66,18 @@ t.test('fuzz: any chat stream body gives text or a typed error, never a hang or 
     fc.constantFrom('data: [DONE]\n\n', ': keep-alive\n\n', 'event: error\ndata: {"error":{"message":"boom"}}\n\n', '\n\n', 'data: {"choices": [{"delta": \n\n', 'retry: 10\n'),
   );
   const bodies = fc.array(event, { maxLength: 8 }).chain((events) => fc.constant(events.join('')).chain((text) => fc.array(fc.nat(text.length), { maxLength: 4 }).map((cuts) => split(text, cuts))));
-  const outcomes = { text: 0, typedError: 0 };
+  const outcomes = { text: 0, nothing: 0, typedError: 0 };
   await fc.assert(
     fc.asyncProperty(bodies, async (pieces) => {
       cloud.options.sseBody = pieces;
       try {
+        let text = '';
         for await (const piece of brain.reply({ userText: 'hi', recentEmotions: [] }, new AbortController().signal)) {
           if (typeof piece !== 'string' || piece.length === 0) throw new Error(`yielded ${JSON.stringify(piece)}`);
+          text += piece;
         }
-        outcomes.text++;
+        if (text) outcomes.text++;
+        else outcomes.nothing++;
       } catch (err) {
         if (!(err instanceof ReplyError || err instanceof TimeoutError || err instanceof OpenAI.APIError)) throw err;
         outcomes.typedError++;
@@ -82,7 +85,7 @@ t.test('fuzz: any chat stream body gives text or a typed error, never a hang or 
     }),
     { numRuns: 150, seed: 2013 },
   );
-  t.ok(outcomes.text > 0 && outcomes.typedError > 0, `${outcomes.text} streams gave text, ${outcomes.typedError} a typed error`);
+  t.ok(outcomes.text > 0 && outcomes.nothing > 0 && outcomes.typedError > 0, `${outcomes.text} streams gave text, ${outcomes.nothing} none, ${outcomes.typedError} a typed error`);
 });
 
 /** The text cut at the given offsets: TCP may deliver a stream in any pieces. */

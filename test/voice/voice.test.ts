@@ -7,20 +7,16 @@ import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
 import { pcmFor, startFakeCloud } from '../../src/voice/fake-cloud.js';
-import { EspeakSynthesizer } from '../../src/voice/synthesizer.js';
+import { REALTIME_MIC, spokenRecording } from '../../src/voice/fake-microphone.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
 const alsa = alsaFileDevices(dir);
 Object.assign(process.env, alsa.env);
-const REALTIME_MIC = path.join(import.meta.dirname, '..', '..', 'scripts', 'realtime-mic.cjs');
-
 /** A microphone recording: silence, a person saying `text` (espeak-ng's voice), silence. */
 async function micFile(name: string, text: string, leadMs: number, tailMs = 1500): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of new EspeakSynthesizer(configSchema.parse({}).voice, 16_000).synthesize(text, new AbortController().signal)) chunks.push(c);
   const file = path.join(dir, `${name}.raw`);
-  writeFileSync(file, Buffer.concat([Buffer.alloc(leadMs * 32), ...chunks, Buffer.alloc(tailMs * 32)]));
+  writeFileSync(file, await spokenRecording(text, leadMs, tailMs));
   return file;
 }
 

@@ -1,0 +1,19 @@
+/**
+ * A person talking to the robot without a person: speech from espeak-ng between silences, played in
+ * real time by scripts/realtime-mic.cjs (a node-record-lpcm16 recorder module). Used by the tests and
+ * the soak run; never by the daemon on its own.
+ */
+import path from 'node:path';
+import { configSchema } from '../config/schema.js';
+import { packageRoot } from '../runtime/paths.js';
+import { EspeakSynthesizer } from './synthesizer.js';
+
+/** The recorder module for `voice.listen.recorder`; EMOBOT_MIC_LOOP=1 repeats the recording. */
+export const REALTIME_MIC = path.join(packageRoot, 'scripts', 'realtime-mic.cjs');
+
+/** Raw 16 kHz mono 16-bit PCM: `leadMs` of silence, `text` spoken, `tailMs` of silence. */
+export async function spokenRecording(text: string, leadMs: number, tailMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of new EspeakSynthesizer(configSchema.parse({}).voice, 16_000).synthesize(text, new AbortController().signal)) chunks.push(c);
+  return Buffer.concat([Buffer.alloc(leadMs * 32), ...chunks, Buffer.alloc(tailMs * 32)]);
+}
