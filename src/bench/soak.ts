@@ -70,7 +70,7 @@ const COMMANDS: [string, object][] = [
  * microphone, and a real mosquitto carrying telemetry and an operator's commands. Memory is read from
  * /proc outside the daemon, the event-loop delay from its telemetry.
  */
-export async function soak(options: { minutes: number; sampleSeconds: number; progress: (line: string) => void }): Promise<SoakReport> {
+export async function soak(options: { minutes: number; sampleSeconds: number; progress: (line: string) => void; signal?: AbortSignal }): Promise<SoakReport> {
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-soak-'));
   const cleanup: (() => unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
   try {
@@ -134,8 +134,9 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
     const endAt = began + options.minutes * 60_000;
     let nextCommand = began + 15_000;
     let commandIndex = 0;
-    while (performance.now() < endAt && daemon.exitCode === null) {
-      await sleep(Math.min(options.sampleSeconds * 1000, Math.max(0, endAt - performance.now())));
+    // An interrupted run (Ctrl-C) ends early but still stops the daemon and reports what it saw.
+    while (performance.now() < endAt && daemon.exitCode === null && !options.signal?.aborted) {
+      await sleep(Math.min(options.sampleSeconds * 1000, Math.max(0, endAt - performance.now())), undefined, { signal: options.signal }).catch(() => undefined);
       const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readProc(daemon.pid!))?.[1] ?? 0);
       if (rssKb > 0) samples.push({ atS: elapsedS(), rssMb: round(rssKb / 1024, 1) });
       if (samples.length % 6 === 0) options.progress(`${Math.round(elapsedS() / 60)} min: RSS ${samples.at(-1)?.rssMb} MB, vision ${telemetry.at(-1)?.visionFps ?? '-'} fps, ${activity.robotSentences} sentences said`);
@@ -147,6 +148,7 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
       }
     }
     const aliveToTheEnd = daemon.exitCode === null;
+    const minutes = round((performance.now() - began) / 60_000, 2);
     if (!aliveToTheEnd) options.progress(`the daemon exited early: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     const stopping = performance.now();
     daemon.kill('SIGTERM');
@@ -155,7 +157,7 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
     timeout.abort();
     const stopMs = Math.round(performance.now() - stopping);
 
-    const warmUpS = Math.min(300, (options.minutes * 60) / 6);
+    const warmUpS = Math.min(300, (minutes * 60) / 6);
     const afterWarmUp = samples.find((s) => s.atS >= warmUpS) ?? samples[0];
     const atEnd = samples.at(-1);
     const rss = {
@@ -169,7 +171,7 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
     const heapAtEnd = telemetry.at(-1)?.heapMb;
     const exitInfo = { aliveToTheEnd, ...exit, stopMs };
     return {
-      minutes: options.minutes,
+      minutes,
       warmUpMinutes: round(warmUpS / 60, 2),
       rss,
       heap: { ...(heapAfterWarmUp !== undefined ? { afterWarmUpMb: heapAfterWarmUp } : {}), ...(heapAtEnd !== undefined ? { atEndMb: heapAtEnd } : {}) },

@@ -4,7 +4,14 @@ import { soak, writeSoakReport } from '../bench/soak.js';
 export async function soakCommand(options: { minutes: number; out: string; json: boolean }): Promise<number> {
   const progress = (line: string) => process.stderr.write(`soak: ${line}\n`);
   progress(`the daemon in full mode for ${options.minutes} min`);
-  const report = await soak({ minutes: options.minutes, sampleSeconds: Math.min(10, (options.minutes * 60) / 12), progress });
+  const interrupted = new AbortController();
+  const interrupt = () => {
+    progress('interrupted: stopping the daemon and reporting what was measured');
+    interrupted.abort();
+  };
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  const report = await soak({ minutes: options.minutes, sampleSeconds: Math.min(10, (options.minutes * 60) / 12), progress, signal: interrupted.signal });
+  process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
   const files = writeSoakReport(report, options.out);
   progress(`${report.passed ? 'passed' : 'FAILED'}: RSS ${report.rss.afterWarmUpMb} -> ${report.rss.atEndMb} MB (${report.rss.growthPercent}%), wrote ${files.json} and ${files.svg}`);
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);

@@ -10,7 +10,7 @@ t.test('soak: the real daemon in full mode, memory and event-loop delay sampled,
   const report = JSON.parse(result.stdout);
   t.equal(result.code, report.passed ? 0 : 1, 'the exit status is the verdict');
   t.same(JSON.parse(readFileSync(path.join(out, 'soak.json'), 'utf8')), report);
-  t.match(readFileSync(path.join(out, 'soak.svg'), 'utf8'), /Memory over a 0.6-minute soak[^]*<polyline[^]*Event-loop delay/);
+  t.match(readFileSync(path.join(out, 'soak.svg'), 'utf8'), /Memory over a 0\.6\d*-minute soak[^]*<polyline[^]*Event-loop delay/);
   t.match(report.exit, { code: 0, signal: null }, 'the daemon stopped cleanly on SIGTERM');
   t.ok(report.samples.length >= 10, `${report.samples.length} samples`);
   t.ok(report.samples.every((s: { rssMb: number }) => s.rssMb > 50), 'RSS read from /proc');
