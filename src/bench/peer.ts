@@ -3,6 +3,7 @@ import type { Mat } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import { readIdxImages, readIdxLabels } from '../vision/idx.js';
 import { argmax, classificationReport } from '../vision/metrics.js';
+import { idxImageMat } from '../vision/preprocess.js';
 import type { FaceCount } from './frames.js';
 import type { FerValidation } from './models.js';
 import { fpsOf, round } from './stats.js';
@@ -125,21 +126,19 @@ async function peerAccuracy(api: FaceApi, fer: FerValidation, labels: string[]):
   const images = readIdxImages(fer.images);
   const truth = readIdxLabels(fer.labels);
   const count = Math.min(fer.limit ?? Infinity, images.count);
-  const size = images.rows * images.cols;
+  const theirLabels = labels.map((ours) => Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!);
   const predicted = new Uint8Array(count);
   let elapsedMs = 0;
   for (let i = 0; i < count; i++) {
-    // Gray to RGB by repetition, as the photo would reach face-api from a camera.
+    const gray = idxImageMat(images, i);
     const began = performance.now();
-    const rgb = new Int32Array(size * 3);
-    const gray = images.pixels.subarray(i * size, (i + 1) * size);
-    for (let p = 0; p < size; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = gray[p]!;
-    const tensor = api.tf.tensor3d(rgb, [images.rows, images.cols, 3], 'int32');
+    // Gray to RGB by repetition, as the photo would reach face-api from a camera.
+    const tensor = toTensor(api, gray);
     const expressions = await api.nets.faceExpressionNet.predictExpressions(tensor);
     elapsedMs += performance.now() - began;
     tensor.dispose();
-    const scores = labels.map((ours) => expressions[Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!] ?? 0);
-    predicted[i] = argmax(scores);
+    gray.release();
+    predicted[i] = argmax(theirLabels.map((theirs) => expressions[theirs] ?? 0));
   }
   const report = classificationReport(truth.subarray(0, count), predicted, labels);
   return { images: count, accuracy: round(report.accuracy, 4), macroF1: round(report.macroF1, 4), msPerFace: round(elapsedMs / count), backend: 'wasm' };

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import { CLI_ENTRY } from '../runtime/paths.js';
 import { startFakeCloud } from '../voice/fake-cloud.js';
 import { REALTIME_MIC, spokenRecording } from '../voice/fake-microphone.js';
 import { lineChartsSvg } from './plot.js';
-import { percentiles, round, type Percentiles } from './stats.js';
+import { growthAfterWarmUp, percentiles, round, type Percentiles } from './stats.js';
 
 export interface SoakSample {
   atS: number;
@@ -158,14 +158,8 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
     const stopMs = Math.round(performance.now() - stopping);
 
     const warmUpS = Math.min(300, (minutes * 60) / 6);
-    const afterWarmUp = samples.find((s) => s.atS >= warmUpS) ?? samples[0];
-    const atEnd = samples.at(-1);
-    const rss = {
-      afterWarmUpMb: afterWarmUp?.rssMb ?? 0,
-      atEndMb: atEnd?.rssMb ?? 0,
-      maxMb: Math.max(0, ...samples.map((s) => s.rssMb)),
-      growthPercent: afterWarmUp && atEnd ? round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1) : Number.NaN,
-    };
+    const { afterWarmUp, atEnd, growthPercent } = growthAfterWarmUp(samples, warmUpS);
+    const rss = { afterWarmUpMb: afterWarmUp?.rssMb ?? 0, atEndMb: atEnd?.rssMb ?? 0, maxMb: Math.max(0, ...samples.map((s) => s.rssMb)), growthPercent };
     const warm = telemetry.filter((x) => x.atS >= warmUpS);
     const heapAfterWarmUp = warm[0]?.heapMb;
     const heapAtEnd = telemetry.at(-1)?.heapMb;
@@ -200,32 +194,25 @@ function readProc(pid: number): string {
   }
 }
 
-export function writeSoakReport(report: SoakReport, out: string): { json: string; svg: string } {
-  mkdirSync(out, { recursive: true });
-  const json = path.join(out, 'soak.json');
-  const svg = path.join(out, 'soak.svg');
-  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+/** Memory and event-loop delay over the run. */
+export function soakSvg(report: SoakReport): string {
   const minutes = (atS: number) => round(atS / 60, 2);
   const line = (name: string, color: string, points: [number, number][]) => ({ name, color, points });
-  writeFileSync(
-    svg,
-    lineChartsSvg(
-      [
-        {
-          title: `Memory over a ${report.minutes}-minute soak (RSS growth after warm-up ${report.rss.growthPercent}%)`,
-          xLabel: 'min',
-          yLabel: 'MB',
-          series: [line('RSS', '#4c78a8', report.samples.map((s) => [minutes(s.atS), s.rssMb])), line('JS heap', '#f58518', report.telemetry.map((x) => [minutes(x.atS), x.heapMb]))],
-        },
-        {
-          title: 'Event-loop delay per telemetry interval',
-          xLabel: 'min',
-          yLabel: 'ms',
-          series: [line('p99', '#54a24b', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayP99Ms])), line('max', '#b279a2', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayMaxMs]))],
-        },
-      ],
-      'daemon in full mode: demo video, simulated board, fake cloud voice with a talking microphone, mosquitto with commands every 30 s',
-    ),
+  return lineChartsSvg(
+    [
+      {
+        title: `Memory over a ${report.minutes}-minute soak (RSS growth after warm-up ${report.rss.growthPercent}%)`,
+        xLabel: 'min',
+        yLabel: 'MB',
+        series: [line('RSS', '#4c78a8', report.samples.map((s) => [minutes(s.atS), s.rssMb])), line('JS heap', '#f58518', report.telemetry.map((x) => [minutes(x.atS), x.heapMb]))],
+      },
+      {
+        title: 'Event-loop delay per telemetry interval',
+        xLabel: 'min',
+        yLabel: 'ms',
+        series: [line('p99', '#54a24b', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayP99Ms])), line('max', '#b279a2', report.telemetry.map((x) => [minutes(x.atS), x.eventLoopDelayMaxMs]))],
+      },
+    ],
+    'daemon in full mode: demo video, simulated board, fake cloud voice with a talking microphone, mosquitto with commands every 30 s',
   );
-  return { json, svg };
 }

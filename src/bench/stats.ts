@@ -18,4 +18,15 @@ export function fpsOf(durationsMs: number[]): number {
   return durationsMs.length ? round(1000 / percentiles(durationsMs).mean, 1) : 0;
 }
 
+/**
+ * Resident memory growth from the first sample at or after the warm-up (the first sample when none
+ * is that late) to the last; NaN without samples.
+ */
+export function growthAfterWarmUp<S extends { atS: number; rssMb: number }>(samples: S[], warmUpS: number): { afterWarmUp?: S; atEnd?: S; growthPercent: number } {
+  const afterWarmUp = samples.find((s) => s.atS >= warmUpS) ?? samples[0];
+  const atEnd = samples.at(-1);
+  const growthPercent = afterWarmUp && atEnd ? round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1) : Number.NaN;
+  return { ...(afterWarmUp ? { afterWarmUp } : {}), ...(atEnd ? { atEnd } : {}), growthPercent };
+}
+
 export const megabytes = (bytes: number): number => round(bytes / 1048576, 1);

@@ -6,13 +6,14 @@ import type { Config } from '../config/schema.js';
 import { Daemon } from '../runtime/daemon.js';
 import { VisionPipeline, type StageTimings } from '../vision/pipeline.js';
 import { vision } from '../vision/vision.js';
-import { fpsOf, megabytes, percentiles, round, type Percentiles } from './stats.js';
+import { fpsOf, growthAfterWarmUp, megabytes, percentiles, round, type Percentiles } from './stats.js';
 
+const PIPELINE_STAGES = ['detect', 'preprocess', 'infer', 'smooth'] as const satisfies (keyof StageTimings)[];
 /** `total` is a frame's wall time through the pipeline (the stages plus the bookkeeping between them). */
 export type Stage = keyof StageTimings | 'total';
-export const STAGES: Stage[] = ['detect', 'preprocess', 'infer', 'smooth', 'total'];
+export const STAGES: Stage[] = [...PIPELINE_STAGES, 'total'];
 type ReplayStage = keyof StageTimings | 'sum';
-const REPLAY_STAGES: ReplayStage[] = ['detect', 'preprocess', 'infer', 'smooth', 'sum'];
+const REPLAY_STAGES: ReplayStage[] = [...PIPELINE_STAGES, 'sum'];
 
 export interface Throughput {
   frames: number;
@@ -36,7 +37,7 @@ export async function throughput(config: Config, images: Mat[], frames: number):
       const began = performance.now();
       const result = await pipeline.process(images[i % images.length]!, (i * 1000) / config.camera.fps);
       samples.total.push(performance.now() - began);
-      for (const stage of ['detect', 'preprocess', 'infer', 'smooth'] as const) samples[stage].push(result.timings[stage]);
+      for (const stage of PIPELINE_STAGES) samples[stage].push(result.timings[stage]);
       faces += result.faces.length;
     }
   } finally {
@@ -88,7 +89,7 @@ export async function replay(config: Config, seconds: number): Promise<Replay> {
     if (!counted.warm) return;
     counted.vision++;
     let sum = 0;
-    for (const stage of ['detect', 'preprocess', 'infer', 'smooth'] as const) {
+    for (const stage of PIPELINE_STAGES) {
       samples[stage].push(f.timings[stage]);
       sum += f.timings[stage];
     }
@@ -109,7 +110,7 @@ export async function replay(config: Config, seconds: number): Promise<Replay> {
   const atEnd = memoryNow(startedAt);
   memory.push(atEnd);
   await daemon.stop('benchmark done');
-  const afterWarmUp = memory.find((m) => m.atS >= warmUpS) ?? atEnd;
+  const growth = growthAfterWarmUp(memory, warmUpS);
   const dropped = counted.dropped - droppedBefore;
   return {
     seconds,
@@ -118,6 +119,6 @@ export async function replay(config: Config, seconds: number): Promise<Replay> {
     droppedFrames: dropped,
     droppedPercent: counted.camera ? round((dropped / counted.camera) * 100, 1) : 0,
     stagesMs: Object.fromEntries(REPLAY_STAGES.map((stage) => [stage, percentiles(samples[stage])])) as Record<ReplayStage, Percentiles>,
-    memory: { afterWarmUp, atEnd, rssGrowthPercent: round(((atEnd.rssMb - afterWarmUp.rssMb) / afterWarmUp.rssMb) * 100, 1), samples: memory },
+    memory: { afterWarmUp: growth.afterWarmUp!, atEnd, rssGrowthPercent: growth.growthPercent, samples: memory },
   };
 }

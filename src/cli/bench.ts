@@ -1,10 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { benchFrames, FACE_COUNTS, type FaceCount } from '../bench/frames.js';
 import { compareModels, ferValidation } from '../bench/models.js';
 import { benchPeer, type PeerBench } from '../bench/peer.js';
 import { barChartsSvg, type Chart } from '../bench/plot.js';
+import { printReport, saveReport } from '../bench/report.js';
 import { startup } from '../bench/startup.js';
 import { round } from '../bench/stats.js';
 import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
@@ -82,13 +82,9 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       peer,
       comparison: compare(byFaces, models.int8.accuracy, peer),
     };
-    mkdirSync(options.out, { recursive: true });
-    const json = path.join(options.out, 'bench.json');
-    const svg = path.join(options.out, 'bench.svg');
-    writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(svg, plot(report.vision, models, peer));
-    progress(`wrote ${json} and ${svg}`);
-    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    const files = saveReport(options.out, 'bench', report, plot(report.vision, models, peer));
+    progress(`wrote ${files.json} and ${files.svg}`);
+    printReport(report, options.json);
     return 0;
   } finally {
     frames.release();
@@ -126,8 +122,8 @@ function plot(vision: VisionReport, models: Awaited<ReturnType<typeof compareMod
     title: 'Frames per second, detection + emotion (higher is better)',
     unit: 'fps',
     series: [{ name: 'EmoBot', color: SERIES[0]! }, ...peerRuns.map((r, i) => ({ name: `face-api ${r.detector.split('_')[0]} ${r.backend}`, color: SERIES[i + 1]! }))],
-    groups: FACE_COUNTS.map((n) => ({
-      label: faceSeries[FACE_COUNTS.indexOf(n)]!.name,
+    groups: FACE_COUNTS.map((n, i) => ({
+      label: faceSeries[i]!.name,
       bars: [{ value: vision.byFaces[n].fps }, ...peerRuns.map((r) => (r.byFaces[n] ? { value: r.byFaces[n].fps } : undefined))],
     })),
   };

@@ -1,4 +1,5 @@
-import { soak, writeSoakReport } from '../bench/soak.js';
+import { printReport, saveReport } from '../bench/report.js';
+import { soak, soakSvg } from '../bench/soak.js';
 
 /** `emobot soak`: the report on stdout and in <out>/soak.json, the curves in <out>/soak.svg; exit 1 when it failed. */
 export async function soakCommand(options: { minutes: number; out: string; json: boolean }): Promise<number> {
@@ -12,8 +13,8 @@ export async function soakCommand(options: { minutes: number; out: string; json:
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   const report = await soak({ minutes: options.minutes, sampleSeconds: Math.min(10, (options.minutes * 60) / 12), progress, signal: interrupted.signal });
   process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
-  const files = writeSoakReport(report, options.out);
+  const files = saveReport(options.out, 'soak', report, soakSvg(report));
   progress(`${report.passed ? 'passed' : 'FAILED'}: RSS ${report.rss.afterWarmUpMb} -> ${report.rss.atEndMb} MB (${report.rss.growthPercent}%), wrote ${files.json} and ${files.svg}`);
-  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+  printReport(report, options.json);
   return report.passed ? 0 : 1;
 }

@@ -48,33 +48,39 @@ function pca9685Bus() {
   return { bus, registers, transfers, pulseUs, duty, closed: () => closed, unplug: () => void (broken = true) };
 }
 
-t.test('johnny-five drives a PCA9685 through the plugin: servo pulses as the datasheet computes them', async (t) => {
+/** The Raspberry Pi profile's board, connected through the plugin to a simulated PCA9685. */
+async function connectedPi() {
   const pi = loadHardwareProfile('raspberry-pi-pca9685');
   const chip = pca9685Bus();
   let io: LinuxI2cIO | undefined;
   const board = new JohnnyFiveBoard(pi, defaultCalibration(pi), { io: async (_p, port) => (io = new LinuxI2cIO(chip.bus, port)) });
   await board.connect();
+  return { chip, board, flush: () => io!.flush() };
+}
+
+t.test('johnny-five drives a PCA9685 through the plugin: servo pulses as the datasheet computes them', async (t) => {
+  const { chip, board, flush } = await connectedPi();
   t.equal(board.description, 'Raspberry Pi + PCA9685 over I2C on /dev/i2c-1');
-  await io!.flush();
+  await flush();
   t.equal(chip.registers.get(0xfe), 99, 'prescaler for 61 Hz: 4 µs per step');
   t.equal(chip.registers.get(0x00), 0xa0, 'awake, auto-increment on');
 
   board.writeServo('head_pan', 90);
   board.writeServo('head_tilt', 60);
   board.writeServo('ears', 135);
-  await io!.flush();
+  await flush();
   // pulse_us [500, 2500]: 90° → 1500 µs, 60° → 1166.7 µs, 135° → 2000 µs; the chip resolves 4 µs.
   t.ok(Math.abs(chip.pulseUs(0) - 1500) <= 4, `pan channel 0: ${chip.pulseUs(0)} µs`);
   t.ok(Math.abs(chip.pulseUs(1) - 1166.7) <= 4, `tilt channel 1: ${chip.pulseUs(1)} µs`);
   t.ok(Math.abs(chip.pulseUs(2) - 2000) <= 4, `ears channel 2: ${chip.pulseUs(2)} µs`);
 
   board.writeLed('mood', { red: 255, green: 128, blue: 0 });
-  await io!.flush();
+  await flush();
   // Common anode: the channel sinks current, so full red is a channel fully off (and no blue fully on).
   t.same([chip.duty(13), chip.duty(15)], [0, 1], 'anode LED: inverted full-scale channels 13 and 15');
   const greens = [0, 64, 128, 192, 255].map((green) => {
     board.writeLed('mood', { red: 0, green, blue: 0 });
-    return io!.flush().then(() => 1 - chip.duty(14));
+    return flush().then(() => 1 - chip.duty(14));
   });
   const lit = await Promise.all(greens);
   t.ok(lit.every((v, i) => i === 0 || v > lit[i - 1]!), `green brightness rises with the value: ${lit.map((v) => v.toFixed(2)).join(' ')}`);
@@ -84,13 +90,9 @@ t.test('johnny-five drives a PCA9685 through the plugin: servo pulses as the dat
 
 t.test('a reconnect (new bus, same chip address) sets the chip up again and writes through the new bus', async (t) => {
   // johnny-five keeps one object per PCA9685 address for the whole process: the first test created it.
-  const pi = loadHardwareProfile('raspberry-pi-pca9685');
-  const chip = pca9685Bus();
-  let io: LinuxI2cIO | undefined;
-  const board = new JohnnyFiveBoard(pi, defaultCalibration(pi), { io: async (_p, port) => (io = new LinuxI2cIO(chip.bus, port)) });
-  await board.connect();
+  const { chip, board, flush } = await connectedPi();
   board.writeServo('head_pan', 100);
-  await io!.flush();
+  await flush();
   t.equal(chip.registers.get(0xfe), 99, 'prescaler written again');
   t.equal(chip.registers.get(0x00), 0xa0, 'woken again');
   t.ok(Math.abs(chip.pulseUs(0) - 1611) <= 4, `pan pulse on the new bus: ${chip.pulseUs(0)} µs`);
@@ -99,7 +101,7 @@ t.test('a reconnect (new bus, same chip address) sets the chip up again and writ
   board.onDisconnect((e) => lost.push(e));
   chip.unplug();
   for (let i = 0; i < 5; i++) board.writeServo('head_pan', 80 + i);
-  await io!.flush();
+  await flush();
   t.equal(lost.length, 1, 'a failing transfer is reported once, as the board going away');
   t.match(lost[0]!.message, '/dev/i2c-1: board error: /dev/i2c-1: Remote I/O error');
   await board.close();

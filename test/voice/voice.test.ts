@@ -77,20 +77,24 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
   t.ok(performance.now() - muted < 150, `stopped ${Math.round(performance.now() - muted)} ms after mute`);
 });
 
-/** The voice with the cloud on the fake services, listening to a recording through the real-time fake microphone. */
-function startListening(t: { teardown(fn: () => unknown): void }, cloud: { openaiBaseUrl: string; elevenlabsBaseUrl: string }, mic: string) {
-  return start(
+/**
+ * The voice with the cloud on the fake services (what they hear and answer), listening through the
+ * real-time fake microphone to a person saying `said` after `leadMs`.
+ */
+async function startListening(t: { teardown(fn: () => unknown): void }, services: { transcript: string; reply: string }, said: string, leadMs: number) {
+  const cloud = await startFakeCloud(services);
+  t.teardown(cloud.close);
+  const mic = await micFile(said.replace(/\W+/g, '-'), said, leadMs);
+  const r = start(
     t,
     { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
     { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
   );
+  return { cloud, r };
 }
 
 t.test('a spoken question: heard, transcribed, answered in the cloud voice with what the robot sees', async (t) => {
-  const cloud = await startFakeCloud({ transcript: 'What is your name?', reply: 'I am EmoBot. Nice to meet you.' });
-  t.teardown(cloud.close);
-  const mic = await micFile('question', 'What is your name?', 800);
-  const r = startListening(t, cloud, mic);
+  const { cloud, r } = await startListening(t, { transcript: 'What is your name?', reply: 'I am EmoBot. Nice to meet you.' }, 'What is your name?', 800);
   const heard: string[] = [];
   r.bus.on('voice.heard', (e) => void heard.push(e.text));
   await r.subsystem.start(r.ctx);
@@ -110,10 +114,7 @@ t.test('a spoken question: heard, transcribed, answered in the cloud voice with 
 });
 
 t.test('barge-in: talking over the robot stops it within 150 ms, and the person is then answered', async (t) => {
-  const cloud = await startFakeCloud({ transcript: 'Wait a moment.', reply: 'Sure, I will wait.' });
-  t.teardown(cloud.close);
-  const mic = await micFile('bargein', 'Wait a moment please.', 2500);
-  const r = startListening(t, cloud, mic);
+  const { r } = await startListening(t, { transcript: 'Wait a moment.', reply: 'Sure, I will wait.' }, 'Wait a moment please.', 2500);
   const bargeIns: number[] = [];
   r.bus.on('voice.barge-in', (e) => void bargeIns.push(e.stopMs));
   await r.subsystem.start(r.ctx);
