@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { runCli } from '../helpers/cli.js';
 
-const faces = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'faces');
+const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
 const dir = mkdtempSync(path.join(tmpdir(), 'emobot-replay-'));
 
 interface FrameLine {

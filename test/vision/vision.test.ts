@@ -9,7 +9,7 @@ import { subsystemContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
 
 const cv = opencv();
-const faces = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'faces');
+const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
 const astronaut = cv.imread(path.join(faces, 'astronaut.png'));
 const cat = cv.imread(path.join(faces, 'chelsea.png'));
 
