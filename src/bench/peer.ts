@@ -27,9 +27,14 @@ interface FaceApi {
   nets: Record<'tinyFaceDetector' | 'ssdMobilenetv1' | 'faceExpressionNet', { loadFromDisk(dir: string): Promise<void> }> & {
     faceExpressionNet: { predictExpressions(input: Tensor): Promise<Record<string, number>> };
   };
-  detectAllFaces(input: Tensor, options: unknown): { withFaceExpressions(): Promise<unknown[]> };
+  detectAllFaces(input: Tensor, options: unknown): { withFaceExpressions(): Promise<PeerFace[]> };
   TinyFaceDetectorOptions: new () => unknown;
   SsdMobilenetv1Options: new () => unknown;
+}
+
+interface PeerFace {
+  detection: { box: { x: number; y: number; width: number; height: number } };
+  expressions: Record<string, number>;
 }
 
 /** face-api's expression names for ours. */
@@ -88,6 +93,7 @@ export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: 
   await api.tf.ready();
   for (const net of ['tinyFaceDetector', 'ssdMobilenetv1', 'faceExpressionNet'] as const) await api.nets[net].loadFromDisk(modelDir);
   const result: PeerBench = { package: `@vladmandic/face-api ${version}`, tfjs: api.tf.version_core, runs: [] };
+  const peer = new FaceApiPeer(api, result.package, plan.labels);
   for (const run of plan.runs) {
     await api.tf.setBackend(run.backend);
     await api.tf.ready();
@@ -96,14 +102,7 @@ export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: 
     for (const n of run.faceCounts) {
       const images = plan.sets[n];
       // Timed from the OpenCV frame, as EmoBot's pipeline is: the conversion to a tensor is part of using face-api.
-      const analyse = async (image: Mat) => {
-        const tensor = toTensor(api, image);
-        try {
-          return (await api.detectAllFaces(tensor, options).withFaceExpressions()).length;
-        } finally {
-          tensor.dispose();
-        }
-      };
+      const analyse = async (image: Mat) => (await peer.faces(image, options)).length;
       await analyse(images[0]!); // untimed: the first call compiles kernels and allocates
       const totals: number[] = [];
       let faces = 0;
@@ -116,29 +115,80 @@ export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: 
     }
     result.runs.push({ backend: api.tf.getBackend(), detector: run.detector, byFaces });
   }
-  if (plan.fer) result.accuracy = await peerAccuracy(api, plan.fer, plan.labels);
+  if (plan.fer) {
+    await api.tf.setBackend('wasm');
+    await api.tf.ready();
+    result.accuracy = await peerAccuracy(peer, plan.fer, plan.labels);
+  }
   return result;
 }
 
-async function peerAccuracy(api: FaceApi, fer: FerValidation, labels: string[]): Promise<NonNullable<PeerBench['accuracy']>> {
-  await api.tf.setBackend('wasm');
-  await api.tf.ready();
+/** Index into `labels` (ours) of face-api's most probable expression. */
+function ourLabel(expressions: Record<string, number>, labels: string[]): number {
+  return argmax(labels.map((ours) => expressions[Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!] ?? 0));
+}
+
+/**
+ * face-api on single photos, for `emobot eval-faces --peer`: its own detector (SSD MobileNet v1)
+ * and expression model, or its expression model alone on a crop EmoBot chose.
+ */
+export class FaceApiPeer {
+  constructor(
+    private readonly api: FaceApi,
+    readonly name: string,
+    private readonly labels: string[],
+  ) {}
+
+  static async load(labels: string[]): Promise<FaceApiPeer> {
+    const loaded = loadFaceApi();
+    if ('error' in loaded) throw new Error(`--peer needs @vladmandic/face-api (a dev dependency): ${loaded.error}`);
+    const { api, version, modelDir } = loaded;
+    await api.tf.setBackend('wasm');
+    await api.tf.ready();
+    for (const net of ['ssdMobilenetv1', 'faceExpressionNet'] as const) await api.nets[net].loadFromDisk(modelDir);
+    return new FaceApiPeer(api, `@vladmandic/face-api ${version} (TF.js ${api.tf.version_core}, ${api.tf.getBackend()} backend)`, labels);
+  }
+
+  /** face-api's whole analysis of a frame: its detector (these options), then its expression model. */
+  async faces(image: Mat, options: unknown): Promise<PeerFace[]> {
+    const tensor = toTensor(this.api, image);
+    try {
+      return await this.api.detectAllFaces(tensor, options).withFaceExpressions();
+    } finally {
+      tensor.dispose();
+    }
+  }
+
+  /** The largest face face-api finds itself (SSD MobileNet v1), as one of our label indices; undefined when it finds none. */
+  async ownDetection(image: Mat): Promise<number | undefined> {
+    const area = (f: PeerFace) => f.detection.box.width * f.detection.box.height;
+    const largest = (await this.faces(image, new this.api.SsdMobilenetv1Options())).sort((a, b) => area(b) - area(a))[0];
+    return largest ? ourLabel(largest.expressions, this.labels) : undefined;
+  }
+
+  /** face-api's expression model on a face crop (gray crops are repeated to RGB, as from a camera). */
+  async expression(crop: Mat): Promise<number> {
+    const tensor = toTensor(this.api, crop);
+    try {
+      return ourLabel(await this.api.nets.faceExpressionNet.predictExpressions(tensor), this.labels);
+    } finally {
+      tensor.dispose();
+    }
+  }
+}
+
+async function peerAccuracy(peer: FaceApiPeer, fer: FerValidation, labels: string[]): Promise<NonNullable<PeerBench['accuracy']>> {
   const images = readIdxImages(fer.images);
   const truth = readIdxLabels(fer.labels);
   const count = Math.min(fer.limit ?? Infinity, images.count);
-  const theirLabels = labels.map((ours) => Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!);
   const predicted = new Uint8Array(count);
   let elapsedMs = 0;
   for (let i = 0; i < count; i++) {
     const gray = idxImageMat(images, i);
     const began = performance.now();
-    // Gray to RGB by repetition, as the photo would reach face-api from a camera.
-    const tensor = toTensor(api, gray);
-    const expressions = await api.nets.faceExpressionNet.predictExpressions(tensor);
+    predicted[i] = await peer.expression(gray);
     elapsedMs += performance.now() - began;
-    tensor.dispose();
     gray.release();
-    predicted[i] = argmax(theirLabels.map((theirs) => expressions[theirs] ?? 0));
   }
   const report = classificationReport(truth.subarray(0, count), predicted, labels);
   return { images: count, accuracy: round(report.accuracy, 4), macroF1: round(report.macroF1, 4), msPerFace: round(elapsedMs / count), backend: 'wasm' };

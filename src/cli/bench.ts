@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { benchFrames, FACE_COUNTS, type FaceCount } from '../bench/frames.js';
+import { detectorCosts, type DetectorCost } from '../bench/detectors.js';
 import { compareModels, ferValidation } from '../bench/models.js';
 import { benchPeer, type PeerBench } from '../bench/peer.js';
 import { barChartsSvg, type Chart } from '../bench/plot.js';
@@ -12,6 +14,7 @@ import { benchVoice } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
 import { packageRoot, resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
+import { runEvalFaces, type EvalFacesResult } from './eval-faces.js';
 
 export interface BenchOptions {
   json: boolean;
@@ -27,9 +30,14 @@ export interface BenchOptions {
   ferImages?: number;
   startupRuns: number;
   peer: boolean;
+  /** Labelled real-face photos (file,label manifest) for the whole-pipeline table; absent, it is left out. */
+  devSet: string;
 }
 
 export const DEFAULT_FER_DIR = path.join(packageRoot, '..', 'shared', 'data', 'fer2013');
+export const DEFAULT_DEV_SET = path.join(packageRoot, '..', 'shared', 'data', 'muxspace-facial-expressions', 'manifest.csv');
+/** The development set's photos are tight LFW crops: detectors need a border around the face. */
+const DEV_SET_PAD = 0.25;
 
 const SERIES = ['#4c78a8', '#f58518', '#54a24b', '#b279a2'];
 
@@ -53,6 +61,13 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       progress(`throughput with ${n} face(s)`);
       byFaces[n] = await throughput(config, frames.sets[n], options.frames);
     }
+    progress('each face detector on the one-face frames');
+    const detectors = await detectorCosts(config, frames.sets[1], Math.min(options.frames, 200));
+    let devSet: EvalFacesResult | { skipped: string } = { skipped: `no development set at ${options.devSet}` };
+    if (existsSync(options.devSet)) {
+      progress(`the whole pipeline over the labelled photos of ${options.devSet}${options.peer ? ', face-api beside it' : ''}`);
+      devSet = await runEvalFaces({ manifest: options.devSet, pad: DEV_SET_PAD, peer: options.peer, vision: config.vision });
+    }
     const fer = ferValidation(options.ferDir, options.ferImages);
     progress(`INT8 against FP32 on ${fer ? 'FER-2013 validation' : 'demo face crops'}`);
     const models = await compareModels({ int8: config.vision.model, fp32: 'models/emotion-mobilenetv2-fp32.onnx' }, fer, frames.faceCrops);
@@ -75,12 +90,13 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     const voice = await benchVoice(options.turns);
     const report = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, node: process.version },
-      vision: { source: frames.source, resolution: '640x480', executionProvider: byFaces[1].executionProvider, captureMs: frames.captureMs, byFaces, replay: replayed },
+      vision: { source: frames.source, resolution: '640x480', executionProvider: byFaces[1].executionProvider, captureMs: frames.captureMs, byFaces, replay: replayed, detectors },
+      devSet,
       models,
       startup: started,
       voice,
       peer,
-      comparison: compare(byFaces, models.int8.accuracy, peer),
+      comparison: compare(byFaces, models.int8.accuracy, peer, devSet),
     };
     const files = saveReport(options.out, 'bench', report, plot(report.vision, models, peer));
     progress(`wrote ${files.json} and ${files.svg}`);
@@ -92,18 +108,32 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
 }
 
 /** EmoBot over face-api: frame rates per face count (against face-api's fastest setting) and accuracy. */
-function compare(byFaces: Record<FaceCount, Throughput>, ourAccuracy: number | undefined, peer: PeerBench | { skipped: string }) {
+function compare(byFaces: Record<FaceCount, Throughput>, ourAccuracy: number | undefined, peer: PeerBench | { skipped: string }, devSet: EvalFacesResult | { skipped: string }) {
   if ('skipped' in peer) return undefined;
   const fastest = (n: FaceCount) => Math.max(0, ...peer.runs.map((r) => r.byFaces[n]?.fps ?? 0));
+  const points = (ours: number, theirs: number) => round((ours - theirs) * 100, 2);
+  const dev = 'peer' in devSet ? devSet.peer : undefined;
   return {
     fpsRatio: Object.fromEntries(FACE_COUNTS.map((n) => [n, fastest(n) ? round(byFaces[n].fps / fastest(n), 2) : null])),
     ...(ourAccuracy !== undefined && peer.accuracy
-      ? { accuracy: { emobotInt8: ourAccuracy, faceApi: peer.accuracy.accuracy, differencePoints: round((ourAccuracy - peer.accuracy.accuracy) * 100, 2) } }
+      ? { accuracy: { emobotInt8: ourAccuracy, faceApi: peer.accuracy.accuracy, differencePoints: points(ourAccuracy, peer.accuracy.accuracy) } }
+      : {}),
+    // The classifiers compared on the same crop: face-api's expression model on EmoBot's face boxes.
+    ...(dev && 'peer' in devSet
+      ? {
+          devSet: {
+            emobot: { accuracy: round(devSet.accuracy, 4), macroF1: round(devSet.macroF1, 4), faceFound: round(devSet.faceFound, 4) },
+            faceApiOnEmoBotBoxes: { accuracy: round(dev.onEmoBotBoxes.accuracy, 4), macroF1: round(dev.onEmoBotBoxes.macroF1, 4) },
+            faceApiOwnDetector: { accuracy: round(dev.ownDetector.accuracy, 4), macroF1: round(dev.ownDetector.macroF1, 4), faceFound: round(dev.ownDetector.faceFound, 4) },
+            accuracyPoints: points(devSet.accuracy, dev.onEmoBotBoxes.accuracy),
+            macroF1Points: points(devSet.macroF1, dev.onEmoBotBoxes.macroF1),
+          },
+        }
       : {}),
   };
 }
 
-type VisionReport = { captureMs: { p50: number; p95: number }; byFaces: Record<FaceCount, Throughput> };
+type VisionReport = { captureMs: { p50: number; p95: number }; byFaces: Record<FaceCount, Throughput>; detectors: DetectorCost[] };
 
 function plot(vision: VisionReport, models: Awaited<ReturnType<typeof compareModels>>, peer: PeerBench | { skipped: string }): string {
   const faceSeries = FACE_COUNTS.map((n, i) => ({ name: `${n} face${n === 1 ? '' : 's'}`, color: SERIES[i]! }));
@@ -137,5 +167,11 @@ function plot(vision: VisionReport, models: Awaited<ReturnType<typeof compareMod
       ...('skipped' in peer || !peer.accuracy ? [] : [{ label: 'face-api (wasm)', bars: [{ value: peer.accuracy.msPerFace }] }]),
     ],
   };
-  return barChartsSvg([stages, fps, perFace], `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`);
+  const detectors: Chart = {
+    title: 'Face detection alone, one 640x480 frame with a face (bar p50, line p95; lower is better)',
+    unit: 'ms',
+    series: [{ name: 'detect', color: SERIES[0]! }],
+    groups: vision.detectors.map((d) => ({ label: d.detector, bars: [{ value: d.ms.p50, whisker: d.ms.p95 }] })),
+  };
+  return barChartsSvg([stages, fps, perFace, detectors], `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}`);
 }

@@ -12,6 +12,7 @@ import { loadCalibration } from '../expression/calibration.js';
 import { checkConfigAgainstProfile } from '../expression/expression.js';
 import { boardDevice, loadHardwareProfile, type HardwareProfile } from '../expression/profile.js';
 import { EmotionClassifier } from '../vision/classifier.js';
+import { createDetector } from '../vision/detector.js';
 
 const run = promisify(execFile);
 
@@ -27,7 +28,7 @@ export interface Check {
 
 type Probe = (config: Config) => Promise<Check | Check[]>;
 
-const probes: Probe[] = [checkCamera, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
+const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
 
 export async function doctorCommand(options: { configPath?: string; json: boolean }): Promise<number> {
   const { loaded, check } = loadForDoctor(options.configPath);
@@ -81,6 +82,22 @@ async function checkCamera(config: Config): Promise<Check> {
       status: 'fail',
       detail: asError(err).message,
       fix: 'plug the camera in; `v4l2-ctl --list-devices` lists them; the emobot user must be in group video',
+    };
+  }
+}
+
+async function checkDetector(config: Config): Promise<Check> {
+  try {
+    const detector = await createDetector(config.vision.detection);
+    const { file, package: pkg, version } = detector.source;
+    await detector.release();
+    return { name: 'detector', status: 'ok', detail: `${detector.name}: ${file} (${pkg} ${version})` };
+  } catch (err) {
+    return {
+      name: 'detector',
+      status: 'fail',
+      detail: asError(err).message.split('\n')[0]!,
+      fix: 'reinstall EmoBot (the BlazeFace models are in models/blazeface/ of the install folder), or set vision.detection.detector to haar',
     };
   }
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime/paths.js';
-import { benchCommand, DEFAULT_FER_DIR } from './bench.js';
+import { benchCommand, DEFAULT_DEV_SET, DEFAULT_FER_DIR } from './bench.js';
 import { calibrateCommand } from './calibrate.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
 import { doctorCommand } from './doctor.js';
+import { evalFacesCommand } from './eval-faces.js';
 import { evalModelCommand } from './eval-model.js';
 import { fleetCommand } from './fleet.js';
 import { loadConfigOrReport } from './load-config.js';
+import { lookCommand } from './look.js';
 import { replayCommand } from './replay.js';
 import { soakCommand } from './soak.js';
 
@@ -33,6 +35,12 @@ Commands:
                          writes soak.json and soak.svg to --out (default bench-results); exit 1 on a leak
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
+  look <image|folder>... every face in each photo: box, keypoints, emotion and probabilities
+                         (--json: one line per photo; --annotate <dir>: copies with them drawn on)
+  eval-faces --manifest <csv>
+                         the live detector, alignment and model over labelled photos (columns
+                         file,label): faces found, accuracy, macro-F1, per-class recall, confusion
+                         [--pad <fraction>] [--json] [--peer: face-api on the same photos]
 
 Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
@@ -43,10 +51,13 @@ Options:
       --fer-images <n>   bench: only the first n validation images (default all)
       --starts <n>       bench: cold starts measured (3)
       --no-peer          bench: leave out the face-api comparison
+      --dev-set <csv>    bench: labelled real-face photos for the whole-pipeline table (default
+                         ../shared/data/muxspace-facial-expressions/manifest.csv)
       --json             doctor, eval-model: print JSON
       --provider <name>  eval-model: onnxruntime execution provider (cpu, cuda, tensorrt; default cpu)
       --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
       --batch <n>        eval-model: images per inference call (default 64)
+      --pad <fraction>   eval-faces: border added by edge replication first, for tight crops (0)
   -v, --verbose          demo: also print the daemon's logs (stderr)
   -V, --version          print the version
   -h, --help             print this help
@@ -76,6 +87,11 @@ async function main(argv: string[]): Promise<number> {
         'fer-images': { type: 'string' },
         starts: { type: 'string' },
         'no-peer': { type: 'boolean' },
+        'dev-set': { type: 'string' },
+        peer: { type: 'boolean' },
+        manifest: { type: 'string' },
+        pad: { type: 'string' },
+        annotate: { type: 'string' },
         minutes: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         version: { type: 'boolean', short: 'V' },
@@ -128,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
         ferDir: values.fer ?? DEFAULT_FER_DIR,
         ...(counts['fer-images'] ? { ferImages: counts['fer-images'] } : {}),
         peer: values['no-peer'] !== true,
+        devSet: values['dev-set'] ?? DEFAULT_DEV_SET,
       });
     }
     case 'soak': {
@@ -155,6 +172,23 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return evalModelCommand({ model, images, labels, json: values.json === true, executionProvider: values.provider ?? 'cpu', threads, batch });
+    }
+    case 'look': {
+      if (!rest.length) {
+        process.stderr.write('usage: emobot look <image|folder>... [--json] [--annotate <dir>] [--config file]\n');
+        return 2;
+      }
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? lookCommand({ inputs: rest, json: values.json === true, ...(values.annotate ? { annotate: values.annotate } : {}), vision: loaded.config.vision }) : 2;
+    }
+    case 'eval-faces': {
+      const pad = Number(values.pad ?? 0);
+      if (!values.manifest || !(pad >= 0 && pad <= 2)) {
+        process.stderr.write('usage: emobot eval-faces --manifest <csv> [--pad <fraction 0..2>] [--json] [--peer] [--config file]\n');
+        return 2;
+      }
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? evalFacesCommand({ manifest: values.manifest, pad, json: values.json === true, peer: values.peer === true, vision: loaded.config.vision }) : 2;
     }
     case 'fleet': {
       const loaded = loadConfigOrReport(values.config);

@@ -54,6 +54,9 @@ export const cameraSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Face detectors; the vision subsystem maps each to its implementation. */
+export const detectorNames = ['blazeface', 'blazeface-back', 'haar', 'haar-alt2', 'lbp'] as const;
+
 export const visionSchema = z.strictObject({
   /** ONNX classifier; its model card (same name, .json) describes input and labels. */
   model: z.string().min(1).default('models/emotion-mobilenetv2-int8.onnx'),
@@ -63,12 +66,21 @@ export const visionSchema = z.strictObject({
   threads: z.number().int().min(0).max(64).default(1),
   detection: z
     .strictObject({
-      detector: z.enum(['haar', 'haar-alt2', 'lbp']).default('haar'),
-      /** Frames are downscaled to this width before detection. */
+      /**
+       * blazeface: a neural detector with eye, nose, mouth and ear keypoints, so faces are turned
+       * upright before classification (short range, a face at desk distance); blazeface-back: its
+       * 256 px model for faces further away; haar, haar-alt2, lbp: OpenCV's cascades (box only).
+       */
+      detector: z.enum(detectorNames).default('blazeface'),
+      /** BlazeFace: lowest face score kept (0..1). */
+      min_score: z.number().min(0.05).max(0.99).default(0.5),
+      /** Cascades: frames are downscaled to this width before detection. */
       width: z.number().int().min(80).max(1920).default(320),
       /** Smallest face, as a fraction of the frame height. */
       min_face: z.number().positive().max(1).default(0.12),
+      /** Cascades: image pyramid step. */
       scale_factor: z.number().gt(1).max(2).default(1.2),
+      /** Cascades: overlapping hits needed for a face. */
       min_neighbors: z.number().int().min(1).max(20).default(5),
       /** Faces classified per frame, largest first. */
       max_faces: z.number().int().min(1).max(10).default(3),

@@ -1,6 +1,6 @@
 import type { Config, LedLook, Pose } from '../config/schema.js';
 import type { RobotMode } from '../runtime/events.js';
-import type { Box } from '../vision/detector.js';
+import type { Box } from '../vision/face.js';
 import type { Rgb } from './board.js';
 
 type ExpressionConfig = Config['expression'];

@@ -25,6 +25,10 @@ export const statePayload = z
     subsystems: z.record(z.string(), z.enum(['starting', 'running', 'stopping', 'stopped', 'crashed', 'disabled'])),
     model: z.string().nullable().describe('emotion model file; null until vision has started'),
     executionProvider: z.string().nullable().describe('onnxruntime execution provider the model runs on'),
+    detector: z
+      .strictObject({ name: z.string(), file: z.string(), package: z.string(), version: z.string() })
+      .nullable()
+      .describe('face detector, its model file and where that comes from (npm package and version; OpenCV for the cascades); null until vision has started'),
     startedAt: epochMs.describe('when the daemon started (uptime is in telemetry)'),
     version: z.string(),
   })

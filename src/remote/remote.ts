@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { StatusSnapshot } from '../runtime/status.js';
+import type { BusEvents } from '../runtime/events.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
 import { HostMetrics, ProcessMetrics } from './host-metrics.js';
@@ -29,7 +30,7 @@ class Remote implements Subsystem {
   private readonly host = new HostMetrics();
   private readonly processMetrics = new ProcessMetrics();
   private attendedEmotion: { label: string; confidence: number; since: number; trackId: number } | null = null;
-  private model: { model: string; executionProvider: string } | null = null;
+  private model: BusEvents['vision.ready'] | null = null;
   private readonly startedAt = Date.now() - Math.round(process.uptime() * 1000);
   /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
   private activity: StatePayload['activity'] = null;
@@ -78,8 +79,8 @@ class Remote implements Subsystem {
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify(payload), retain: false, qos: 0 }, 'event');
     });
     ctx.bus.on('robot.state', () => this.publishState(ctx));
-    ctx.bus.on('vision.ready', ({ model, executionProvider }) => {
-      this.model = { model, executionProvider };
+    ctx.bus.on('vision.ready', ({ model, executionProvider, detector }) => {
+      this.model = { model, executionProvider, detector };
       this.publishState(ctx);
     });
     ctx.bus.on('expression.state', ({ activity }) => {
@@ -130,6 +131,7 @@ class Remote implements Subsystem {
       subsystems: this.snapshot?.subsystems ?? {},
       model: this.model?.model ?? null,
       executionProvider: this.model?.executionProvider ?? null,
+      detector: this.model?.detector ?? null,
       startedAt: this.startedAt,
       version: packageVersion(),
     };

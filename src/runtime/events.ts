@@ -1,7 +1,8 @@
 import type { Config, ConfigSection } from '../config/schema.js';
 import type { ConfigIssue } from '../config/load.js';
 import type { CameraFrame, CameraState } from '../camera/types.js';
-import type { Box } from '../vision/detector.js';
+import type { DetectorSource } from '../vision/detector.js';
+import type { Box } from '../vision/face.js';
 import type { FaceResult, StageTimings } from '../vision/pipeline.js';
 import type { ProblemEntry } from './logger.js';
 import type { StatusSnapshot } from './status.js';
@@ -19,7 +20,7 @@ export interface BusEvents {
   /** The next frame after a request, as JPEG. */
   'camera.snapshot': { jpeg: Buffer; width: number; height: number; at: number };
   /** The vision pipeline is up: which model runs where. */
-  'vision.ready': { model: string; executionProvider: string; detector: string };
+  'vision.ready': { model: string; executionProvider: string; detector: DetectorSource & { name: string } };
   'face.found': { trackId: number; box: Box; at: number };
   'face.lost': { trackId: number; at: number; visibleForMs: number };
   /** A person's smoothed emotion changed (or was first established). Times are ms since the epoch. */

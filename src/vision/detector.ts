@@ -1,21 +1,25 @@
 import type { CascadeClassifier, Mat } from '@u4/opencv4nodejs';
-import type { Config } from '../config/schema.js';
+import { detectorNames, type Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
+import { BlazeFaceDetector } from './blazeface.js';
+import type { DetectedFace } from './face.js';
 
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
+/** Where a detector's model comes from, for doctor and the MQTT state. */
+export interface DetectorSource {
+  file: string;
+  package: string;
+  version: string;
 }
 
-/** Finds faces in a grayscale frame; boxes are in that frame's pixels. */
+/** Finds faces in a frame (BGR or gray); boxes and landmarks are in that frame's pixels. */
 export interface FaceDetector {
-  readonly name: string;
-  detect(gray: Mat): Promise<Box[]>;
+  readonly name: DetectorName;
+  readonly source: DetectorSource;
+  detect(image: Mat): Promise<DetectedFace[]>;
+  release(): Promise<void>;
 }
 
-type VisionConfig = Config['vision'];
+type DetectionConfig = Config['vision']['detection'];
 
 const CASCADES = {
   haar: 'HAAR_FRONTALFACE_DEFAULT',
@@ -23,8 +27,9 @@ const CASCADES = {
   lbp: 'LBP_FRONTALFACE_IMPROVED',
 } as const;
 
-export type DetectorName = keyof typeof CASCADES;
-export const detectorNames = Object.keys(CASCADES) as DetectorName[];
+export { detectorNames };
+export type DetectorName = (typeof detectorNames)[number];
+type CascadeName = keyof typeof CASCADES;
 
 /**
  * OpenCV's cascade detectors on a downscaled copy of the frame: detection cost grows with the
@@ -32,17 +37,20 @@ export const detectorNames = Object.keys(CASCADES) as DetectorName[];
  */
 class CascadeDetector implements FaceDetector {
   private readonly cascade: CascadeClassifier;
+  readonly source: DetectorSource;
 
   constructor(
-    readonly name: DetectorName,
-    private readonly config: VisionConfig['detection'],
+    readonly name: CascadeName,
+    private readonly config: DetectionConfig,
   ) {
     const cv = opencv();
     this.cascade = new cv.CascadeClassifier(cv[CASCADES[name]]);
+    this.source = { file: cv[CASCADES[name]], package: 'OpenCV', version: cv.version ? `${cv.version.major}.${cv.version.minor}.${cv.version.revision}` : 'unknown' };
   }
 
-  async detect(gray: Mat): Promise<Box[]> {
+  async detect(image: Mat): Promise<DetectedFace[]> {
     const cv = opencv();
+    const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
     const scale = Math.min(1, this.config.width / gray.cols);
     const small = scale < 1 ? gray.resize(Math.round(gray.rows * scale), Math.round(gray.cols * scale), 0, 0, cv.INTER_AREA) : gray;
     const minSide = Math.max(12, Math.round(this.config.min_face * small.rows));
@@ -52,25 +60,25 @@ class CascadeDetector implements FaceDetector {
       minSize: new cv.Size(minSide, minSide),
     });
     if (small !== gray) small.release();
+    if (gray !== image) gray.release();
     return objects.map((r) => ({
-      x: Math.round(r.x / scale),
-      y: Math.round(r.y / scale),
-      width: Math.round(r.width / scale),
-      height: Math.round(r.height / scale),
+      box: {
+        x: Math.round(r.x / scale),
+        y: Math.round(r.y / scale),
+        width: Math.round(r.width / scale),
+        height: Math.round(r.height / scale),
+      },
+      score: 1,
     }));
   }
+
+  async release(): Promise<void> {}
 }
 
-export function createDetector(config: VisionConfig['detection']): FaceDetector {
+/** `threads`: onnxruntime intra-op threads for the neural detectors. */
+export async function createDetector(config: DetectionConfig, threads = 1): Promise<FaceDetector> {
+  if (config.detector === 'blazeface' || config.detector === 'blazeface-back') {
+    return BlazeFaceDetector.load(config.detector, config, threads);
+  }
   return new CascadeDetector(config.detector, config);
-}
-
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }

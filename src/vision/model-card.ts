@@ -5,6 +5,22 @@ import { z } from 'zod';
  * The contract between a classifier file and the pipeline: input geometry, colour, normalisation,
  * crop and labels live next to the .onnx, never in code, so any classifier with a card can be used.
  */
+/**
+ * Measured on the training images themselves (models/training/measure-framing.mjs): where the eye
+ * midpoint sits and how far apart the eyes are, as fractions of the crop's side.
+ */
+export const faceFramingSchema = z.strictObject({
+  /** Side of the aligned crop in pixels (the fractions below do not depend on it). */
+  side: z.number().int().min(8).max(1024),
+  eye_centre: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
+  eye_distance: z.number().gt(0).max(1),
+  /** The detector whose keypoints the figures were measured with (keypoint conventions differ). */
+  detector: z.string().optional(),
+  /** How many training images the detector found a face in, and on how many the figures rest. */
+  measured_on: z.string().optional(),
+});
+export type FaceFraming = z.output<typeof faceFramingSchema>;
+
 export const modelCardSchema = z.looseObject({
   name: z.string(),
   input: z.strictObject({
@@ -22,9 +38,11 @@ export const modelCardSchema = z.looseObject({
       std: z.union([z.number().positive(), z.array(z.number().positive())]),
     }),
     crop: z.strictObject({
-      /** Fraction of the detector box added on every side before resizing. */
+      /** Fraction of the detector box added on every side before resizing (faces without landmarks). */
       margin: z.number().min(0).max(1),
       equalize: z.boolean(),
+      /** How the training images frame a face, for crops aligned on the eyes. */
+      align: faceFramingSchema.optional(),
     }),
   }),
   output: z.strictObject({ name: z.string(), activation: z.enum(['softmax', 'none']) }),

@@ -3,20 +3,29 @@ import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from './classifier.js';
-import { createDetector, type Box, type FaceDetector } from './detector.js';
+import { createDetector, type FaceDetector } from './detector.js';
+import type { Box, DetectedFace, FaceLandmarks } from './face.js';
 import { argmax } from './metrics.js';
-import { cropWithMargin, facesToTensor } from './preprocess.js';
+import { cropFace, facesToTensor } from './preprocess.js';
 import { EmotionSmoother } from './smoothing.js';
 import { FaceTracker } from './tracker.js';
 
 export interface FaceResult {
   trackId: number;
   box: Box;
+  /** Eyes, nose, mouth and ears, when the detector finds them. */
+  landmarks?: FaceLandmarks;
   attended: boolean;
   /** This frame's own prediction. */
   raw: { label: string; confidence: number };
   /** The per-person smoothed emotion: what the robot reacts to. */
   smoothed: { label: string; confidence: number; sinceMs: number; changed: boolean };
+  probabilities: Record<string, number>;
+}
+
+export interface StillFace extends DetectedFace {
+  label: string;
+  confidence: number;
   probabilities: Record<string, number>;
 }
 
@@ -58,11 +67,15 @@ export class VisionPipeline {
       executionProvider: config.execution_provider,
       threads: config.threads,
     });
-    return new VisionPipeline(config, classifier, createDetector(config.detection));
+    try {
+      return new VisionPipeline(config, classifier, await createDetector(config.detection, config.threads));
+    } catch (err) {
+      await classifier.release();
+      throw err;
+    }
   }
 
   async process(image: Mat, timeMs: number): Promise<FrameResult> {
-    const cv = opencv();
     const labels = this.classifier.labels;
     let mark = performance.now();
     const lap = () => {
@@ -71,17 +84,12 @@ export class VisionPipeline {
       mark = now;
       return elapsed;
     };
-    const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
-    const boxes = await this.detector.detect(gray);
-    const update = this.tracker.update(boxes, timeMs);
+    const detections = await this.detector.detect(image);
+    const update = this.tracker.update(detections, timeMs);
     const detect = lap();
 
     const classified = update.visible.slice(0, this.config.detection.max_faces);
-    const margin = this.classifier.card.input.crop.margin;
-    const crops = classified.map((t) => cropWithMargin(gray, t.box, margin));
-    const tensor = facesToTensor(crops, this.classifier.card);
-    for (const crop of crops) crop.release();
-    if (gray !== image) gray.release();
+    const tensor = this.faceTensor(image, classified);
     const preprocess = lap();
     const probs = classified.length ? await this.classifier.probabilities(tensor, classified.length) : new Float32Array();
     const infer = lap();
@@ -97,6 +105,7 @@ export class VisionPipeline {
       return {
         trackId: track.id,
         box: track.box,
+        ...(track.landmarks ? { landmarks: track.landmarks } : {}),
         attended: track === update.attended,
         raw: { label: labels[rawLabel]!, confidence: own[rawLabel]! },
         smoothed: { label: labels[smoothed.label]!, confidence: smoothed.confidence, sinceMs: smoothed.sinceMs, changed: smoothed.changed },
@@ -113,7 +122,39 @@ export class VisionPipeline {
     };
   }
 
-  release(): Promise<void> {
-    return this.classifier.release();
+  /**
+   * Every face in one photo with its own prediction: no tracking, confirmation or smoothing, since a
+   * still has no frames before or after it. Largest face first.
+   */
+  async still(image: Mat): Promise<StillFace[]> {
+    const faces = (await this.detector.detect(image)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    if (!faces.length) return [];
+    const probs = await this.classifier.probabilities(this.faceTensor(image, faces), faces.length);
+    const labels = this.classifier.labels;
+    return faces.map((face, i) => {
+      const own = probs.subarray(i * labels.length, (i + 1) * labels.length);
+      const best = argmax(own);
+      return {
+        ...face,
+        label: labels[best]!,
+        confidence: own[best]!,
+        probabilities: Object.fromEntries(labels.map((label, c) => [label, own[c]!])),
+      };
+    });
+  }
+
+  /** The model's input batch for these faces of one frame. */
+  private faceTensor(image: Mat, faces: { box: Box; landmarks?: FaceLandmarks }[]): Float32Array {
+    const cv = opencv();
+    const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
+    const crops = faces.map((face) => cropFace(gray, face, this.classifier.card));
+    const tensor = facesToTensor(crops, this.classifier.card);
+    for (const crop of crops) crop.release();
+    if (gray !== image) gray.release();
+    return tensor;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.classifier.release(), this.detector.release()]);
   }
 }

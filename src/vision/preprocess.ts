@@ -1,15 +1,72 @@
 import type { Mat, Rect } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import type { IdxImages } from './idx.js';
-import type { ModelCard } from './model-card.js';
+import type { Box, FaceLandmarks } from './face.js';
+import type { FaceFraming, ModelCard } from './model-card.js';
 
 /**
  * The one preprocessing path from face pixels to the model's input tensor, shared by the live
  * pipeline, `emobot eval-model` and the INT8 calibration, so that all three feed the model alike.
  */
 
+/**
+ * The face as the model was trained to see it. With eye landmarks and a card that says how its
+ * training images frame a face, the face is turned upright and scaled and placed that way; otherwise
+ * (cascade detectors) it is the detector box grown by the card's margin.
+ */
+export function cropFace(frame: Mat, face: { box: Box; landmarks?: FaceLandmarks }, card: ModelCard): Mat {
+  const align = card.input.crop.align;
+  if (face.landmarks && align) return alignFace(frame, face.landmarks, align);
+  return cropWithMargin(frame, face.box, card.input.crop.margin);
+}
+
+/**
+ * A similarity transform (rotation, uniform scale, shift) that puts the eye midpoint and the eye
+ * distance where the training images have them, in a side x side crop. Large faces are first
+ * shrunk with area averaging, since warpAffine's bilinear sampling would alias a 5x reduction.
+ */
+export function alignFace(frame: Mat, landmarks: FaceLandmarks, align: FaceFraming): Mat {
+  const cv = opencv();
+  const { rightEye, leftEye } = landmarks;
+  const dx = leftEye.x - rightEye.x;
+  const dy = leftEye.y - rightEye.y;
+  const eyeDistance = Math.max(1, Math.hypot(dx, dy));
+  const angle = Math.atan2(dy, dx);
+  let scale = (align.eye_distance * align.side) / eyeDistance;
+  let centre = { x: (rightEye.x + leftEye.x) / 2, y: (rightEye.y + leftEye.y) / 2 };
+  let source = frame;
+  if (scale < 0.5) {
+    // Only the region the crop can reach is shrunk: the crop's diagonal around the eye midpoint.
+    const reach = (align.side * Math.SQRT2) / scale;
+    const x = clamp(Math.floor(centre.x - reach), 0, frame.cols - 1);
+    const y = clamp(Math.floor(centre.y - reach), 0, frame.rows - 1);
+    const right = clamp(Math.ceil(centre.x + reach), x + 1, frame.cols);
+    const bottom = clamp(Math.ceil(centre.y + reach), y + 1, frame.rows);
+    const shrink = scale * 2;
+    const region = frame.getRegion(new cv.Rect(x, y, right - x, bottom - y));
+    source = region.resize(Math.max(1, Math.round((bottom - y) * shrink)), Math.max(1, Math.round((right - x) * shrink)), 0, 0, cv.INTER_AREA);
+    region.release();
+    // The exact per-axis ratios of the rounded size, and OpenCV's pixel-centre convention.
+    const sx = source.cols / (right - x);
+    const sy = source.rows / (bottom - y);
+    centre = { x: (centre.x - x + 0.5) * sx - 0.5, y: (centre.y - y + 0.5) * sy - 0.5 };
+    scale /= (sx + sy) / 2;
+  }
+  const cos = Math.cos(angle) * scale;
+  const sin = Math.sin(angle) * scale;
+  const tx = align.eye_centre[0] * align.side - (cos * centre.x + sin * centre.y);
+  const ty = align.eye_centre[1] * align.side - (-sin * centre.x + cos * centre.y);
+  const matrix = new cv.Mat([[cos, sin, tx], [-sin, cos, ty]], cv.CV_64F);
+  const aligned = source.warpAffine(matrix, new cv.Size(align.side, align.side), cv.INTER_LINEAR, cv.BORDER_REPLICATE);
+  if (source !== frame) source.release();
+  matrix.release();
+  return aligned;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
 /** The detector box grown by the card's margin on every side, clipped to the frame. */
-export function cropWithMargin(frame: Mat, box: { x: number; y: number; width: number; height: number }, margin: number): Mat {
+export function cropWithMargin(frame: Mat, box: Box, margin: number): Mat {
   const cv = opencv();
   const dx = Math.round(box.width * margin);
   const dy = Math.round(box.height * margin);

@@ -1,9 +1,11 @@
 import type { Config } from '../config/schema.js';
-import { iou, type Box } from './detector.js';
+import { iou, type Box, type DetectedFace, type FaceLandmarks } from './face.js';
 
 export interface Track {
   id: number;
   box: Box;
+  /** This frame's keypoints, from detectors that find them. */
+  landmarks?: FaceLandmarks;
   firstSeenMs: number;
   lastSeenMs: number;
   /** Frames in which a detection matched this track. */
@@ -34,10 +36,10 @@ export class FaceTracker {
 
   constructor(private readonly config: Config['vision']['tracking']) {}
 
-  update(detections: Box[], nowMs: number): TrackUpdate {
+  update(detections: DetectedFace[], nowMs: number): TrackUpdate {
     const pairs: { track: Track; detection: number; overlap: number }[] = [];
     for (const track of this.tracks) {
-      detections.forEach((box, detection) => {
+      detections.forEach(({ box }, detection) => {
         const overlap = iou(track.box, box);
         if (overlap >= this.config.iou_threshold) pairs.push({ track, detection, overlap });
       });
@@ -47,14 +49,19 @@ export class FaceTracker {
     const matchedDetections = new Set<number>();
     for (const { track, detection } of pairs) {
       if (matchedTracks.has(track) || matchedDetections.has(detection)) continue;
-      track.box = detections[detection]!;
+      const { box, landmarks } = detections[detection]!;
+      track.box = box;
+      if (landmarks) track.landmarks = landmarks;
+      else delete track.landmarks;
       track.lastSeenMs = nowMs;
       track.hits++;
       matchedTracks.add(track);
       matchedDetections.add(detection);
     }
-    detections.forEach((box, detection) => {
-      if (!matchedDetections.has(detection)) this.tracks.push({ id: this.nextId++, box, firstSeenMs: nowMs, lastSeenMs: nowMs, hits: 1 });
+    detections.forEach(({ box, landmarks }, detection) => {
+      if (!matchedDetections.has(detection)) {
+        this.tracks.push({ id: this.nextId++, box, ...(landmarks ? { landmarks } : {}), firstSeenMs: nowMs, lastSeenMs: nowMs, hits: 1 });
+      }
     });
     const confirmed = (t: Track) => t.hits >= this.config.confirm_frames;
     // A detection becomes a person only once it persisted: single-frame false positives never surface.

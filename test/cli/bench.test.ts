@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -9,11 +9,15 @@ t.setTimeout(180_000);
 
 t.test('bench --json: one report with every section, written with its plot', async (t) => {
   const out = mkdtempSync(path.join(tmpdir(), 'emobot-bench-'));
-  const result = await runCli(['bench', '--json', '--frames', '6', '--seconds', '2', '--turns', '2', '--starts', '1', '--fer-images', '40', '--out', out]);
+  // A small development set from the committed photos: the smile, the portrait and the cat (no face).
+  const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
+  const devSet = path.join(out, 'dev.csv');
+  writeFileSync(devSet, `file,label\n${path.join(faces, 'astronaut.png')},3\n${path.join(faces, 'grace_hopper.jpg')},6\n${path.join(faces, 'chelsea.png')},6\n`);
+  const result = await runCli(['bench', '--json', '--frames', '6', '--seconds', '2', '--turns', '2', '--starts', '1', '--fer-images', '40', '--dev-set', devSet, '--out', out]);
   t.equal(result.code, 0, result.stderr);
   const report = JSON.parse(result.stdout);
   t.same(JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')), report, 'bench.json is the printed report');
-  t.match(readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg [^]*EmoBot vision latency per stage[^]*Frames per second[^]*Emotion model per face/);
+  t.match(readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg [^]*EmoBot vision latency per stage[^]*Frames per second[^]*Emotion model per face[^]*Face detection alone/);
 
   const { vision } = report;
   for (const n of ['0', '1', '3']) {
@@ -24,6 +28,12 @@ t.test('bench --json: one report with every section, written with its plot', asy
   t.ok(vision.byFaces['3'].stagesMs.infer.p50 > vision.byFaces['1'].stagesMs.infer.p50, 'three faces take longer to classify than one');
   t.match(vision.replay, { seconds: 2, cameraFps: Number, visionFps: Number, droppedFrames: Number, memory: { afterWarmUp: { rssMb: Number, heapMb: Number }, atEnd: { rssMb: Number }, rssGrowthPercent: Number } });
   t.ok(vision.replay.visionFps > 0, 'the daemon analysed frames while replaying');
+
+  t.same(vision.detectors.map((d: { detector: string }) => d.detector), ['blazeface', 'blazeface-back', 'haar', 'haar-alt2', 'lbp'], 'every detector timed');
+  for (const d of vision.detectors) t.match(d, { file: /\.(onnx|xml)$/, ms: { p50: Number, p95: Number }, oneFaceFound: Number });
+  t.equal(vision.detectors[0].oneFaceFound, 1, 'BlazeFace finds the one face in each one-face frame (it chose them)');
+  t.match(report.devSet, { images: 3, faceFound: 2 / 3, peer: { ownDetector: { images: 3 }, onEmoBotBoxes: { images: 3 } } }, 'the development set through the whole pipeline, face-api beside it');
+  t.match(report.comparison.devSet, { emobot: { accuracy: Number }, faceApiOnEmoBotBoxes: { accuracy: Number }, accuracyPoints: Number, macroF1Points: Number });
 
   const fer = existsSync(DEFAULT_FER_DIR);
   t.match(report.models, { threads: 1, int8: { faces: fer ? 40 : 30, msPerFace: Number }, fp32: { msPerFace: Number }, int8Speedup: Number });
@@ -36,6 +46,13 @@ t.test('bench --json: one report with every section, written with its plot', asy
   if (fer) t.match(report.peer.accuracy, { images: 40, accuracy: Number, backend: 'wasm' });
   t.match(report.comparison, { fpsRatio: { 0: Number, 1: Number, 3: Number } });
   t.match(result.stderr, /bench: wrote/);
+});
+
+t.test('without a development set its table is skipped, saying where it looked', async (t) => {
+  const out = mkdtempSync(path.join(tmpdir(), 'emobot-bench-'));
+  const result = await runCli(['bench', '--json', '--frames', '2', '--seconds', '1', '--turns', '1', '--starts', '1', '--fer-images', '10', '--no-peer', '--dev-set', path.join(out, 'none.csv'), '--out', out]);
+  t.equal(result.code, 0, result.stderr);
+  t.same(JSON.parse(result.stdout).devSet, { skipped: `no development set at ${path.join(out, 'none.csv')}` });
 });
 
 t.test('bad counts are usage errors', async (t) => {

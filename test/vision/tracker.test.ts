@@ -3,7 +3,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { FaceTracker } from '../../src/vision/tracker.js';
 
 const tracking = (extra: object = {}) => configSchema.parse({ vision: { tracking: { confirm_frames: 1, ...extra } } }).vision.tracking;
-const box = (x: number, y: number, side: number) => ({ x, y, width: side, height: side });
+/** A detection of a square face at (x, y). */
+const box = (x: number, y: number, side: number) => ({ box: { x, y, width: side, height: side }, score: 1 });
 
 t.test('a moving face keeps its id; a new face gets a new one', async (t) => {
   const tracker = new FaceTracker(tracking());

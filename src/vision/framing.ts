@@ -1,0 +1,59 @@
+import type { Mat } from '@u4/opencv4nodejs';
+import { opencv } from '../runtime/opencv.js';
+import type { FaceDetector } from './detector.js';
+import type { IdxImages } from './idx.js';
+import type { FaceFraming } from './model-card.js';
+import { idxImageMat } from './preprocess.js';
+
+/**
+ * A border of `fraction` of each side, filled by repeating the edge pixels: detectors miss faces
+ * that fill the whole picture or touch its edge (FER-2013's 48 px images, tight photo crops).
+ */
+export function padByEdge(image: Mat, fraction: number): Mat {
+  const cv = opencv();
+  const dy = Math.round(image.rows * fraction);
+  const dx = Math.round(image.cols * fraction);
+  return image.copyMakeBorder(dy, dy, dx, dx, cv.BORDER_REPLICATE);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * How a set of training images frames a face, seen through the live detector: the median eye
+ * midpoint and eye distance as fractions of the image side. Aligning live faces to these figures
+ * gives the model crops framed like the images it learnt from, whatever the detector's own biases.
+ */
+export async function measureFraming(images: IdxImages, detector: FaceDetector, options: { indices: number[]; pad: number }): Promise<FaceFraming & { found: number }> {
+  if (images.rows !== images.cols) throw new Error(`training images are ${images.cols}x${images.rows}; aligned crops are square`);
+  const side = images.cols;
+  const centreX: number[] = [];
+  const centreY: number[] = [];
+  const distance: number[] = [];
+  for (const index of options.indices) {
+    const image = idxImageMat(images, index);
+    const padded = padByEdge(image, options.pad);
+    const faces = await detector.detect(padded);
+    padded.release();
+    const face = faces.sort((a, b) => b.score - a.score)[0];
+    if (!face?.landmarks) continue;
+    const { rightEye, leftEye } = face.landmarks;
+    const offset = Math.round(side * options.pad);
+    centreX.push(((rightEye.x + leftEye.x) / 2 - offset) / side);
+    centreY.push(((rightEye.y + leftEye.y) / 2 - offset) / side);
+    distance.push(Math.hypot(leftEye.x - rightEye.x, leftEye.y - rightEye.y) / side);
+  }
+  if (distance.length === 0) throw new Error(`${detector.name} found no face with landmarks in ${options.indices.length} training images`);
+  const round = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    side,
+    eye_centre: [round(median(centreX)), round(median(centreY))],
+    eye_distance: round(median(distance)),
+    detector: detector.name,
+    measured_on: `${detector.name} ${detector.source.version} on ${distance.length} of ${options.indices.length} training images, padded ${Math.round(options.pad * 100)}% by edge replication`,
+    found: distance.length,
+  };
+}

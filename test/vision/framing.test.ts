@@ -1,0 +1,52 @@
+import path from 'node:path';
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+import { opencv } from '../../src/runtime/opencv.js';
+import { createDetector } from '../../src/vision/detector.js';
+import { measureFraming, padByEdge } from '../../src/vision/framing.js';
+import type { IdxImages } from '../../src/vision/idx.js';
+import { grayMat } from '../../src/vision/preprocess.js';
+
+const cv = opencv();
+const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
+
+t.test('padByEdge repeats the edge pixels around the image', async (t) => {
+  const image = grayMat(new Uint8Array([1, 2, 3, 4]), 2, 2);
+  const padded = padByEdge(image, 0.5);
+  t.same([padded.cols, padded.rows], [4, 4]);
+  t.same(Array.from(padded.getData()), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+});
+
+/** 48x48 gray "training images": the astronaut's face cut out at two framings, and a blank one. */
+function trainingImages(): { images: IdxImages; boxes: { x: number; y: number; side: number }[] } {
+  const photo = cv.imread(path.join(faces, 'astronaut.png')).cvtColor(cv.COLOR_BGR2GRAY);
+  const boxes = [
+    { x: 166, y: 60, side: 116 },
+    { x: 150, y: 44, side: 148 },
+  ];
+  const pixels = new Uint8Array(3 * 48 * 48);
+  boxes.forEach(({ x, y, side }, i) => {
+    const crop = photo.getRegion(new cv.Rect(x, y, side, side)).resize(48, 48, 0, 0, cv.INTER_AREA);
+    pixels.set(crop.getData(), i * 48 * 48);
+  });
+  pixels.fill(128, 2 * 48 * 48);
+  return { images: { count: 3, rows: 48, cols: 48, pixels }, boxes };
+}
+
+t.test('measureFraming: the median eye midpoint and distance, as fractions of the side, through the live detector', async (t) => {
+  const detector = await createDetector(configSchema.parse({}).vision.detection);
+  t.teardown(() => detector.release());
+  const { images } = trainingImages();
+  const tight = await measureFraming(images, detector, { indices: [0], pad: 0.25 });
+  const loose = await measureFraming(images, detector, { indices: [1], pad: 0.25 });
+  t.equal(tight.found, 1);
+  t.equal(tight.side, 48);
+  // The same face in a wider crop: the eyes are closer together relative to the side.
+  t.ok(loose.eye_distance < tight.eye_distance, `eye distance ${loose.eye_distance} (wide crop) < ${tight.eye_distance} (tight)`);
+  t.ok(Math.abs(loose.eye_distance / tight.eye_distance - 116 / 148) < 0.08, 'in proportion to the crop sizes');
+  t.ok(tight.eye_centre[0] > 0.35 && tight.eye_centre[0] < 0.65 && tight.eye_centre[1] > 0.2 && tight.eye_centre[1] < 0.55, `eye midpoint ${tight.eye_centre}`);
+  t.match(tight.measured_on, /^blazeface \d+\.\d+\.\d+ on 1 of 1 training images, padded 25% by edge replication$/);
+  const both = await measureFraming(images, detector, { indices: [0, 1, 2], pad: 0.25 });
+  t.equal(both.found, 2, 'the blank image has no face and is left out');
+  await t.rejects(measureFraming(images, detector, { indices: [2], pad: 0.25 }), /found no face with landmarks in 1 training images/);
+});
