@@ -20,6 +20,7 @@ def main():
     p.add_argument("--onnx", required=True)
     p.add_argument("--card", required=True, help="model card JSON to write (the runtime's contract)")
     args = p.parse_args()
+    args_cli = args
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     meta = ckpt["meta"]
@@ -32,12 +33,31 @@ def main():
         net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
     )
+    # A fine-tuning run starts from the shipped FP32 model: the card being replaced holds how that
+    # model was made, so the chain back to random initialisation stays in the new card.
+    previous_card = None
+    if os.path.exists(args.card):
+        with open(args.card) as f:
+            previous_card = json.load(f)
+
     def recipe(run_meta):
         """The run's arguments without machine-local paths, preceded by the runs it continued."""
-        args = {k: v for k, v in run_meta["args"].items() if k not in ("out", "data", "time_steps", "threads", "init")}
+        args = {k: v for k, v in run_meta["args"].items()
+                if k not in ("out", "data", "time_steps", "threads", "init", "init_onnx", "ferplus")}
+        if run_meta["args"].get("ferplus"):
+            args["ferplus"] = True
         previous = run_meta.get("init_from")
-        if previous:
+        if previous and "meta" in previous:
             args["continued_from"] = {"epochs_done": previous["epochs_done"], **recipe(previous["meta"])}
+        elif previous and "onnx" in previous:
+            history = previous.get("training")
+            if history is None and previous_card and previous_card.get("files", {}).get("fp32", {}).get("sha256") == previous["sha256"]:
+                history = previous_card["training"]
+            if history is None:
+                sys.exit(f"{args_cli.card} does not describe {previous['onnx']} (sha256 {previous['sha256'][:12]}...), the model "
+                         "this run started from, so how that model was made would be lost: restore the card of that model "
+                         "(git checkout) and run again")
+            args["fine_tuned_from"] = {"onnx": previous["onnx"], "sha256": previous["sha256"], "training": history}
         return args
 
     card = {
@@ -50,6 +70,7 @@ def main():
             # x = (pixel / 255 - mean) / std
             "normalization": {"scale": 1 / 255, "mean": round(meta["mean"], 6), "std": round(meta["std"], 6)},
             # FER-2013 crops show the whole face with a little forehead and chin around a detector box.
+            # measure-framing.mjs adds "align": how the training images frame a face, for eye-aligned crops.
             "crop": {"margin": 0.15, "equalize": False},
         },
         "output": {"name": "logits", "activation": "softmax"},

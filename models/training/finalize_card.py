@@ -22,6 +22,16 @@ def evaluation(path):
     }
 
 
+def faces_evaluation(path):
+    with open(path) as f:
+        r = json.load(f)
+    return {
+        "accuracy": round(r["accuracy"], 4), "macro_f1": round(r["macroF1"], 4), "face_found": round(r["faceFound"], 4),
+        "per_class": {k: {"support": c["support"], "recall": round(c["recall"], 4)} for k, c in r["perClass"].items()},
+        "confusion": r["confusion"],
+    }
+
+
 def metrics_markdown(card):
     """The README tables, written from the card so the two can never disagree."""
     ev, labels = card["evaluation"], card["labels"]
@@ -33,7 +43,7 @@ def metrics_markdown(card):
         f"| macro-F1 | {pct(fp32['macro_f1'])} | {pct(int8['macro_f1'])} |",
         f"| ms per face | {fp32['ms_per_face']} | {int8['ms_per_face']} |",
         f"| file | {card['files']['fp32']['bytes'] / 1e6:.1f} MB | {card['files']['int8']['bytes'] / 1e6:.1f} MB |",
-        "", f"INT8 is {ev['int8_speedup']}x faster than FP32 ({ev['latency_setup']}).", "",
+        "", f"INT8 is {ev['int8_speedup']}x faster than FP32 ({ev['latency_setup']}). Measured on {ev['cpu']}.", "",
         "Per class (recall; INT8 minus FP32 in points):", "",
         "| class | images | FP32 recall | INT8 recall | difference | INT8 precision | INT8 F1 |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -46,6 +56,15 @@ def metrics_markdown(card):
         lines += ["", f"{name} confusion matrix (rows: true class, columns: predicted):", "",
                   "| | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
         lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, r["confusion"])]
+    dev = ev.get("dev_set")
+    if dev:
+        lines += ["", f"Development set, the whole live path ({dev['setup']}):", "",
+                  "| | FP32 | INT8 |", "| --- | ---: | ---: |",
+                  f"| faces found | {pct(dev['fp32']['face_found'])} | {pct(dev['int8']['face_found'])} |",
+                  f"| accuracy | {pct(dev['fp32']['accuracy'])} | {pct(dev['int8']['accuracy'])} |",
+                  f"| macro-F1 | {pct(dev['fp32']['macro_f1'])} | {pct(dev['int8']['macro_f1'])} |"]
+        lines += [f"| {label} recall ({dev['int8']['per_class'][label]['support']}) | {pct(dev['fp32']['per_class'][label]['recall'])} | "
+                  f"{pct(dev['int8']['per_class'][label]['recall'])} |" for label in labels]
     t = card["training"]
     lines += ["", f"Training selected epoch {t['selected_epoch']} of {t['args']['epochs']} "
                   f"(validation accuracy in PyTorch: {pct(t['val_acc'])}, flip-averaged {pct(t['val_acc_flip'])}).",
@@ -73,6 +92,9 @@ def main():
     p.add_argument("--eval-int8", required=True)
     p.add_argument("--latency-setup", required=True)
     p.add_argument("--readme", required=True, help="README whose metrics section is rewritten")
+    p.add_argument("--cpu", required=True, help="the CPU the figures were measured on, with its int8-relevant flags")
+    p.add_argument("--faces-fp32", help="emobot eval-faces --json of the FP32 model on the development set")
+    p.add_argument("--faces-int8", help="the same for the INT8 model")
     args = p.parse_args()
     with open(args.card) as f:
         card = json.load(f)
@@ -81,10 +103,20 @@ def main():
         count = json.load(f)["count"]
     card["evaluation"] = {
         "split": f"FER-2013 validation (PublicTest), {count} images, all-black placeholder included",
+        "cpu": args.cpu,
         "latency_setup": args.latency_setup,
         "fp32": fp32, "int8": int8,
         "int8_speedup": round(fp32["ms_per_face"] / int8["ms_per_face"], 2),
     }
+    if args.faces_fp32 and args.faces_int8:
+        with open(args.faces_int8) as f:
+            faces = json.load(f)
+        card["evaluation"]["dev_set"] = {
+            "setup": f"{faces['images']} photos of {os.path.basename(os.path.dirname(faces['manifest']))}, padded "
+                     f"{round(faces['pad'] * 100)}% by edge replication, detector {faces['detector']}, largest face, "
+                     "a photo without a face counted wrong",
+            "fp32": faces_evaluation(args.faces_fp32), "int8": faces_evaluation(args.faces_int8),
+        }
     card["files"] = {"fp32": file_entry(args.fp32), "int8": file_entry(args.int8)}
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)

@@ -1,4 +1,5 @@
 """The MobileNetV2-family emotion classifier, shared by training and export."""
+import torch
 import torch.nn as nn
 from torchvision.models import mobilenet_v2
 
@@ -19,3 +20,64 @@ def build_model(num_classes, width, in_channels=1, final_stride=2, dropout=0.2):
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out")
     return net
+
+
+@torch.no_grad()
+def load_folded_onnx(net, onnx_path, images):
+    """Start from a shipped model whose ONNX export has BatchNorm folded into the convolutions.
+
+    Each conv gets the folded weights, and its BatchNorm is set so that it reproduces the folded
+    bias exactly in eval mode: running statistics measured on `images` (a batch of normalised,
+    unaugmented training inputs), gamma = that std and beta = that mean plus the folded bias. In
+    training mode the batch statistics of augmented batches differ somewhat, so the first steps see
+    a model close to, not equal to, the shipped one. Fine-tuning starts from its predictions, not
+    from noise.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(onnx_path)
+    weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    gemm = next((n for n in model.graph.node if n.op_type == "Gemm"), None)
+    if gemm is None:
+        raise ValueError(f"{onnx_path}: no Gemm (classifier) node")
+    pairs = [(m, bn) for m, bn in zip(list(net.features.modules()), list(net.features.modules())[1:])
+             if isinstance(m, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)]
+    if len(pairs) != len(convs):
+        raise ValueError(f"{onnx_path}: {len(convs)} convolutions, the network has {len(pairs)}")
+    biases = []
+    for (conv, bn), node in zip(pairs, convs):
+        w = weights[node.input[1]]
+        if tuple(w.shape) != tuple(conv.weight.shape):
+            raise ValueError(f"{onnx_path}: {node.name} has weights {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
+        conv.weight.copy_(w)
+        b = weights[node.input[2]]
+        biases.append(b)
+        # Exact identity first, so the statistics below are measured on the shipped model's activations.
+        bn.running_mean.zero_()
+        bn.running_var.fill_(1.0 - bn.eps)
+        bn.weight.fill_(1.0)
+        bn.bias.copy_(b)
+    linear = net.classifier[1]
+    if tuple(weights[gemm.input[1]].shape) != tuple(linear.weight.shape):
+        raise ValueError(f"{onnx_path}: classifier weights {tuple(weights[gemm.input[1]].shape)}, expected {tuple(linear.weight.shape)}")
+    linear.weight.copy_(weights[gemm.input[1]])
+    linear.bias.copy_(weights[gemm.input[2]])
+
+    stats = {}
+
+    def record(key, out):  # per-channel moments only: the activations themselves would take gigabytes
+        stats[key] = (out.mean(dim=(0, 2, 3)), out.var(dim=(0, 2, 3), unbiased=False))
+
+    hooks = [conv.register_forward_hook(lambda mod, inp, out, key=i: record(key, out)) for i, (conv, _) in enumerate(pairs)]
+    net.eval()
+    net(images)
+    for h in hooks:
+        h.remove()
+    for i, (conv, bn) in enumerate(pairs):
+        mean, var = stats[i]
+        bn.running_mean.copy_(mean)
+        bn.running_var.copy_(var)
+        bn.weight.copy_((var + bn.eps).sqrt())
+        bn.bias.copy_(mean + biases[i])

@@ -5,7 +5,8 @@ so that calibration sees exactly the runtime's preprocessing:
 
   prepare: pick the calibration images (listed in calibration/), and write a copy of the model that
            also outputs every activation tensor that will be quantized.
-  finish:  from the recorded ranges, write the QDQ model: weights int8 symmetric per output channel,
+  finish:  from the recorded ranges, write the QDQ model: weights int8 symmetric per output channel
+           in a 7-bit range (+-63, see WEIGHT_MAX),
            biases int32 at input_scale * weight_scale, activations uint8 asymmetric (U8S8, the fast
            path of onnxruntime's x86 and Arm CPU kernels). ReLU6 (Clip) after a convolution is
            folded into the quantization range, so onnxruntime fuses each block into QLinearConv.
@@ -78,6 +79,12 @@ def prepare(args):
     print(json.dumps({"augmented": args.augmented, "tensors": len(names), "calibration_images": len(chosen)}))
 
 
+# x86 CPUs with AVX2 but without VNNI multiply uint8 activations by int8 weights with vpmaddubsw,
+# which adds two products into a saturating int16: 2 x 255 x 127 overflows, 2 x 255 x 63 cannot.
+# "reduced" (7-bit weights, onnxruntime's reduce_range) gives the same results on every CPU.
+WEIGHT_MAX = {"full": 127.0, "reduced": 63.0}
+
+
 def uint8_params(lo, hi):
     lo, hi = min(0.0, float(lo)), max(0.0, float(hi))
     scale = (hi - lo) / 255.0 or 1.0
@@ -122,14 +129,15 @@ def finish(args):
         x_scale = params[node.input[0].removesuffix("_dequantized")][0]
         w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
         per_channel = node.op_type == "Conv"
+        w_max = WEIGHT_MAX[args.weights]
         if per_channel:
-            w_scale = np.maximum(np.abs(w).reshape(w.shape[0], -1).max(axis=1), 1e-12) / 127.0
-            w_q = np.clip(np.round(w / w_scale.reshape(-1, *([1] * (w.ndim - 1)))), -127, 127).astype(np.int8)
+            w_scale = np.maximum(np.abs(w).reshape(w.shape[0], -1).max(axis=1), 1e-12) / w_max
+            w_q = np.clip(np.round(w / w_scale.reshape(-1, *([1] * (w.ndim - 1)))), -w_max, w_max).astype(np.int8)
             w_zp = np.zeros(w.shape[0], np.int8)
             axis = {"axis": 0}
         else:
-            w_scale = np.array(max(np.abs(w).max(), 1e-12) / 127.0, np.float32)
-            w_q = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+            w_scale = np.array(max(np.abs(w).max(), 1e-12) / w_max, np.float32)
+            w_q = np.clip(np.round(w / w_scale), -w_max, w_max).astype(np.int8)
             w_zp = np.array(0, np.int8)
             axis = {}
         w_name = node.input[1]
@@ -182,6 +190,8 @@ def main():
     pf.add_argument("--fp32", required=True)
     pf.add_argument("--ranges", required=True)
     pf.add_argument("--out", required=True)
+    pf.add_argument("--weights", choices=sorted(WEIGHT_MAX), default="reduced",
+                    help="int8 weight range: reduced (+-63) is exact on AVX2 CPUs without VNNI; full (+-127)")
     args = p.parse_args()
     (prepare if args.step == "prepare" else finish)(args)
 

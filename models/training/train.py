@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 
@@ -16,8 +17,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fer_data import LABELS, load_split, non_blank_indices  # noqa: E402
-from model import build_model  # noqa: E402
+from fer_data import LABELS, load_ferplus, load_split, non_blank_indices  # noqa: E402
+from model import build_model, load_folded_onnx  # noqa: E402
+from torchvision.io import decode_jpeg, encode_jpeg  # noqa: E402
 
 
 def parse_args():
@@ -35,10 +37,28 @@ def parse_args():
     p.add_argument("--warmup-epochs", type=float, default=2.0)
     p.add_argument("--init", help="start from this checkpoint's weights (a finished run's last.pt) with a fresh "
                                   "optimizer and schedule: a second cosine cycle (warm restart)")
+    p.add_argument("--init-onnx", help="(not with --init) ""start from a shipped FP32 ONNX model (BatchNorm folded), e.g. "
+                                       "models/emotion-mobilenetv2-fp32.onnx, with a fresh optimizer and schedule")
+    p.add_argument("--ferplus", help="folder with FER+ votes for the same records: train on soft labels")
+    p.add_argument("--ferplus-weight", type=float, default=0.5,
+                   help="target = w * FER+ vote distribution + (1 - w) * FER-2013 label")
+    p.add_argument("--camera-aug", type=float, default=0.0,
+                   help="probability of each camera degradation (downscale, blur, JPEG, noise, gamma)")
+    p.add_argument("--jitter", type=float, default=1.0, help="scale of the geometric jitter (1 = +-12 deg, "
+                                                             "+-12%% scale, +-8%% shift)")
     p.add_argument("--seed", type=int, default=2013)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--time-steps", type=int, default=0, help="only time this many training steps, then exit")
-    return p.parse_args()
+    args = p.parse_args()
+    if args.init and args.init_onnx:
+        p.error("--init and --init-onnx both say where to start: give one")
+    return args
+
+
+def file_sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def seed_everything(seed):
@@ -51,15 +71,16 @@ def normalise(x, mean, std):
     return (x - mean) / std
 
 
-def augment(batch_u8, size, gen):
-    """Batch augmentation in one resampling pass: flip, rotation, scale, shift, then photometric jitter
-    and random erasing. Working on whole batches keeps a 2-core CPU busy with the network, not Python."""
+def augment(batch_u8, size, gen, camera_p=0.0, jitter=1.0):
+    """Batch augmentation in one resampling pass: flip, rotation, scale, shift, then photometric jitter,
+    the robot camera's degradations and random erasing. Working on whole batches keeps a 2-core CPU busy
+    with the network, not Python."""
     n = batch_u8.shape[0]
     x = batch_u8.float().unsqueeze(1) / 255.0
-    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(12)
-    scale = 1.0 + (torch.rand(n, generator=gen) * 2 - 1) * 0.12
+    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(12) * jitter
+    scale = 1.0 + (torch.rand(n, generator=gen) * 2 - 1) * 0.12 * jitter
     flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
-    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.16  # fraction of half-width: +-8% of the side
+    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.16 * jitter  # fraction of half-width: +-8% of the side
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([
         torch.stack([cos * flip, -sin, shift[:, 0]], dim=1),
@@ -71,6 +92,8 @@ def augment(batch_u8, size, gen):
     brightness = (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.15
     mean = x.mean(dim=(2, 3), keepdim=True)
     x = ((x - mean) * contrast + mean + brightness).clamp(0, 1)
+    if camera_p > 0:
+        x = camera_degrade(x, gen, camera_p)
     erase = torch.rand(n, generator=gen) < 0.5
     for i in torch.nonzero(erase).flatten().tolist():
         area = float(torch.empty(1).uniform_(0.02, 0.2, generator=gen)) * size * size
@@ -80,6 +103,44 @@ def augment(batch_u8, size, gen):
         top = int(torch.randint(0, size - h + 1, (1,), generator=gen))
         left = int(torch.randint(0, size - w + 1, (1,), generator=gen))
         x[i, :, top:top + h, left:left + w] = torch.rand(1, generator=gen)
+    return x
+
+
+def _chance(n, p, gen):
+    return torch.nonzero(torch.rand(n, generator=gen) < p).flatten().tolist()
+
+
+def _uniform(lo, hi, gen):
+    return float(torch.empty(1).uniform_(lo, hi, generator=gen))
+
+
+def camera_degrade(x, gen, p):
+    """What a small robot camera does to a face that FER-2013's web photos rarely show: a face only
+    16-40 px across upsampled by the crop, defocus blur, sensor noise, JPEG/MJPEG artefacts and a
+    different tone curve (gamma). Downscale, noise and gamma apply with probability p, blur and
+    JPEG with 0.6 p (they compound with the downscale), each independently."""
+    n, _, size, _ = x.shape
+    for i in _chance(n, p, gen):  # a distant face: fewer pixels, upsampled back to the input side
+        side = int(_uniform(16, 40, gen))
+        small = F.interpolate(x[i:i + 1], size=(side, side), mode="area")
+        x[i:i + 1] = F.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
+    for i in _chance(n, p * 0.6, gen):  # defocus
+        sigma = _uniform(0.4, 1.4, gen)
+        r = torch.arange(-3, 4, dtype=torch.float32)
+        k = torch.exp(-r * r / (2 * sigma * sigma))
+        k = k / k.sum()
+        img = F.pad(x[i:i + 1], (3, 3, 3, 3), mode="replicate")
+        img = F.conv2d(img, k.view(1, 1, 1, 7))
+        x[i:i + 1] = F.conv2d(img, k.view(1, 1, 7, 1))
+    gamma = torch.exp((torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.4)
+    use_gamma = (torch.rand(n, 1, 1, 1, generator=gen) < p).float()
+    x = x.clamp(1e-4, 1) ** (1 + use_gamma * (gamma - 1))
+    sigma = torch.rand(n, 1, 1, 1, generator=gen) * 0.05 * (torch.rand(n, 1, 1, 1, generator=gen) < p).float()
+    x = (x + torch.randn(x.shape, generator=gen) * sigma).clamp(0, 1)
+    for i in _chance(n, p * 0.6, gen):
+        quality = int(_uniform(15, 75, gen))
+        encoded = encode_jpeg((x[i] * 255).round().to(torch.uint8), quality=quality)
+        x[i] = decode_jpeg(encoded).float() / 255.0
     return x
 
 
@@ -121,11 +182,23 @@ def main():
     val_x, val_y = load_split(args.data, "val")
     keep_train, keep_val = non_blank_indices(train_x), non_blank_indices(val_x)
     print(f"dropped all-black images: train {len(train_x) - len(keep_train)}, val {len(val_x) - len(keep_val)}")
-    train_x, train_y = torch.from_numpy(train_x[keep_train].copy()), torch.from_numpy(train_y[keep_train].astype(np.int64))
+    train_soft = np.eye(len(LABELS), dtype=np.float32)[train_y]
+    if args.ferplus:
+        votes, usable = load_ferplus(args.ferplus, "train")
+        train_soft = args.ferplus_weight * votes + (1 - args.ferplus_weight) * train_soft
+        kept = np.intersect1d(keep_train, np.nonzero(usable)[0])
+        print(f"FER+ soft labels (weight {args.ferplus_weight}): left out {len(keep_train) - len(kept)} records "
+              "without a usable FER+ vote (unmatched, or mostly contempt/unknown/not-a-face)")
+    else:
+        kept = keep_train
+    # Mean and std stay those of all non-blank training images: the runtime's normalisation must not
+    # change with the label source, or a warm start from the shipped model would see shifted inputs.
+    pixel_mean = float(torch.from_numpy(train_x[keep_train]).float().mean() / 255.0)
+    pixel_std = float(torch.from_numpy(train_x[keep_train]).float().std() / 255.0)
+    train_soft = torch.from_numpy(train_soft[kept])
+    train_x, train_y = torch.from_numpy(train_x[kept].copy()), torch.from_numpy(train_y[kept].astype(np.int64))
     val_x, val_y = torch.from_numpy(val_x[keep_val].copy()), torch.from_numpy(val_y[keep_val].astype(np.int64))
 
-    pixel_mean = float(train_x.float().mean() / 255.0)
-    pixel_std = float(train_x.float().std() / 255.0)
     counts = torch.bincount(train_y, minlength=len(LABELS)).float()
     # sqrt inverse frequency: helps disgust (1.5% of train) without sacrificing the majority classes.
     class_weights = (counts.max() / counts).sqrt()
@@ -139,6 +212,21 @@ def main():
         # The card records the whole chain of runs, so the model can be rebuilt from the data alone.
         init_from = {"epochs_done": previous["epoch"] + 1, "meta": previous["meta"]}
         print(f"initialised from {args.init} (epoch {init_from['epochs_done']})")
+    elif args.init_onnx:
+        init_from = {"onnx": os.path.basename(args.init_onnx), "sha256": file_sha256(args.init_onnx)}
+        # The card beside the shipped model says how that model was made: kept, so that the chain back
+        # to random initialisation survives in the new card.
+        card_path = re.sub(r"-(int8|fp32|fp16)\.onnx$", ".json", args.init_onnx)
+        if os.path.exists(card_path):
+            with open(card_path) as f:
+                card = json.load(f)
+            if card.get("files", {}).get("fp32", {}).get("sha256") == init_from["sha256"]:
+                init_from["training"] = card["training"]
+        if not os.path.exists(os.path.join(args.out, "last.pt")):  # resuming loads the weights below
+            sample = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(args.seed))[:512]
+            load_folded_onnx(net, args.init_onnx, normalise(resize_only(train_x[sample], args.size), pixel_mean, pixel_std))
+            acc, acc_tta = evaluate(net, val_x, val_y, args.size, pixel_mean, pixel_std)
+            print(f"initialised from {args.init_onnx}: val_acc {acc:.4f}, flip-averaged {acc_tta:.4f}")
     decay, no_decay = [], []
     for name, param in net.named_parameters():
         (no_decay if param.ndim <= 1 else decay).append(param)
@@ -146,7 +234,15 @@ def main():
         {"params": decay, "weight_decay": args.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ], lr=args.lr, momentum=0.9, nesterov=True)
-    criterion = nn.CrossEntropyLoss(weight=class_weights, label_smoothing=args.label_smoothing)
+
+    def criterion(logits, soft):
+        """Cross-entropy against soft targets with label smoothing, each sample weighted by its
+        targets' class weights (for a one-hot target, its class's weight). Unlike PyTorch's weighted
+        cross-entropy, the smoothing term is weighted by the sample's weight too, not per class."""
+        smoothed = soft * (1 - args.label_smoothing) + args.label_smoothing / len(LABELS)
+        per_sample = -(smoothed * F.log_softmax(logits, dim=1)).sum(dim=1)
+        sample_weight = soft @ class_weights
+        return (per_sample * sample_weight).sum() / sample_weight.sum()
 
     steps_per_epoch = len(train_x) // args.batch
     total_steps = steps_per_epoch * args.epochs
@@ -179,10 +275,10 @@ def main():
             for group in opt.param_groups:
                 group["lr"] = cosine_lr(global_step, total_steps, warmup_steps, args.lr)
             idx = perm[step * args.batch:(step + 1) * args.batch]
-            x = normalise(augment(train_x[idx], args.size, gen), pixel_mean, pixel_std)
+            x = normalise(augment(train_x[idx], args.size, gen, args.camera_aug, args.jitter), pixel_mean, pixel_std)
             y = train_y[idx]
             logits = net(x)
-            loss = criterion(logits, y)
+            loss = criterion(logits, train_soft[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -202,9 +298,12 @@ def main():
         }
         history.append(record)
         print(json.dumps(record), flush=True)
+        snapshot = {"model": net.state_dict(), "meta": meta, "record": record}
+        # Every epoch is kept, so that the real-face development set can take part in selection.
+        torch.save(snapshot, os.path.join(args.out, f"epoch-{epoch + 1:02d}.pt"))
         if val_acc_tta > best["val_acc_tta"]:
             best = dict(record)
-            torch.save({"model": net.state_dict(), "meta": meta, "record": record}, best_path)
+            torch.save(snapshot, best_path)
         torch.save({
             "model": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
             "torch_rng": torch.get_rng_state(), "epoch": epoch, "best": best, "history": history, "meta": meta,
