@@ -27,7 +27,7 @@ const median = (values: number[]) => {
  * midpoint and eye distance as fractions of the image side. Aligning live faces to these figures
  * gives the model crops framed like the images it learnt from, whatever the detector's own biases.
  */
-export async function measureFraming(images: IdxImages, detector: FaceDetector, options: { indices: number[]; pad: number }): Promise<FaceFraming & { found: number }> {
+export async function measureFraming(images: IdxImages, detector: FaceDetector, options: { indices: number[]; pad: number }): Promise<Omit<FaceFraming, 'zooms'> & { found: number }> {
   if (images.rows !== images.cols) throw new Error(`training images are ${images.cols}x${images.rows}; aligned crops are square`);
   const side = images.cols;
   const centreX: number[] = [];

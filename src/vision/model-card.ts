@@ -14,6 +14,12 @@ export const faceFramingSchema = z.strictObject({
   side: z.number().int().min(8).max(1024),
   eye_centre: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
   eye_distance: z.number().gt(0).max(1),
+  /**
+   * Crops per face at these multiples of eye_distance, their predictions averaged (below 1: more of
+   * the head around the face). [1, 0.9] measured better than [1] alone on both the FER-2013
+   * validation images and the development set.
+   */
+  zooms: z.array(z.number().min(0.5).max(2)).min(1).max(4).default([1]),
   /** The detector whose keypoints the figures were measured with (keypoint conventions differ). */
   detector: z.string().optional(),
   /** How many training images the detector found a face in, and on how many the figures rest. */

@@ -89,9 +89,9 @@ export class VisionPipeline {
     const detect = lap();
 
     const classified = update.visible.slice(0, this.config.detection.max_faces);
-    const tensor = this.faceTensor(image, classified);
+    const { tensor, cropsPerFace } = this.faceTensor(image, classified);
     const preprocess = lap();
-    const probs = classified.length ? await this.classifier.probabilities(tensor, classified.length) : new Float32Array();
+    const probs = await this.faceProbabilities(tensor, classified.length, cropsPerFace);
     const infer = lap();
 
     for (const track of update.lost) this.smoothers.delete(track.id);
@@ -128,8 +128,8 @@ export class VisionPipeline {
    */
   async still(image: Mat): Promise<StillFace[]> {
     const faces = (await this.detector.detect(image)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-    if (!faces.length) return [];
-    const probs = await this.classifier.probabilities(this.faceTensor(image, faces), faces.length);
+    const { tensor, cropsPerFace } = this.faceTensor(image, faces);
+    const probs = await this.faceProbabilities(tensor, faces.length, cropsPerFace);
     const labels = this.classifier.labels;
     return faces.map((face, i) => {
       const own = probs.subarray(i * labels.length, (i + 1) * labels.length);
@@ -143,15 +143,30 @@ export class VisionPipeline {
     });
   }
 
-  /** The model's input batch for these faces of one frame. */
-  private faceTensor(image: Mat, faces: { box: Box; landmarks?: FaceLandmarks }[]): Float32Array {
+  /** The model's input batch for these faces of one frame: each face's crops one after another. */
+  private faceTensor(image: Mat, faces: { box: Box; landmarks?: FaceLandmarks }[]): { tensor: Float32Array; cropsPerFace: number } {
     const cv = opencv();
     const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
-    const crops = faces.map((face) => cropFace(gray, face, this.classifier.card));
+    const perFace = faces.map((face) => cropFace(gray, face, this.classifier.card));
+    const crops = perFace.flat();
     const tensor = facesToTensor(crops, this.classifier.card);
     for (const crop of crops) crop.release();
     if (gray !== image) gray.release();
-    return tensor;
+    return { tensor, cropsPerFace: perFace[0]?.length ?? 1 };
+  }
+
+  /** n x labels probabilities, each face's the mean over its crops. */
+  private async faceProbabilities(tensor: Float32Array, n: number, cropsPerFace: number): Promise<Float32Array> {
+    if (n === 0) return new Float32Array();
+    const k = this.classifier.labels.length;
+    const perCrop = await this.classifier.probabilities(tensor, n * cropsPerFace);
+    if (cropsPerFace === 1) return perCrop;
+    const probs = new Float32Array(n * k);
+    for (let i = 0; i < n * cropsPerFace; i++) {
+      const face = Math.floor(i / cropsPerFace);
+      for (let c = 0; c < k; c++) probs[face * k + c]! += perCrop[i * k + c]! / cropsPerFace;
+    }
+    return probs;
   }
 
   async release(): Promise<void> {

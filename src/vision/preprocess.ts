@@ -11,13 +11,14 @@ import type { FaceFraming, ModelCard } from './model-card.js';
 
 /**
  * The face as the model was trained to see it. With eye landmarks and a card that says how its
- * training images frame a face, the face is turned upright and scaled and placed that way; otherwise
- * (cascade detectors) it is the detector box grown by the card's margin.
+ * training images frame a face, the face is turned upright and scaled and placed that way, once per
+ * zoom the card lists (their predictions are averaged); otherwise (cascade detectors) it is the
+ * detector box grown by the card's margin.
  */
-export function cropFace(frame: Mat, face: { box: Box; landmarks?: FaceLandmarks }, card: ModelCard): Mat {
+export function cropFace(frame: Mat, face: { box: Box; landmarks?: FaceLandmarks }, card: ModelCard): Mat[] {
   const align = card.input.crop.align;
-  if (face.landmarks && align) return alignFace(frame, face.landmarks, align);
-  return cropWithMargin(frame, face.box, card.input.crop.margin);
+  if (!face.landmarks || !align) return [cropWithMargin(frame, face.box, card.input.crop.margin)];
+  return align.zooms.map((zoom) => alignFace(frame, face.landmarks!, { ...align, eye_distance: align.eye_distance * zoom }));
 }
 
 /**
@@ -25,7 +26,7 @@ export function cropFace(frame: Mat, face: { box: Box; landmarks?: FaceLandmarks
  * distance where the training images have them, in a side x side crop. Large faces are first
  * shrunk with area averaging, since warpAffine's bilinear sampling would alias a 5x reduction.
  */
-export function alignFace(frame: Mat, landmarks: FaceLandmarks, align: FaceFraming): Mat {
+export function alignFace(frame: Mat, landmarks: FaceLandmarks, align: Pick<FaceFraming, 'side' | 'eye_centre' | 'eye_distance'>): Mat {
   const cv = opencv();
   const { rightEye, leftEye } = landmarks;
   const dx = leftEye.x - rightEye.x;

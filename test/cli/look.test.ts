@@ -20,6 +20,8 @@ t.test('--json: one line per photo, every face with box, landmarks, label and pr
   t.equal(face.label, 'happy');
   t.same(Object.keys(face.probabilities), ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
   t.equal(face.confidence, face.probabilities.happy);
+  const total = Object.values(face.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
+  t.ok(Math.abs(total - 1) < 0.001, `probabilities sum to 1 (${total})`);
   t.same(Object.keys(face.landmarks), ['rightEye', 'leftEye', 'nose', 'mouth', 'rightEar', 'leftEar']);
   t.match(face.box, { x: Number, y: Number, width: Number, height: Number });
   t.same(lines[1], { file: path.join(faces, 'chelsea.png'), faces: [] }, 'the cat: no face');

@@ -130,13 +130,19 @@ t.test('alignFace shrinks a large face with area averaging and still frames it t
   t.ok(Math.abs(r!.x - 14.4) < 1 && Math.abs(l!.x - 33.6) < 1 && Math.abs(r!.y - 19.2) < 1 && Math.abs(l!.y - 19.2) < 1, `eyes at ${JSON.stringify([r, l])}`);
 });
 
-t.test('cropFace aligns when the detector gave landmarks and the card a framing, else crops the box', async (t) => {
-  const frame = eyesFrame(200, 200, { x: 80, y: 100 }, { x: 120, y: 100 });
+t.test('cropFace aligns when the detector gave landmarks and the card a framing, once per zoom, else crops the box', async (t) => {
+  const right = { x: 80, y: 100 };
+  const left = { x: 120, y: 100 };
+  const frame = eyesFrame(200, 200, right, left);
   const box = { x: 60, y: 60, width: 80, height: 80 };
-  const withFraming = card({ crop: { margin: 0.1, equalize: false, align: framing } });
-  t.same([cropFace(frame, { box, landmarks: landmarksAt({ x: 80, y: 100 }, { x: 120, y: 100 }) }, withFraming).cols], [48], 'aligned');
-  const boxCrop = cropFace(frame, { box }, withFraming);
-  t.same([boxCrop.cols, boxCrop.rows], [96, 96], 'no landmarks: the box and its 10% margin');
+  const withFraming = card({ crop: { margin: 0.1, equalize: false, align: { ...framing, zooms: [1, 0.5] } } });
+  const crops = cropFace(frame, { box, landmarks: landmarksAt(right, left) }, withFraming);
+  t.same(crops.map((c) => c.cols), [48, 48], 'aligned, one crop per zoom');
+  const [near, far] = crops.map(blobCentres);
+  t.ok(Math.abs(near![1]!.x - near![0]!.x - 19.2) < 1, 'zoom 1: the framing\'s eye distance');
+  t.ok(Math.abs(far![1]!.x - far![0]!.x - 9.6) < 1, 'zoom 0.5: half of it, more of the head around the face');
+  const [boxCrop, ...more] = cropFace(frame, { box }, withFraming);
+  t.same([boxCrop!.cols, boxCrop!.rows, more.length], [96, 96, 0], 'no landmarks: the box and its 10% margin, once');
   const noFraming = card({ crop: { margin: 0.1, equalize: false } });
-  t.same([cropFace(frame, { box, landmarks: landmarksAt({ x: 80, y: 100 }, { x: 120, y: 100 }) }, noFraming).cols], [96], 'no framing in the card: the box');
+  t.same(cropFace(frame, { box, landmarks: landmarksAt(right, left) }, noFraming).map((c) => c.cols), [96], 'no framing in the card: the box');
 });
