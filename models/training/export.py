@@ -29,10 +29,6 @@ def main():
     net.eval()
     size = meta["size"]
     dummy = torch.zeros(1, 1, size, size)
-    torch.onnx.export(
-        net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
-    )
     # A fine-tuning run starts from the shipped FP32 model: the card being replaced holds how that
     # model was made, so the chain back to random initialisation stays in the new card.
     previous_card = None
@@ -60,6 +56,11 @@ def main():
             args["fine_tuned_from"] = {"onnx": previous["onnx"], "sha256": previous["sha256"], "training": history}
         return args
 
+    training_args = recipe(meta)  # first: it refuses to lose the history, before any file is written
+    torch.onnx.export(
+        net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
+    )
     card = {
         "name": "emotion-mobilenetv2",
         "architecture": f"MobileNetV2 (torchvision), width {meta['width']}, grayscale stem, "
@@ -78,7 +79,7 @@ def main():
         "test_time_flip": True,
         "training": {"selected_epoch": ckpt["record"]["epoch"], "val_acc": ckpt["record"]["val_acc"],
                      "val_acc_flip": ckpt["record"]["val_acc_tta"], "train_images": meta["train_count"],
-                     "args": recipe(meta)},
+                     "args": training_args},
     }
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)

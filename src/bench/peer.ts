@@ -128,6 +128,13 @@ function ourLabel(expressions: Record<string, number>, labels: string[]): number
   return argmax(labels.map((ours) => expressions[Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!] ?? 0));
 }
 
+export class PeerUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`the face-api comparison needs @vladmandic/face-api (a dev dependency): ${reason}`);
+    this.name = 'PeerUnavailableError';
+  }
+}
+
 /**
  * face-api on single photos, for `emobot eval-faces --peer`: its own detector (SSD MobileNet v1)
  * and expression model, or its expression model alone on a crop EmoBot chose.
@@ -141,7 +148,7 @@ export class FaceApiPeer {
 
   static async load(labels: string[]): Promise<FaceApiPeer> {
     const loaded = loadFaceApi();
-    if ('error' in loaded) throw new Error(`--peer needs @vladmandic/face-api (a dev dependency): ${loaded.error}`);
+    if ('error' in loaded) throw new PeerUnavailableError(loaded.error);
     const { api, version, modelDir } = loaded;
     await api.tf.setBackend('wasm');
     await api.tf.ready();

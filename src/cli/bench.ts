@@ -4,7 +4,7 @@ import path from 'node:path';
 import { benchFrames, FACE_COUNTS, type FaceCount } from '../bench/frames.js';
 import { detectorCosts, type DetectorCost } from '../bench/detectors.js';
 import { compareModels, ferValidation } from '../bench/models.js';
-import { benchPeer, type PeerBench } from '../bench/peer.js';
+import { benchPeer, loadFaceApi, type PeerBench } from '../bench/peer.js';
 import { barChartsSvg, type Chart } from '../bench/plot.js';
 import { printReport, saveReport } from '../bench/report.js';
 import { startup } from '../bench/startup.js';
@@ -14,6 +14,7 @@ import { benchVoice } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
 import { packageRoot, resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
+import { ManifestError, PhotoError } from '../vision/photo-evaluation.js';
 import { runEvalFaces, type EvalFacesResult } from './eval-faces.js';
 
 export interface BenchOptions {
@@ -65,8 +66,15 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     const detectors = await detectorCosts(config, frames.sets[1], Math.min(options.frames, 200));
     let devSet: EvalFacesResult | { skipped: string } = { skipped: `no development set at ${options.devSet}` };
     if (existsSync(options.devSet)) {
-      progress(`the whole pipeline over the labelled photos of ${options.devSet}${options.peer ? ', face-api beside it' : ''}`);
-      devSet = await runEvalFaces({ manifest: options.devSet, pad: DEV_SET_PAD, peer: options.peer, vision: config.vision });
+      // face-api is a dev dependency: on a robot the table runs without it, as the peer section skips.
+      const peer = options.peer && !('error' in loadFaceApi());
+      progress(`the whole pipeline over the labelled photos of ${options.devSet}${peer ? ', face-api beside it' : ''}`);
+      try {
+        devSet = await runEvalFaces({ manifest: options.devSet, pad: DEV_SET_PAD, peer, vision: config.vision });
+      } catch (err) {
+        if (!(err instanceof ManifestError || err instanceof PhotoError)) throw err;
+        devSet = { skipped: err.message };
+      }
     }
     const fer = ferValidation(options.ferDir, options.ferImages);
     progress(`INT8 against FP32 on ${fer ? 'FER-2013 validation' : 'demo face crops'}`);

@@ -1,4 +1,4 @@
-import { FaceApiPeer } from '../bench/peer.js';
+import { FaceApiPeer, PeerUnavailableError } from '../bench/peer.js';
 import type { Config } from '../config/schema.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
@@ -29,7 +29,7 @@ export async function evalFacesCommand(options: EvalFacesOptions): Promise<numbe
   try {
     result = await runEvalFaces(options);
   } catch (err) {
-    if (!(err instanceof ManifestError || err instanceof PhotoError)) throw err;
+    if (!(err instanceof ManifestError || err instanceof PhotoError || err instanceof PeerUnavailableError)) throw err;
     process.stderr.write(`emobot eval-faces: ${err.message}\n`);
     return 1;
   }

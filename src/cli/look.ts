@@ -65,6 +65,10 @@ export async function lookCommand(options: LookOptions): Promise<number> {
     process.stderr.write(`emobot look: ${(err as Error).message}\n`);
     return 2;
   }
+  if (files.length === 0) {
+    process.stderr.write(`emobot look: no photos (.jpg, .png, .webp, .bmp, .tif) in ${options.inputs.join(', ')}\n`);
+    return 2;
+  }
   const outputs = options.annotate ? annotatedPaths(files, options.annotate) : undefined;
   if (outputs instanceof Error) {
     process.stderr.write(`emobot look: ${outputs.message}\n`);

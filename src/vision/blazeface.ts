@@ -172,11 +172,12 @@ export class BlazeFaceDetector implements FaceDetector {
     const scale = this.size / Math.max(image.cols, image.rows);
     const cols = Math.max(1, Math.round(image.cols * scale));
     const rows = Math.max(1, Math.round(image.rows * scale));
-    const rgb = image.channels === 1 ? image.cvtColor(cv.COLOR_GRAY2RGB) : image.cvtColor(cv.COLOR_BGR2RGB);
-    const resized = rgb.resize(rows, cols, 0, 0, scale < 1 ? cv.INTER_AREA : cv.INTER_LINEAR);
-    rgb.release();
-    const padded = resized.copyMakeBorder(0, this.size - rows, 0, this.size - cols, cv.BORDER_CONSTANT, new cv.Vec3(0, 0, 0));
+    // Resized first: the colour conversion then touches the model's few pixels, not the frame's.
+    const resized = image.resize(rows, cols, 0, 0, scale < 1 ? cv.INTER_AREA : cv.INTER_LINEAR);
+    const rgb = resized.cvtColor(image.channels === 1 ? cv.COLOR_GRAY2RGB : cv.COLOR_BGR2RGB);
     resized.release();
+    const padded = rgb.copyMakeBorder(0, this.size - rows, 0, this.size - cols, cv.BORDER_CONSTANT, new cv.Vec3(0, 0, 0));
+    rgb.release();
     const pixels = padded.getData();
     padded.release();
     const data = new Float32Array(pixels.length);

@@ -89,9 +89,9 @@ export class VisionPipeline {
     const detect = lap();
 
     const classified = update.visible.slice(0, this.config.detection.max_faces);
-    const { tensor, cropsPerFace } = this.faceTensor(image, classified);
+    const { tensor, cropCounts } = this.faceTensor(image, classified);
     const preprocess = lap();
-    const probs = await this.faceProbabilities(tensor, classified.length, cropsPerFace);
+    const probs = await this.faceProbabilities(tensor, cropCounts);
     const infer = lap();
 
     for (const track of update.lost) this.smoothers.delete(track.id);
@@ -128,8 +128,8 @@ export class VisionPipeline {
    */
   async still(image: Mat): Promise<StillFace[]> {
     const faces = (await this.detector.detect(image)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
-    const { tensor, cropsPerFace } = this.faceTensor(image, faces);
-    const probs = await this.faceProbabilities(tensor, faces.length, cropsPerFace);
+    const { tensor, cropCounts } = this.faceTensor(image, faces);
+    const probs = await this.faceProbabilities(tensor, cropCounts);
     const labels = this.classifier.labels;
     return faces.map((face, i) => {
       const own = probs.subarray(i * labels.length, (i + 1) * labels.length);
@@ -144,7 +144,7 @@ export class VisionPipeline {
   }
 
   /** The model's input batch for these faces of one frame: each face's crops one after another. */
-  private faceTensor(image: Mat, faces: { box: Box; landmarks?: FaceLandmarks }[]): { tensor: Float32Array; cropsPerFace: number } {
+  private faceTensor(image: Mat, faces: { box: Box; landmarks?: FaceLandmarks }[]): { tensor: Float32Array; cropCounts: number[] } {
     const cv = opencv();
     const gray = image.channels === 1 ? image : image.cvtColor(cv.COLOR_BGR2GRAY);
     const perFace = faces.map((face) => cropFace(gray, face, this.classifier.card));
@@ -152,20 +152,22 @@ export class VisionPipeline {
     const tensor = facesToTensor(crops, this.classifier.card);
     for (const crop of crops) crop.release();
     if (gray !== image) gray.release();
-    return { tensor, cropsPerFace: perFace[0]?.length ?? 1 };
+    return { tensor, cropCounts: perFace.map((crops) => crops.length) };
   }
 
-  /** n x labels probabilities, each face's the mean over its crops. */
-  private async faceProbabilities(tensor: Float32Array, n: number, cropsPerFace: number): Promise<Float32Array> {
-    if (n === 0) return new Float32Array();
+  /** faces x labels probabilities, each face's the mean over its crops (a face without keypoints has one). */
+  private async faceProbabilities(tensor: Float32Array, cropCounts: number[]): Promise<Float32Array> {
+    const total = cropCounts.reduce((a, b) => a + b, 0);
+    if (total === 0) return new Float32Array();
     const k = this.classifier.labels.length;
-    const perCrop = await this.classifier.probabilities(tensor, n * cropsPerFace);
-    if (cropsPerFace === 1) return perCrop;
-    const probs = new Float32Array(n * k);
-    for (let i = 0; i < n * cropsPerFace; i++) {
-      const face = Math.floor(i / cropsPerFace);
-      for (let c = 0; c < k; c++) probs[face * k + c]! += perCrop[i * k + c]! / cropsPerFace;
-    }
+    const perCrop = await this.classifier.probabilities(tensor, total);
+    const probs = new Float32Array(cropCounts.length * k);
+    let crop = 0;
+    cropCounts.forEach((count, face) => {
+      for (let end = crop + count; crop < end; crop++) {
+        for (let c = 0; c < k; c++) probs[face * k + c]! += perCrop[crop * k + c]! / count;
+      }
+    });
     return probs;
   }
 

@@ -77,6 +77,14 @@ t.test('--annotate never overwrites a photo, nor one annotation with another', a
   t.match(self.stderr, /would overwrite the photo/);
 });
 
+t.test('a folder without photos is an error that names it', async (t) => {
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  const result = await runCli(['look', empty]);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /no photos .* in .*empty/);
+});
+
 t.test('no photo named: usage', async (t) => {
   const result = await runCli(['look']);
   t.equal(result.code, 2);
