@@ -5,7 +5,8 @@ import t from 'tap';
 import { DEFAULT_FER_DIR } from '../../src/cli/bench.js';
 import { runCli } from '../helpers/cli.js';
 
-t.setTimeout(180_000);
+// The whole benchmark, shortened: it spawns daemons and runs face-api, minutes on a slow 2-core machine.
+t.setTimeout(360_000);
 
 t.test('bench --json: one report with every section, written with its plot', async (t) => {
   const out = mkdtempSync(path.join(tmpdir(), 'emobot-bench-'));
@@ -46,13 +47,6 @@ t.test('bench --json: one report with every section, written with its plot', asy
   if (fer) t.match(report.peer.accuracy, { images: 40, accuracy: Number, backend: 'wasm' });
   t.match(report.comparison, { fpsRatio: { 0: Number, 1: Number, 3: Number } });
   t.match(result.stderr, /bench: wrote/);
-});
-
-t.test('without a development set its table is skipped, saying where it looked', async (t) => {
-  const out = mkdtempSync(path.join(tmpdir(), 'emobot-bench-'));
-  const result = await runCli(['bench', '--json', '--frames', '2', '--seconds', '1', '--turns', '1', '--starts', '1', '--fer-images', '10', '--no-peer', '--dev-set', path.join(out, 'none.csv'), '--out', out]);
-  t.equal(result.code, 0, result.stderr);
-  t.same(JSON.parse(result.stdout).devSet, { skipped: `no development set at ${path.join(out, 'none.csv')}` });
 });
 
 t.test('bad counts are usage errors', async (t) => {
