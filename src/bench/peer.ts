@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Mat } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import { readIdxImages, readIdxLabels } from '../vision/idx.js';
+import { boxArea } from '../vision/face.js';
 import { argmax, classificationReport } from '../vision/metrics.js';
 import { idxImageMat } from '../vision/preprocess.js';
 import type { FaceCount } from './frames.js';
@@ -123,10 +124,6 @@ export async function benchPeer(plan: PeerPlan): Promise<PeerBench | { skipped: 
   return result;
 }
 
-/** Index into `labels` (ours) of face-api's most probable expression. */
-function ourLabel(expressions: Record<string, number>, labels: string[]): number {
-  return argmax(labels.map((ours) => expressions[Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!] ?? 0));
-}
 
 export class PeerUnavailableError extends Error {
   constructor(reason: string) {
@@ -140,11 +137,21 @@ export class PeerUnavailableError extends Error {
  * and expression model, or its expression model alone on a crop EmoBot chose.
  */
 export class FaceApiPeer {
+  /** face-api's expression name for each of our labels, in our order. */
+  private readonly theirLabels: string[];
+
   constructor(
     private readonly api: FaceApi,
     readonly name: string,
-    private readonly labels: string[],
-  ) {}
+    labels: string[],
+  ) {
+    this.theirLabels = labels.map((ours) => Object.keys(LABELS).find((theirs) => LABELS[theirs] === ours)!);
+  }
+
+  /** Index into our labels of face-api's most probable expression. */
+  private ourLabel(expressions: Record<string, number>): number {
+    return argmax(this.theirLabels.map((theirs) => expressions[theirs] ?? 0));
+  }
 
   static async load(labels: string[]): Promise<FaceApiPeer> {
     const loaded = loadFaceApi();
@@ -168,16 +175,16 @@ export class FaceApiPeer {
 
   /** The largest face face-api finds itself (SSD MobileNet v1), as one of our label indices; undefined when it finds none. */
   async ownDetection(image: Mat): Promise<number | undefined> {
-    const area = (f: PeerFace) => f.detection.box.width * f.detection.box.height;
-    const largest = (await this.faces(image, new this.api.SsdMobilenetv1Options())).sort((a, b) => area(b) - area(a))[0];
-    return largest ? ourLabel(largest.expressions, this.labels) : undefined;
+    const faces = await this.faces(image, new this.api.SsdMobilenetv1Options());
+    const largest = faces.sort((a, b) => boxArea(b.detection.box) - boxArea(a.detection.box))[0];
+    return largest ? this.ourLabel(largest.expressions) : undefined;
   }
 
   /** face-api's expression model on a face crop (gray crops are repeated to RGB, as from a camera). */
   async expression(crop: Mat): Promise<number> {
     const tensor = toTensor(this.api, crop);
     try {
-      return ourLabel(await this.api.nets.faceExpressionNet.predictExpressions(tensor), this.labels);
+      return this.ourLabel(await this.api.nets.faceExpressionNet.predictExpressions(tensor));
     } finally {
       tensor.dispose();
     }

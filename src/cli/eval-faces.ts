@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
 import { cropWithMargin } from '../vision/preprocess.js';
-import { attendedFace, evaluateFaces, facesReport, ManifestError, PhotoError, readManifest, type FacesReport } from '../vision/photo-evaluation.js';
+import { attendedFace, evaluateFaces, facesReport, ManifestError, PhotoError, readManifest, type FacesReport, type ManifestEntry } from '../vision/photo-evaluation.js';
 
 export interface EvalFacesOptions {
   manifest: string;
@@ -40,14 +40,12 @@ export async function evalFacesCommand(options: EvalFacesOptions): Promise<numbe
 /** EmoBot over the photos, and face-api beside it when asked (also the benchmark's development-set table). */
 export async function runEvalFaces(options: Omit<EvalFacesOptions, 'json'>): Promise<EvalFacesResult> {
   const labels = loadModelCard(resolveAsset(options.vision.model)).card.labels;
-  readManifest(options.manifest, labels.length); // a bad list fails before face-api loads
+  const entries = readManifest(options.manifest, labels.length); // a bad list fails before any model loads
   const peer = options.peer ? await FaceApiPeer.load(labels) : undefined;
-  const truth: number[] = [];
   const peerOwn: (number | undefined)[] = [];
   const peerOnOurs: (number | undefined)[] = [];
-  const { report, detector, model } = await evaluateFaces(options, async ({ entry, image, faces }) => {
+  const { report, detector, model } = await evaluateFaces({ entries, pad: options.pad, vision: options.vision }, async ({ image, faces }) => {
     if (!peer) return;
-    truth.push(entry.label);
     peerOwn.push(await peer.ownDetection(image));
     const face = attendedFace(faces);
     if (!face) return void peerOnOurs.push(undefined);
@@ -64,9 +62,11 @@ export async function runEvalFaces(options: Omit<EvalFacesOptions, 'json'>): Pro
     model,
     pad: options.pad,
     ...report,
-    ...(peer ? { peer: { name: peer.name, ownDetector: facesReport(truth, peerOwn, labels), onEmoBotBoxes: facesReport(truth, peerOnOurs, labels) } } : {}),
+    ...(peer ? { peer: { name: peer.name, ownDetector: facesReport(truth(entries), peerOwn, labels), onEmoBotBoxes: facesReport(truth(entries), peerOnOurs, labels) } } : {}),
   };
 }
+
+const truth = (entries: ManifestEntry[]) => entries.map((e) => e.label);
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 

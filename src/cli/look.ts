@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat } from '@u4/opencv4nodejs';
+import { round } from '../bench/stats.js';
 import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import type { Point } from '../vision/face.js';
@@ -42,8 +43,7 @@ export function annotatedPaths(files: string[], dir: string): string[] | Error {
   return outputs;
 }
 
-const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-const roundPoint = (p: Point) => ({ x: round(p.x), y: round(p.y) });
+const roundPoint = (p: Point) => ({ x: round(p.x, 1), y: round(p.y, 1) });
 
 /** A face as `look --json` prints it: pixels to 0.1, probabilities to 0.0001. */
 export function lookFace(face: StillFace) {

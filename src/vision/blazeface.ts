@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
 import type { DetectorSource, FaceDetector } from './detector.js';
-import { iou, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
+import { byAreaDescending, iou, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
 
 /**
  * MediaPipe's BlazeFace as ONNX, the files of the npm package that ships them (Apache-2.0), kept in
@@ -103,8 +103,7 @@ export class BlazeFaceDetector implements FaceDetector {
 
   async detect(image: Mat): Promise<DetectedFace[]> {
     const minSide = this.config.min_face * image.rows;
-    const area = (f: DetectedFace) => f.box.width * f.box.height;
-    const faces = (await this.run(image)).filter((face) => face.box.height >= minSide).sort((a, b) => area(b) - area(a));
+    const faces = (await this.run(image)).filter((face) => face.box.height >= minSide).sort(byAreaDescending);
     // Only the faces that will be classified get the closer look; one session runs one call at a time.
     for (let i = 0; i < Math.min(faces.length, this.config.max_faces); i++) faces[i] = await this.refine(image, faces[i]!);
     return faces;

@@ -33,6 +33,11 @@ export interface DetectedFace {
   landmarks?: FaceLandmarks;
 }
 
+export const boxArea = (b: Box): number => b.width * b.height;
+
+/** Largest first: the nearest person, whom the robot attends to. */
+export const byAreaDescending = (a: { box: Box }, b: { box: Box }): number => boxArea(b.box) - boxArea(a.box);
+
 export function iou(a: Box, b: Box): number {
   const x1 = Math.max(a.x, b.x);
   const y1 = Math.max(a.y, b.y);

@@ -33,6 +33,7 @@ export async function measureFraming(images: IdxImages, detector: FaceDetector, 
   const centreX: number[] = [];
   const centreY: number[] = [];
   const distance: number[] = [];
+  const offset = Math.round(side * options.pad);
   for (const index of options.indices) {
     const image = idxImageMat(images, index);
     const padded = padByEdge(image, options.pad);
@@ -41,7 +42,6 @@ export async function measureFraming(images: IdxImages, detector: FaceDetector, 
     const face = faces.sort((a, b) => b.score - a.score)[0];
     if (!face?.landmarks) continue;
     const { rightEye, leftEye } = face.landmarks;
-    const offset = Math.round(side * options.pad);
     centreX.push(((rightEye.x + leftEye.x) / 2 - offset) / side);
     centreY.push(((rightEye.y + leftEye.y) / 2 - offset) / side);
     distance.push(Math.hypot(leftEye.x - rightEye.x, leftEye.y - rightEye.y) / side);

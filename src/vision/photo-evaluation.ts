@@ -3,9 +3,7 @@ import path from 'node:path';
 import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
-import { resolveAsset } from '../runtime/paths.js';
 import { padByEdge } from './framing.js';
-import { loadModelCard } from './model-card.js';
 import { VisionPipeline, type StillFace } from './pipeline.js';
 
 export interface ManifestEntry {
@@ -162,17 +160,18 @@ export interface PhotoVisit {
 }
 
 /**
- * The live pipeline's detector, alignment and model over labelled photos. `visit` sees each photo
- * and EmoBot's faces before the image is released (the peer comparison runs there).
+ * The live pipeline's detector, alignment and model over labelled photos (read by readManifest, so
+ * that a bad list fails before any model loads). `visit` sees each photo and EmoBot's faces before
+ * the image is released (the peer comparison runs there).
  */
 export async function evaluateFaces(
-  options: { manifest: string; pad: number; vision: Config['vision'] },
+  options: { entries: ManifestEntry[]; pad: number; vision: Config['vision'] },
   visit?: (photo: PhotoVisit) => Promise<void>,
-): Promise<{ report: FacesReport; labels: string[]; detector: string; model: string }> {
-  const labels = loadModelCard(resolveAsset(options.vision.model)).card.labels;
-  const entries = readManifest(options.manifest, labels.length);
+): Promise<{ report: FacesReport; detector: string; model: string }> {
+  const { entries } = options;
   const pipeline = await VisionPipeline.create(options.vision);
   try {
+    const labels = pipeline.classifier.labels;
     const predicted: (number | undefined)[] = [];
     for (const entry of entries) {
       const image = readPhoto(entry.file, options.pad);
@@ -187,7 +186,6 @@ export async function evaluateFaces(
     }
     return {
       report: facesReport(entries.map((e) => e.label), predicted, labels),
-      labels,
       detector: `${pipeline.detector.name} (${pipeline.detector.source.package} ${pipeline.detector.source.version})`,
       model: path.basename(pipeline.classifier.modelPath),
     };

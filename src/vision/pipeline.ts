@@ -4,7 +4,7 @@ import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from './classifier.js';
 import { createDetector, type FaceDetector } from './detector.js';
-import type { Box, DetectedFace, FaceLandmarks } from './face.js';
+import { byAreaDescending, type Box, type DetectedFace, type FaceLandmarks } from './face.js';
 import { argmax } from './metrics.js';
 import { cropFace, facesToTensor } from './preprocess.js';
 import { EmotionSmoother } from './smoothing.js';
@@ -127,7 +127,7 @@ export class VisionPipeline {
    * still has no frames before or after it. Largest face first.
    */
   async still(image: Mat): Promise<StillFace[]> {
-    const faces = (await this.detector.detect(image)).sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    const faces = (await this.detector.detect(image)).sort(byAreaDescending);
     const { tensor, cropCounts } = this.faceTensor(image, faces);
     const probs = await this.faceProbabilities(tensor, cropCounts);
     const labels = this.classifier.labels;

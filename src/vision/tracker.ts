@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { iou, type Box, type DetectedFace, type FaceLandmarks } from './face.js';
+import { boxArea, byAreaDescending, iou, type Box, type DetectedFace, type FaceLandmarks } from './face.js';
 
 export interface Track {
   id: number;
@@ -21,7 +21,6 @@ export interface TrackUpdate {
   attended?: Track;
 }
 
-const area = (b: Box) => b.width * b.height;
 
 /**
  * Follows faces across frames by box overlap (greedy IoU matching), so that emotion smoothing is per
@@ -68,7 +67,7 @@ export class FaceTracker {
     const found = this.tracks.filter((t) => t.lastSeenMs === nowMs && t.hits === this.config.confirm_frames);
     const expired = this.tracks.filter((t) => nowMs - t.lastSeenMs > this.config.lost_after_ms);
     this.tracks = this.tracks.filter((t) => !expired.includes(t));
-    const visible = this.tracks.filter((t) => t.lastSeenMs === nowMs && confirmed(t)).sort((a, b) => area(b.box) - area(a.box));
+    const visible = this.tracks.filter((t) => t.lastSeenMs === nowMs && confirmed(t)).sort(byAreaDescending);
     return { visible, found, lost: expired.filter(confirmed), attended: this.attend(visible, nowMs) };
   }
 
@@ -80,7 +79,7 @@ export class FaceTracker {
       this.challenger = undefined;
       return largest;
     }
-    if (!largest || largest === current || area(largest.box) < this.config.switch_ratio * area(current.box)) {
+    if (!largest || largest === current || boxArea(largest.box) < this.config.switch_ratio * boxArea(current.box)) {
       this.challenger = undefined;
       return current;
     }
