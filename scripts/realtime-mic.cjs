@@ -1,13 +1,13 @@
 // A node-record-lpcm16 recorder that "records" a raw 16 kHz mono file in real time, for the tests and
 // the soak run (the ALSA file plugin delivers a file instantly, which would defeat any timing). The
-// file is passed as the recorder's device. After the file: room silence, or with EMOBOT_MIC_LOOP=1
-// the file again, for a person who keeps talking to the robot.
-module.exports = (options) => ({
+// daemon loads it when EMOBOT_RECORDER_MODULE names it; the file is EMOBOT_MIC_FILE. After the file:
+// room silence, or with EMOBOT_MIC_LOOP=1 the file again, for a person who keeps talking to the robot.
+module.exports = () => ({
   cmd: process.execPath,
   args: [
     '-e',
     `const fs = require('fs');
-     const pcm = fs.readFileSync(${JSON.stringify(options.device)});
+     const pcm = fs.readFileSync(process.env.EMOBOT_MIC_FILE);
      const loop = process.env.EMOBOT_MIC_LOOP === '1';
      const chunk = 640; // 20 ms
      let offset = 0;

@@ -41,22 +41,27 @@ fi
 chown -R root:root "$app"
 
 echo "install: /etc/emobot"
-install -d -m 0750 -o root -g emobot "$etc" 2>/dev/null || install -d -m 0750 "$etc"
-[ -f "$etc/config.yaml" ] || install -m 0640 config.example.yaml "$etc/config.yaml"
+# root's, the config readable by the daemon's group and nothing writable by it: a compromised daemon
+# cannot rewrite its own config or secrets (e.g. NODE_OPTIONS) for its next start. Remote changes go
+# to /var/lib/emobot. The secrets are root's alone: systemd reads them for the daemon.
+owner=(-o root -g emobot)
+[ -n "$ROOT" ] && owner=()
+install -d -m 0750 "${owner[@]}" "$etc"
+[ -f "$etc/config.yaml" ] || install -m 0640 "${owner[@]}" config.example.yaml "$etc/config.yaml"
 if [ ! -f "$etc/secrets.env" ]; then
-  umask 077
+  install -m 0600 /dev/null "$etc/secrets.env"
   cat > "$etc/secrets.env" <<'SECRETS'
 # Read by systemd (EnvironmentFile), never logged. Leave a key empty for offline operation.
 OPENAI_API_KEY=
 ELEVENLABS_API_KEY=
 EMOBOT_MQTT_PASSWORD=
 SECRETS
-  chmod 0600 "$etc/secrets.env"
 fi
-# The daemon rewrites config.yaml atomically (MQTT config/set), so the folder is group-writable for it.
-chgrp -R emobot "$etc" 2>/dev/null || true
-chmod 0770 "$etc"
-chgrp root "$etc/secrets.env" 2>/dev/null || true
+# Earlier versions left the folder group-writable for the daemon: take that back on upgrade.
+chmod 0750 "$etc"
+chmod 0640 "$etc/config.yaml"
+chmod 0600 "$etc/secrets.env"
+if [ -z "$ROOT" ]; then chown root:emobot "$etc" "$etc/config.yaml" && chown root:root "$etc/secrets.env"; fi
 
 echo "install: systemd unit"
 install -D -m 0644 systemd/emobot.service "$unit_dir/emobot.service"

@@ -10,7 +10,7 @@ import { freePort, Mosquitto } from '../remote/local-broker.js';
 import type { TelemetryPayload } from '../remote/payloads.js';
 import { CLI_ENTRY } from '../runtime/paths.js';
 import { startFakeCloud } from '../voice/fake-cloud.js';
-import { REALTIME_MIC, spokenRecording } from '../voice/fake-microphone.js';
+import { realtimeMicrophone, spokenRecording } from '../voice/fake-microphone.js';
 import { lineChartsSvg } from './plot.js';
 import { growthAfterWarmUp, percentiles, round, type Percentiles } from './stats.js';
 
@@ -91,12 +91,12 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
         runtime: { status_interval_ms: 5000 },
         camera: { source: 'demo', loop_video: true },
         expression: { board: 'simulated' },
-        voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { enabled: true, recorder: REALTIME_MIC } },
+        voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, listen: { enabled: true } },
         remote: { mqtt: { enabled: true, url: broker.url, username: credentials.user, commands: true, conversation: true } },
       }),
     );
     const daemon = spawn(process.execPath, [CLI_ENTRY, 'run', '--config', configFile], {
-      env: { ...process.env, OPENAI_API_KEY: 'soak', ELEVENLABS_API_KEY: 'soak', EMOBOT_MQTT_PASSWORD: credentials.password, EMOBOT_MIC_LOOP: '1' },
+      env: { ...process.env, OPENAI_API_KEY: 'soak', ELEVENLABS_API_KEY: 'soak', EMOBOT_MQTT_PASSWORD: credentials.password, ...realtimeMicrophone(mic, true) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     cleanup.push(() => daemon.exitCode === null && daemon.signalCode === null && daemon.kill('SIGKILL'));

@@ -3,6 +3,8 @@ import { demoConfig } from '../config/demo.js';
 import { BUILT_IN } from '../config/load.js';
 import { Daemon } from '../runtime/daemon.js';
 import { createLogger } from '../runtime/logger.js';
+import { secretValues } from '../config/secrets.js';
+import { remoteChangeProblems } from '../expression/expression.js';
 import { loadConfigOrReport } from './load-config.js';
 import { subsystemsFor } from './subsystems.js';
 
@@ -23,11 +25,12 @@ export async function daemonCommand(options: DaemonCommandOptions): Promise<numb
   const log = createLogger({
     level: options.demo && !options.verbose ? 'warn' : config.log.level,
     robotId: config.robot.id,
+    secrets: secretValues(),
     ...(options.demo ? { destination: pino.destination({ dest: 2, sync: true }) } : {}),
     // Warnings and errors also go on the bus, where the MQTT subsystem publishes them.
     onProblem: (entry) => daemon?.bus.emit('log', entry),
   });
-  daemon = new Daemon({ loaded, definitions: subsystemsFor(options), log, watchConfig: true });
+  daemon = new Daemon({ loaded, definitions: subsystemsFor(options), log, watchConfig: true, checkRemoteChange: remoteChangeProblems });
 
   return new Promise<number>((resolve) => {
     let exiting = false;

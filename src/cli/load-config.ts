@@ -1,4 +1,5 @@
 import { ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { remoteOverlayFile } from '../config/overlay.js';
 
 /**
  * The config for a command (explicit file, or the standard search). An invalid one is reported on
@@ -6,7 +7,9 @@ import { ConfigError, findConfigFile, formatIssue, loadConfigFile, type LoadedCo
  */
 export function loadConfigOrReport(explicitFile: string | undefined): LoadedConfig | undefined {
   try {
-    return loadConfigFile(findConfigFile(explicitFile));
+    const loaded = loadConfigFile(findConfigFile(explicitFile), remoteOverlayFile());
+    for (const warning of loaded.warnings ?? []) process.stderr.write(`${warning}\n`);
+    return loaded;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const issue of err.issues) process.stderr.write(`${formatIssue(err.file, issue)}\n`);

@@ -22,7 +22,8 @@ Commands:
   run                    run the robot daemon (what systemd starts)
   demo                   run on the bundled demo video with simulated hardware and offline voice
   doctor                 check camera, model, board, audio, API keys and broker; say how to fix
-  config check <file>    validate a config file; errors name the key, the value and the line
+  config check [file]    validate the config and remote control's overlay over it (errors name the
+                         key, the value and the line), then show each key's value and its source
   fleet [--url u]        watch every robot on the broker: status, mode, emotion, fps, temperature
                          (a table; --json: a JSON line per update; --seconds n: stop after n s)
   calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
@@ -199,8 +200,8 @@ async function main(argv: string[]): Promise<number> {
       return loaded ? calibrateCommand({ config: loaded.config, out: values.out }) : 2;
     }
     case 'config':
-      if (rest[0] === 'check' && rest[1]) return configCheckCommand(rest[1]);
-      process.stderr.write('usage: emobot config check <file>\n');
+      if (rest[0] === 'check') return configCheckCommand(rest[1] ?? values.config);
+      process.stderr.write('usage: emobot config check [file]\n');
       return 2;
     default:
       process.stderr.write(`emobot: unknown command "${command}"\n\n${HELP}`);

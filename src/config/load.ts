@@ -2,39 +2,26 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { excerpt } from '../runtime/errors.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { fileProblems, type FileProblem } from './files.js';
+import { applyOverlay, leaves, patchOverlay } from './overlay.js';
 import { configSchema, type Config } from './schema.js';
 
-export interface ConfigIssue {
-  /** Dotted key, e.g. `camera.fps`; empty for the document as a whole. */
-  key: string;
-  message: string;
-  /** The offending value as written, when there is one. */
-  value?: unknown;
-  line?: number;
-  column?: number;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly issues: ConfigIssue[],
-  ) {
-    super(`${file}: invalid config\n${issues.map((i) => `  ${formatIssue(file, i)}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export function formatIssue(file: string, issue: ConfigIssue): string {
-  const where = issue.line ? `${file}:${issue.line}:${issue.column ?? 1}` : file;
-  const key = issue.key ? `${issue.key}: ` : '';
-  const value = issue.value === undefined ? '' : ` (got ${JSON.stringify(issue.value)})`;
-  return `${where} ${key}${issue.message}${value}`;
-}
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
 export interface LoadedConfig {
   config: Config;
   /** Absolute path, or `(built-in defaults)` when no file was found. */
   file: string;
+  /** Where remote control's changes live (in the state directory), when the robot runs on a file. */
+  overlayFile?: string;
+  /** Dotted keys whose value comes from the overlay. */
+  overlaid?: string[];
+  /** Dotted keys the owner's file sets (the rest are defaults, or the overlay's). */
+  fromFile?: string[];
+  /** Parts of the overlay that were left out, and why. */
+  warnings?: string[];
 }
 
 export const BUILT_IN = '(built-in defaults)';
@@ -49,9 +36,29 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
   return undefined;
 }
 
-export function loadConfigFile(file: string | undefined): LoadedConfig {
-  if (!file) return { config: configSchema.parse({}), file: BUILT_IN };
-  return { config: parseConfigText(readConfigText(file), file), file };
+/** The owner's file, validated, with the remote overlay (when given) applied over it. */
+export function loadConfigFile(file: string | undefined, overlayFile?: string): LoadedConfig {
+  if (!file) return { config: configSchema.parse({}), file: BUILT_IN, overlaid: [], warnings: [] };
+  const { config: owner, raw } = parseConfig(readConfigText(file), file);
+  const fromFile = leaves(raw).map(([key]) => key.join('.'));
+  if (!overlayFile) return { config: owner, file, overlaid: [], warnings: [], fromFile };
+  return { ...applyOverlay(owner, overlayFile, (config) => fileProblems(config, file)), file, overlayFile, fromFile };
+}
+
+/**
+ * A change from remote control: checked against what remote control may change (under the owner's file
+ * as it is now on disk) and against the schema, then kept in the overlay. Throws a ConfigError naming
+ * the key when refused; nothing is written then.
+ */
+export function patchRemoteConfig(
+  file: string,
+  overlayFile: string,
+  patch: Record<string, unknown>,
+  /** What else the result must satisfy (the subsystems' own checks, such as servos the profile has). */
+  alsoCheck: (config: Config) => FileProblem[] = () => [],
+): LoadedConfig {
+  const owner = parseConfigText(readConfigText(file), file);
+  return { ...patchOverlay(owner, overlayFile, patch, (config) => [...fileProblems(config, file), ...alsoCheck(config)]), file, overlayFile };
 }
 
 /** Reads a YAML file for parseYamlWithSchema; an unreadable file is a ConfigError naming it. */
@@ -64,14 +71,30 @@ export function readConfigText(file: string): string {
 }
 
 export function parseConfigText(text: string, file: string): Config {
-  return parseYamlWithSchema(text, file, configSchema);
+  return parseConfig(text, file).config;
+}
+
+/** The config and the file as parsed (before defaults), which the overlay is merged into. */
+function parseConfig(text: string, file: string): { config: Config; raw: Record<string, unknown> } {
+  let raw: Record<string, unknown> = {};
+  const config = parseYamlWithSchema(text, file, configSchema, (parsed, data) => {
+    raw = data as Record<string, unknown>;
+    return fileProblems(parsed, file);
+  });
+  return { config, raw };
 }
 
 /**
  * Parses YAML against a zod schema; every problem becomes a ConfigIssue naming the key, the value and
  * its line. Used for the config and for the files it points at (hardware profiles, servo calibration).
  */
-export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+export function parseYamlWithSchema<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  /** Checks that need more than the schema (files named by the config); also handed the data as parsed. */
+  check?: (parsed: z.output<S>, raw: unknown) => FileProblem[],
+): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -83,10 +106,26 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
       }),
     );
   }
+  // A file that is not a mapping of settings (a binary, /proc/self/environ, a text file) is never quoted.
+  if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(file, [{ key: '', message: 'not a YAML mapping of settings (is this the right file?)' }]);
   const raw: unknown = doc.toJS() ?? {};
   const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  throw new ConfigError(file, result.error.issues.flatMap((issue) => locateIssue(doc, lines, issue)));
+  if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => locateIssue(doc, lines, issue)));
+  const problems = check?.(result.data, raw) ?? [];
+  if (problems.length === 0) return result.data;
+  throw new ConfigError(file, problems.map((problem) => locateProblem(doc, lines, problem.key.map(String), problem.message)));
+}
+
+function locateProblem(doc: Document, lines: LineCounter, keyPath: string[], message: string): ConfigIssue {
+  const node = doc.getIn(keyPath, true);
+  const position = isNode(node) && node.range ? lines.linePos(node.range[0]) : locateKey(doc, lines, keyPath.slice(0, -1), keyPath.at(-1));
+  return { key: keyPath.join('.'), message, value: quotable(isNode(node) ? node.toJSON() : undefined), ...toIssuePosition(position) };
+}
+
+/** Scalars only, strings cut short: a whole map or list is never echoed back. */
+function quotable(value: unknown): unknown {
+  if (typeof value === 'string') return excerpt(value);
+  return value !== null && typeof value === 'object' ? undefined : value;
 }
 
 function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue[] {
@@ -98,10 +137,8 @@ function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue)
     });
   }
   const node = doc.getIn(issue.path, true);
-  const position = isNode(node) && node.range ? lines.linePos(node.range[0]) : locateKey(doc, lines, keyPath.slice(0, -1), keyPath.at(-1));
-  const value = isNode(node) ? node.toJSON() : undefined;
-  const message = issue.code === 'invalid_type' && value === undefined ? 'required' : issue.message;
-  return [{ key: keyPath.join('.'), message, value, ...toIssuePosition(position) }];
+  const message = issue.code === 'invalid_type' && !isNode(node) ? 'required' : issue.message;
+  return [locateProblem(doc, lines, keyPath, message)];
 }
 
 /** Position of `key` inside the map at `parentPath`, or of the map itself when the key is absent. */

@@ -24,6 +24,8 @@ export class ConfigReloader {
 
   constructor(
     readonly file: string,
+    /** Remote control's changes over the file (see overlay.ts), re-read with it. */
+    private readonly overlayFile: string | undefined,
     private current: Config,
     private readonly events: ConfigReloaderEvents,
     private readonly log: Logger,
@@ -46,14 +48,18 @@ export class ConfigReloader {
   }
 
   reload(reason: string): Promise<void> {
-    this.running = this.running.then(() => this.reloadNow(reason));
-    return this.running;
+    // A reload that failed unexpectedly is reported to its caller, and does not stop the ones after it.
+    const next = this.running.catch(() => undefined).then(() => this.reloadNow(reason));
+    this.running = next;
+    return next;
   }
 
   private async reloadNow(reason: string): Promise<void> {
     let next: Config;
     try {
-      next = loadConfigFile(this.file).config;
+      const loaded = loadConfigFile(this.file, this.overlayFile);
+      for (const warning of loaded.warnings ?? []) this.log.warn(warning);
+      next = loaded.config;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       for (const issue of err.issues) this.log.error({ issue }, `config rejected, keeping the last good one: ${formatIssue(this.file, issue)}`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkGstreamerPipeline } from '../camera/gstreamer.js';
 
 /**
  * The one schema for /etc/emobot/config.yaml. Every key has a default, so an empty file is a valid
@@ -8,10 +9,28 @@ import { z } from 'zod';
 
 const milliseconds = z.number().int().min(0);
 
+/** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */
+const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)');
+/** Text the robot says or sends to the language model: bounded, since a remote change may set it. */
+const sentence = z.string().min(1).max(500);
+
+/**
+ * ALSA PCM names as `aplay -L` lists them: default, sysdefault, hw:1,0, plughw:CARD=USB,DEV=0, or a
+ * PCM named in asound.conf. ALSA also accepts inline definitions and the `file` plugin, whose value
+ * after `|` it hands to a shell: those, and anything naming a file, are not device names.
+ */
+const ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS = ['file', 'tee', 'shm', 'pipe', 'ladspa', 'jack', 'hooks'];
+export const alsaDevice = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z_][A-Za-z0-9_-]*(:[A-Za-z0-9_=,.:-]+)?$/, 'an ALSA device name such as default, hw:1,0 or plughw:CARD=USB,DEV=0 (`aplay -L`)')
+  .refine((name) => !ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(name.split(':')[0]!.toLowerCase()), 'ALSA plugins that reach files or programs are not device names');
+
 export const robotSchema = z.strictObject({
   /** Identifies this robot in logs, MQTT topics and the fleet; lower-case so it is safe in topic names. */
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_" only').default('emobot'),
-  name: z.string().min(1).default('EmoBot'),
+  name: z.string().min(1).max(64).default('EmoBot'),
 });
 
 export const logSchema = z.strictObject({
@@ -29,6 +48,11 @@ export const runtimeSchema = z.strictObject({
       stable_after_ms: milliseconds.default(60_000),
     })
     .prefault({}),
+  /**
+   * Folders, besides the package, the config file's own folder, /etc/emobot and the state directory,
+   * where the files this config names (model, hardware profile, calibration, TLS, videos) may live.
+   */
+  allowed_folders: z.array(z.string().startsWith('/', 'an absolute path')).max(20).default([]),
   /** The systemd watchdog is fed only while the main loop beat within this time. */
   loop_stale_after_ms: milliseconds.min(100).default(5000),
   /** Seconds between STATUS= lines to systemd and status lines on the console. */
@@ -40,7 +64,13 @@ export const runtimeSchema = z.strictObject({
  * folder; anything containing "!" is a GStreamer pipeline.
  */
 export const cameraSchema = z.strictObject({
-  source: z.union([z.literal('demo'), z.number().int().min(0), z.string().min(1)]).default(0),
+  source: z
+    .union([z.literal('demo'), z.number().int().min(0), z.string().min(1).max(1000)])
+    .superRefine((source, ctx) => {
+      const problem = typeof source === 'string' && source.includes('!') ? checkGstreamerPipeline(source).problem : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: `GStreamer pipeline: ${problem}` });
+    })
+    .default(0),
   width: z.number().int().min(32).max(4096).default(640),
   height: z.number().int().min(32).max(4096).default(480),
   fps: z.number().positive().max(240).default(30),
@@ -61,7 +91,7 @@ export const visionSchema = z.strictObject({
   /** ONNX classifier; its model card (same name, .json) describes input and labels. */
   model: z.string().min(1).default('models/emotion-mobilenetv2-int8.onnx'),
   /** onnxruntime execution provider to try first (cpu, cuda, tensorrt, ...); CPU is the fallback. */
-  execution_provider: z.string().min(1).default('cpu'),
+  execution_provider: z.string().regex(/^[a-z0-9_]{1,32}$/, 'an execution provider name such as cpu, cuda or tensorrt').default('cpu'),
   /** Intra-op threads for inference; 0 lets onnxruntime use every core. */
   threads: z.number().int().min(0).max(64).default(1),
   detection: z
@@ -190,6 +220,7 @@ export const expressionSchema = z.strictObject({
   /** Named poses for the pose command; `rest` is taken on stop and `sleep` while asleep. */
   poses: z
     .record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), poseSchema)
+    .refine((poses) => Object.keys(poses).length <= 50, 'at most 50 poses')
     .default({
       rest: { head_pan: 0, head_tilt: -10, ears: 0 },
       sleep: { head_pan: 0, head_tilt: -25, ears: -30 },
@@ -214,16 +245,18 @@ export const expressionSchema = z.strictObject({
     .prefault({}),
 });
 
-const phrases = (...lines: string[]) => z.array(z.string().min(1)).min(1).default(lines);
+const phrases = (...lines: string[]) => z.array(sentence).min(1).max(20).default(lines);
+/** Emotion labels in lists (calm voice for, speak up for). */
+const emotionList = (labels: string[]) => z.array(z.string().min(1).max(20)).max(10).default(labels);
 
 export const voiceSchema = z.strictObject({
   /** `offline` never calls a cloud API and speaks with espeak-ng; `cloud` uses OpenAI + ElevenLabs when keys exist. */
   mode: z.enum(['offline', 'cloud']).default('offline'),
   /** ALSA device names, as `arecord -L` / `aplay -L` list them. */
-  microphone: z.string().min(1).default('default'),
-  speaker: z.string().min(1).default('default'),
-  openai_base_url: z.url().default('https://api.openai.com/v1'),
-  elevenlabs_base_url: z.url().default('https://api.elevenlabs.io'),
+  microphone: alsaDevice.default('default'),
+  speaker: alsaDevice.default('default'),
+  openai_base_url: endpoint.default('https://api.openai.com/v1'),
+  elevenlabs_base_url: endpoint.default('https://api.elevenlabs.io'),
   llm: z
     .strictObject({
       /** Any chat model the endpoint serves (a local llama.cpp or Ollama model name works too). */
@@ -231,6 +264,7 @@ export const voiceSchema = z.strictObject({
       persona: z
         .string()
         .min(1)
+        .max(4000)
         .default(
           'You are EmoBot, a small, warm desktop robot with a camera for eyes. You can see the emotion on the face of the person in front of you. ' +
             'Answer in one to three short spoken sentences, kindly and without lists or emoji. Do not mention cameras or models unless asked.',
@@ -250,7 +284,7 @@ export const voiceSchema = z.strictObject({
       output_format: z.enum(['pcm_16000', 'pcm_22050']).default('pcm_16000'),
       timeout_ms: milliseconds.min(500).default(8000),
       /** Calmer, steadier delivery for these emotions of the listener (ElevenLabs stability 0-1). */
-      calm_for: z.array(z.string()).default(['sad', 'fear', 'angry']),
+      calm_for: emotionList(['sad', 'fear', 'angry']),
     })
     .prefault({}),
   /** Listening: the microphone, voice activity detection and speech-to-text. */
@@ -273,8 +307,8 @@ export const voiceSchema = z.strictObject({
       barge_in_ratio: z.number().min(1).max(50).default(4),
       /** Talking over the robot stops it (and the reply being prepared). */
       barge_in: z.boolean().default(true),
-      /** node-record-lpcm16 recorder: arecord (ALSA, the default), or a module path (tests use a real-time fake). */
-      recorder: z.string().min(1).default('arecord'),
+      /** No longer used (the microphone is always arecord); kept so that older config files still load. */
+      recorder: z.literal('arecord').optional(),
     })
     .prefault({}),
   /** The robot speaks up by itself when the person's emotion changes and stays so. */
@@ -285,7 +319,7 @@ export const voiceSchema = z.strictObject({
       after_ms: milliseconds.default(4000),
       /** ... and the robot waits this long after anything it said, so it does not nag. */
       cooldown_ms: milliseconds.default(60_000),
-      emotions: z.array(z.string()).default(['sad', 'angry', 'fear', 'surprise', 'happy']),
+      emotions: emotionList(['sad', 'angry', 'fear', 'surprise', 'happy']),
     })
     .prefault({}),
   /** A dead API is not hammered: after `failures` failed turns in a row, go offline for `open_ms`. */
@@ -299,7 +333,7 @@ export const voiceSchema = z.strictObject({
   offline: z
     .strictObject({
       /** espeak-ng voice (`espeak-ng --voices`). */
-      voice: z.string().min(1).default('en-us'),
+      voice: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'an espeak-ng voice name such as en-us or en+f3').default('en-us'),
       words_per_minute: z.number().int().min(80).max(450).default(165),
       phrases: z
         .strictObject({
@@ -320,9 +354,13 @@ export const voiceSchema = z.strictObject({
 
 export const mqttSchema = z.strictObject({
   enabled: z.boolean().default(false),
-  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
+  /** The user name is `username`, the password EMOBOT_MQTT_PASSWORD: neither goes in the URL, which gets logged. */
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s@/]+(\/\S*)?$/, 'an mqtt://, mqtts://, ws:// or wss:// URL without a user name or password in it')
+    .default('mqtt://localhost:1883'),
   username: z.string().min(1).optional(),
-  /** Accept commands on <base>/cmd/<name> (config, reload, mode, mute, say, pose). Off unless enabled. */
+  /** Accept commands on <base>/cmd/<name> (mode, mute, say, pose, snapshot) and <base>/cmd/config/<name> (get, set, reload). Off unless enabled. */
   commands: z.boolean().default(false),
   /** Topics live under <base_topic>/<robot.id>/. */
   base_topic: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('emobot'),
@@ -360,6 +398,14 @@ export const mqttSchema = z.strictObject({
 
 export const remoteSchema = z.strictObject({
   mqtt: mqttSchema.prefault({}),
+  /**
+   * Keys that remote control (MQTT config/set) may change beyond the built-in behaviour list, as dotted
+   * keys or prefixes ending in ".*". Only this file can widen it; nothing under `remote` is ever remote.
+   */
+  editable: z
+    .array(z.string().regex(/^[a-z_]+(\.[a-z0-9_]+)*(\.\*)?$/, 'a dotted key such as voice.tts.voice_id or voice.tts.*'))
+    .max(100)
+    .default([]),
 });
 
 export const configSchema = z.strictObject({

@@ -14,6 +14,15 @@ export const SECRET_ENV_VARS = {
   mqttPassword: 'EMOBOT_MQTT_PASSWORD',
 } as const satisfies Record<keyof Secrets, string>;
 
+/**
+ * The values of the secret variables, for the logger to blank out wherever they appear (an error
+ * quoting a file or a URL could carry one under any field name). Very short values are left out:
+ * blanking every "k" would make the log unreadable, and such a value protects nothing anyway.
+ */
+export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.values(readSecrets(env)).filter((value) => value.length >= 6);
+}
+
 export function readSecrets(env: NodeJS.ProcessEnv = process.env): Secrets {
   const secrets: Secrets = {};
   for (const [field, variable] of Object.entries(SECRET_ENV_VARS) as [keyof Secrets, string][]) {

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import { asError } from '../runtime/errors.js';
+import type { FileProblem } from '../config/files.js';
+import { asError, excerpt } from '../runtime/errors.js';
 import { resolveAsset } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import type { ActuatorBoard, Rgb } from './board.js';
@@ -22,14 +23,35 @@ export const defaultBoardFactory: BoardFactory = (profile, calibration, config, 
     : new JohnnyFiveBoard(profile, calibration, { port: config.expression.port });
 
 /** Every servo name the config mentions must exist on the robot: a typo is reported, not silently ignored. */
-export function checkConfigAgainstProfile(config: Config['expression'], profile: HardwareProfile): void {
+export function profileProblems(config: Config['expression'], profile: HardwareProfile): FileProblem[] {
   const servos = Object.keys(profile.servos);
-  const check = (key: string, name: string) => {
-    if (!servos.includes(name)) throw new Error(`expression.${key}: no servo "${name}" in the hardware profile "${profile.name}" (it has ${servos.join(', ')})`);
+  const problems: FileProblem[] = [];
+  const check = (key: string[], name: string) => {
+    if (!servos.includes(name)) problems.push({ key: ['expression', ...key], message: `no servo "${excerpt(name, 40)}" in the hardware profile "${profile.name}" (it has ${servos.join(', ')})` });
   };
-  for (const [poseName, pose] of Object.entries(config.poses)) for (const servo of Object.keys(pose)) check(`poses.${poseName}.${servo}`, servo);
-  for (const [label, reaction] of Object.entries(config.reactions)) for (const servo of Object.keys(reaction.pose)) check(`reactions.${label}.pose.${servo}`, servo);
-  if (config.speaking.servo) check('speaking.servo', config.speaking.servo);
+  for (const [poseName, pose] of Object.entries(config.poses)) for (const servo of Object.keys(pose)) check(['poses', poseName, servo], servo);
+  for (const [label, reaction] of Object.entries(config.reactions)) for (const servo of Object.keys(reaction.pose)) check(['reactions', label, 'pose', servo], servo);
+  if (config.speaking.servo) check(['speaking', 'servo'], config.speaking.servo);
+  return problems;
+}
+
+export function checkConfigAgainstProfile(config: Config['expression'], profile: HardwareProfile): void {
+  const [problem] = profileProblems(config, profile);
+  if (problem) throw new Error(`${problem.key.join('.')}: ${problem.message}`);
+}
+
+/**
+ * A remote change that would stop the expression subsystem from starting (a pose for a servo the
+ * robot does not have) is refused rather than kept, since the overlay outlives restarts.
+ */
+export function remoteChangeProblems(config: Config): FileProblem[] {
+  let profile: HardwareProfile;
+  try {
+    profile = loadHardwareProfile(config.expression.hardware);
+  } catch {
+    return []; // the owner's file names a profile that does not load: the subsystem reports that itself
+  }
+  return profileProblems(config.expression, profile);
 }
 
 /**

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { patchConfigFile } from '../config/edit.js';
-import { BUILT_IN, ConfigError } from '../config/load.js';
-import { changedSections } from '../config/reload.js';
-import { configSections, type Config } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { configSections, type Config, type ConfigSection } from '../config/schema.js';
 import type { ScopedBus } from '../runtime/bus.js';
+import { excerpt } from '../runtime/errors.js';
 import { robotModes, type RobotMode } from '../runtime/events.js';
 
 export interface CommandError {
@@ -18,13 +17,21 @@ export interface CommandContext {
   config: Config;
   configFile: string;
   bus: ScopedBus;
+  /** The config subsystem's door for remote changes (allowlist, overlay, reload). */
+  changeConfig(patch: Record<string, unknown>, by: string): { file: string; changed: ConfigSection[] };
 }
 
 const id = z.string().min(1).max(200).optional();
+/** No command needs more; a larger payload is refused unread. */
+export const COMMAND_MAX_BYTES = 64 * 1024;
 /** Long enough for an announcement, short enough that nobody reads a novel through the robot. */
 export const SAY_MAX_LENGTH = 500;
 
-/** Every command: its payload schema and what it does. Payloads are JSON objects; `id` is echoed in the reply. */
+/**
+ * Every command: its payload schema and what it does. Payloads are JSON objects; `id` is echoed in the
+ * reply. Everyday commands sit at cmd/<name>, the config ones at cmd/config/<name>, so a broker ACL can
+ * give Home Assistant and a dashboard `cmd/+` without the config (docs/mosquitto.acl).
+ */
 const commands = {
   'config/get': {
     payload: z.strictObject({ id, section: z.enum(configSections).optional() }),
@@ -32,13 +39,7 @@ const commands = {
   },
   'config/set': {
     payload: z.strictObject({ id, patch: z.record(z.string(), z.unknown()).refine((p) => Object.keys(p).length > 0, 'an empty patch changes nothing') }),
-    run: (p: { patch: Record<string, unknown> }, ctx: CommandContext) => {
-      if (ctx.configFile === BUILT_IN) throw new CommandFailure('', 'the robot runs on built-in defaults: there is no config file to change');
-      const next = patchConfigFile(ctx.configFile, p.patch);
-      // The daemon's file watcher applies it; asking explicitly also covers a watcher that is not running.
-      ctx.bus.emit('config.reload-requested', { reason: 'MQTT config/set' });
-      return { file: ctx.configFile, changed: changedSections(ctx.config, next) };
-    },
+    run: (p: { patch: Record<string, unknown> }, ctx: CommandContext) => ctx.changeConfig(p.patch, 'MQTT config/set'),
   },
   mode: {
     payload: z.strictObject({ id, mode: z.enum(robotModes) }),
@@ -87,10 +88,10 @@ const commands = {
       return { pose: p.name, holdMs: ctx.config.expression.pose_hold_ms };
     },
   },
-  reload: {
+  'config/reload': {
     payload: z.strictObject({ id }),
     run: (_: unknown, ctx: CommandContext) => {
-      ctx.bus.emit('config.reload-requested', { reason: 'MQTT reload' });
+      ctx.bus.emit('config.reload-requested', { reason: 'MQTT config/reload' });
       return { reloading: ctx.configFile };
     },
   },
@@ -110,21 +111,45 @@ class CommandFailure extends Error {
   }
 }
 
+/** No command nests deeper; a deeper payload is refused before anything walks it. */
+const MAX_DEPTH = 16;
+
+/**
+ * What is wrong with a parsed payload's shape, walked without recursion: nested deeper than any
+ * command needs, or a `__proto__`, `constructor` or `prototype` key, which is never data.
+ */
+function shapeProblem(value: unknown): CommandError | undefined {
+  const pending: [unknown, string[]][] = [[value, []]];
+  while (pending.length) {
+    const [node, path] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (path.length >= MAX_DEPTH) return { field: excerpt(path.slice(0, 3).join('.'), 40), message: `nested deeper than ${MAX_DEPTH} levels` };
+    for (const [key, inner] of Object.entries(node)) {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return { field: excerpt([...path, key].join('.'), 120), message: 'not a valid key' };
+      pending.push([inner, [...path, key]]);
+    }
+  }
+  return undefined;
+}
+
 /**
  * Parses and runs one command. Nothing in the payload can throw past here: every problem becomes an
  * error reply naming the field, and a rejected command changes nothing.
  */
 export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext): CommandReply {
+  if (payload.length > COMMAND_MAX_BYTES) return { id: null, ok: false, error: { field: '', message: `payload over ${COMMAND_MAX_BYTES} bytes, not read` } };
   let raw: unknown;
   try {
     raw = JSON.parse(payload.toString() || '{}');
   } catch {
     return { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } };
   }
+  const shape = shapeProblem(raw);
   const replyId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
   // Own keys only: a topic like cmd/toString must not reach Object.prototype.
   const command = Object.hasOwn(commands, name) ? commands[name as CommandName] : undefined;
-  if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${name}" (known: ${commandNames.join(', ')})` } };
+  if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${excerpt(name, 40)}" (known: ${commandNames.join(', ')})` } };
+  if (shape) return { id: replyId, ok: false, error: shape };
   const parsed = command.payload.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

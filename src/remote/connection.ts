@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolveAsset } from '../runtime/paths.js';
 import type { IClientOptions } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
@@ -23,7 +24,7 @@ function tlsOptions(tls: MqttSettings['tls']) {
   const read = (file: string | undefined, what: string) => {
     if (!file) return undefined;
     try {
-      return readFileSync(file);
+      return readFileSync(resolveAsset(file));
     } catch (err) {
       throw new Error(`remote.mqtt.tls.${what}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? asError(err).message}`);
     }

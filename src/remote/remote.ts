@@ -1,13 +1,15 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { backoffDelay } from '../runtime/backoff.js';
+import { excerpt } from '../runtime/errors.js';
 import { packageVersion } from '../runtime/paths.js';
 import type { StatusSnapshot } from '../runtime/status.js';
 import type { BusEvents } from '../runtime/events.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
 import { HostMetrics, ProcessMetrics } from './host-metrics.js';
-import { runCommand } from './commands.js';
+import { runCommand, type CommandReply } from './commands.js';
+import { RateLimit } from './rate-limit.js';
 import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import type { ConversationPayload, EmotionPayload, StatePayload, TelemetryPayload } from './payloads.js';
@@ -35,6 +37,12 @@ class Remote implements Subsystem {
   /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
   private activity: StatePayload['activity'] = null;
   private speaking = false;
+  /** A burst of 20 commands, then 10 a second: more than a person or Home Assistant sends. */
+  private readonly commandRate = new RateLimit(20, 10);
+  /** Config commands write to disk and restart subsystems: 10 at once, then one a second. */
+  private readonly configRate = new RateLimit(10, 1);
+  private refusedSinceWarning = 0;
+  private lastRefusalWarning = -Infinity;
 
   constructor(private readonly config: Config) {
     this.outbox = new Outbox(config.remote.mqtt.queue_limit);
@@ -68,7 +76,14 @@ class Remote implements Subsystem {
     client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
 
-    client.on('message', (topic, payload) => this.onCommand(ctx, topic, payload));
+    client.on('message', (topic, payload) => {
+      // mqtt.js calls this without a guard: whatever a sender manages, the daemon must not die of it.
+      try {
+        this.onCommand(ctx, topic, payload);
+      } catch (err) {
+        ctx.log.error({ err }, `MQTT command on ${excerpt(topic, 120)} failed: ${(err as Error).message}`);
+      }
+    });
     ctx.bus.on('config.reloaded', ({ config }) => {
       this.current = config;
     });
@@ -161,10 +176,27 @@ class Remote implements Subsystem {
     const prefix = `${this.topics.commands}/`;
     if (!topic.startsWith(prefix) || topic.endsWith('/reply')) return;
     const name = topic.slice(prefix.length);
-    const reply = runCommand(name, payload, { config: this.current, configFile: ctx.configFile, bus: ctx.bus });
+    const limit = name.startsWith('config/') ? this.configRate : this.commandRate;
+    if (!this.commandRate.take() || (limit === this.configRate && !limit.take())) {
+      this.refused(ctx);
+      const reply: CommandReply = { id: null, ok: false, error: { field: '', message: `too many commands: at most ${limit.perSecond} a second` } };
+      this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 0 });
+      return;
+    }
+    const reply = runCommand(name, payload, { config: this.current, configFile: ctx.configFile, bus: ctx.bus, changeConfig: ctx.changeConfig });
     if (reply.ok) ctx.log.info({ command: name, id: reply.id }, `MQTT command ${name} done`);
     else ctx.log.warn({ command: name, id: reply.id, error: reply.error }, `MQTT command ${name} rejected: ${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}`);
     this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 1 });
+  }
+
+  /** One warning per 10 s however long a flood lasts, so the flood does not also flood the log. */
+  private refused(ctx: SubsystemContext): void {
+    this.refusedSinceWarning++;
+    const now = performance.now();
+    if (now - this.lastRefusalWarning < 10_000) return;
+    ctx.log.warn({ refused: this.refusedSinceWarning }, `MQTT commands refused: over the rate limit (${this.refusedSinceWarning} refused)`);
+    this.lastRefusalWarning = now;
+    this.refusedSinceWarning = 0;
   }
 
   private publish(message: OutgoingMessage, kind: 'event' | 'latest'): void {

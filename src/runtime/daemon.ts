@@ -1,7 +1,9 @@
 import { ConfigReloader } from '../config/reload.js';
-import { BUILT_IN, type LoadedConfig } from '../config/load.js';
+import type { FileProblem } from '../config/files.js';
+import { BUILT_IN, ConfigError, patchRemoteConfig, type LoadedConfig } from '../config/load.js';
 import { readSecrets } from '../config/secrets.js';
-import type { Config } from '../config/schema.js';
+import { changedSections } from '../config/reload.js';
+import type { Config, ConfigSection } from '../config/schema.js';
 import { EventBus } from './bus.js';
 import type { RobotState } from './events.js';
 import { Liveness } from './liveness.js';
@@ -18,6 +20,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Reload when the config file changes on disk (SIGHUP always reloads). */
   watchConfig?: boolean;
+  /** The subsystems' own checks on a remote config change, beyond the schema and the files. */
+  checkRemoteChange?: (config: Config) => FileProblem[];
 }
 
 /**
@@ -47,6 +51,7 @@ export class Daemon {
       config: loaded.config,
       configFile: loaded.file,
       robotState: () => this.robot,
+      changeConfig: (patch, by) => this.changeConfig(patch, by),
       secrets: readSecrets(env),
       bus: this.bus,
       log,
@@ -55,6 +60,7 @@ export class Daemon {
     if (loaded.file !== BUILT_IN) {
       this.reloader = new ConfigReloader(
         loaded.file,
+        loaded.overlayFile,
         loaded.config,
         {
           applied: async (config, changed) => {
@@ -97,6 +103,15 @@ export class Daemon {
     if (this.notifier.watchdogIntervalMs) this.watchdogTimer = setInterval(() => this.feedWatchdog(), this.notifier.watchdogIntervalMs);
     this.notifier.notify({ READY: 1, STATUS: 'running', MAINPID: process.pid });
     log.info({ subsystems: this.supervisor.states() }, 'ready');
+  }
+
+  /** Remote control's change: kept in the overlay (the owner's file is never written), then reloaded. */
+  private changeConfig(patch: Record<string, unknown>, by: string): { file: string; changed: ConfigSection[] } {
+    const { file, overlayFile } = this.options.loaded;
+    if (file === BUILT_IN || !overlayFile) throw new ConfigError(file, [{ key: '', message: 'the robot runs on built-in defaults: there is no config to change' }]);
+    const next = patchRemoteConfig(file, overlayFile, patch, this.options.checkRemoteChange).config;
+    void this.reload(by);
+    return { file: overlayFile, changed: changedSections(this.config, next) };
   }
 
   reload(reason: string): Promise<void> {

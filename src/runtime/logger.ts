@@ -15,10 +15,18 @@ export interface ProblemEntry {
 
 const LEVEL_NAMES: Record<number, ProblemEntry['level']> = { 40: 'warn', 50: 'error', 60: 'fatal' };
 
+/** Each secret as written and as JSON escapes it inside a string, replaced in a serialised line. */
+function blankOut(secrets: string[]): (line: string) => string {
+  const forms = [...new Set(secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))].sort((a, b) => b.length - a.length);
+  return (line) => forms.reduce((text, form) => text.split(form).join('[redacted]'), line);
+}
+
 export function createLogger(options: {
   level: string;
   robotId: string;
   destination?: DestinationStream;
+  /** Values blanked out of every line, whatever field they are in (the secrets' values). */
+  secrets?: string[];
   /** Receives every logged entry at warn level or above (with log.level error, only errors). */
   onProblem?: (entry: ProblemEntry) => void;
 }): Logger {
@@ -44,6 +52,7 @@ export function createLogger(options: {
       base: { robot: options.robotId },
       redact: { paths: REDACTED_KEYS.flatMap((key) => [key, `*.${key}`]), censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(options.secrets?.length ? { hooks: { streamWrite: blankOut(options.secrets) } } : {}),
     },
     streams,
   );

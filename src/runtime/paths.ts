@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,4 +18,16 @@ export const CLI_ENTRY = resolveAsset('dist/cli/main.js');
 
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Where the daemon keeps what it writes itself (the remote-control overlay): systemd's StateDirectory
+ * (/var/lib/emobot), $EMOBOT_STATE_DIR, /var/lib/emobot when it exists, else ~/.local/state/emobot.
+ */
+export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  const fromSystemd = env.STATE_DIRECTORY?.split(':')[0];
+  if (fromSystemd) return fromSystemd;
+  if (env.EMOBOT_STATE_DIR) return path.resolve(env.EMOBOT_STATE_DIR);
+  if (existsSync('/var/lib/emobot')) return '/var/lib/emobot';
+  return path.join(env.XDG_STATE_HOME ?? path.join(homedir(), '.local', 'state'), 'emobot');
 }

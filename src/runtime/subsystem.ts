@@ -15,6 +15,11 @@ export interface SubsystemContext {
   robotState(): RobotState;
   /** The YAML file the config came from, or BUILT_IN when the defaults are in use. */
   readonly configFile: string;
+  /**
+   * Remote control's way to change the config (MQTT config/set): only keys it may change, validated,
+   * kept in the overlay and applied by a reload. Throws a ConfigError naming the key when refused.
+   */
+  changeConfig(patch: Record<string, unknown>, by: string): { file: string; changed: ConfigSection[] };
   /** Report a failure that happened outside start(): the supervisor restarts the subsystem with backoff. */
   fail(error: Error): void;
 }

@@ -6,7 +6,7 @@ import { asError } from './errors.js';
 import type { RobotState, SubsystemState } from './events.js';
 import type { Liveness } from './liveness.js';
 import type { Logger } from './logger.js';
-import type { Subsystem, SubsystemDefinition } from './subsystem.js';
+import type { Subsystem, SubsystemContext, SubsystemDefinition } from './subsystem.js';
 
 interface Slot {
   readonly definition: SubsystemDefinition;
@@ -41,6 +41,7 @@ export class Supervisor {
       log: Logger;
       liveness: Liveness;
       robotState: () => RobotState;
+      changeConfig: SubsystemContext['changeConfig'];
       now?: () => number;
     },
   ) {
@@ -120,8 +121,8 @@ export class Supervisor {
     slot.startedAt = this.now();
     this.setState(slot, 'starting');
     try {
-      const { secrets, liveness, configFile, robotState } = this.deps;
-      await instance.start({ config: this.config, configFile, secrets, bus, log, liveness, robotState, fail });
+      const { secrets, liveness, configFile, robotState, changeConfig } = this.deps;
+      await instance.start({ config: this.config, configFile, secrets, bus, log, liveness, robotState, changeConfig, fail });
       if (slot.generation === generation && slot.state === 'starting') {
         this.setState(slot, 'running');
         log.info('started');

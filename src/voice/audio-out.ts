@@ -101,13 +101,21 @@ export class SpeakerSink implements AudioSink {
 
   /**
    * The `speaker` package aborts the whole process when ALSA cannot open the device, without an error
-   * it could catch: so the device is tried with aplay first, and a failure here is a normal error.
+   * it could catch, even for devices aplay plays on. So the device is first opened by the same package
+   * in a child process; only if that child plays 50 ms of silence and exits cleanly does the daemon
+   * open it, and a failure here is a normal error.
    */
   static async probe(device: string, sampleRate: number): Promise<void> {
+    const script = `const Speaker = require(${JSON.stringify(require.resolve('speaker'))});
+      const out = new Speaker({ channels: 1, bitDepth: 16, sampleRate: ${sampleRate}, signed: true, device: process.argv[1] });
+      out.on('error', (e) => { console.error(String(e && e.message || e)); process.exit(3); });
+      out.on('close', () => process.exit(0));
+      out.end(Buffer.alloc(${Math.round(sampleRate / 20) * 2}));`;
     try {
-      await run('aplay', ['-q', '-D', device, '-t', 'raw', '-f', 'S16_LE', '-r', String(sampleRate), '-c', '1', '-d', '1', '/dev/null'], { timeout: 5000 });
+      await run(process.execPath, ['-e', script, device], { timeout: 5000 });
     } catch (err) {
-      const detail = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0];
+      const { signal, stderr } = err as { signal?: string; stderr?: string };
+      const detail = signal ? `ALSA could not open it (the audio library aborted with ${signal})` : (stderr || (err as Error).message).trim().split('\n').at(-1);
       throw new Error(`speaker ${device}: cannot play: ${detail}`);
     }
   }

@@ -8,8 +8,12 @@ import { configSchema } from '../config/schema.js';
 import { packageRoot } from '../runtime/paths.js';
 import { EspeakSynthesizer } from './synthesizer.js';
 
-/** The recorder module for `voice.listen.recorder`; EMOBOT_MIC_LOOP=1 repeats the recording. */
-export const REALTIME_MIC = path.join(packageRoot, 'scripts', 'realtime-mic.cjs');
+const REALTIME_MIC = path.join(packageRoot, 'scripts', 'realtime-mic.cjs');
+
+/** The environment that makes the daemon hear `file` (raw 16 kHz mono PCM) in real time; `loop` repeats it. */
+export function realtimeMicrophone(file: string, loop = false): Record<string, string> {
+  return { EMOBOT_RECORDER_MODULE: REALTIME_MIC, EMOBOT_MIC_FILE: file, EMOBOT_MIC_LOOP: loop ? '1' : '0' };
+}
 
 /** Raw 16 kHz mono 16-bit PCM: `leadMs` of silence, `text` spoken, `tailMs` of silence. */
 export async function spokenRecording(text: string, leadMs: number, tailMs: number): Promise<Buffer> {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
@@ -7,6 +9,18 @@ interface Recording {
   stream(): Readable;
   stop(): void;
   process: { on(event: 'close', listener: (code: number | null) => void): void };
+}
+
+/**
+ * The program node-record-lpcm16 records with: arecord on the ALSA device. The tests and the soak run
+ * replace it with a real-time fake microphone, a module named by EMOBOT_RECORDER_MODULE in the
+ * environment of whoever starts the daemon; the config, and so remote control, cannot name a module.
+ */
+export function recorderFor(env: NodeJS.ProcessEnv): string {
+  const module = env.EMOBOT_RECORDER_MODULE;
+  if (!module) return 'arecord';
+  if (!path.isAbsolute(module) || !module.endsWith('.cjs') || !existsSync(module)) throw new Error(`EMOBOT_RECORDER_MODULE must be the absolute path of an existing .cjs file`);
+  return module;
 }
 
 /**

@@ -4,7 +4,7 @@ import { asError } from '../runtime/errors.js';
 import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
 import { ChatBrain, type ReplyRequest } from './brain.js';
 import { Speech, type Cloud } from './speech.js';
-import { Microphone } from './microphone.js';
+import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
 import { VoiceActivityDetector } from './vad.js';
@@ -101,7 +101,7 @@ export class Voice implements Subsystem {
   }
 
   private listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): void {
-    const microphone = new Microphone(ctx.config.voice.microphone, listen.recorder);
+    const microphone = new Microphone(ctx.config.voice.microphone, recorderFor(process.env));
     const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate });
     this.microphone = microphone;
     microphone.start(

@@ -16,12 +16,19 @@ t.test('a broken file: exit 1, each problem with file, line, key and value', asy
   t.equal(result.stdout, '');
 });
 
-t.test('a good file: exit 0 and OK', async (t) => {
+t.test('a good file: exit 0, OK, and each key\'s value with where it comes from: the file, remote control or the default', async (t) => {
   const file = path.join(dir, 'good.yaml');
+  const state = mkdtempSync(path.join(tmpdir(), 'emobot-check-state-'));
   writeFileSync(file, 'robot:\n  id: desk-bot\n');
-  const result = await runCli(['config', 'check', file]);
+  writeFileSync(path.join(state, 'remote-config.yaml'), 'expression:\n  pose_hold_ms: 4500\nvoice:\n  speaker: hw:9,9\n');
+  const result = await runCli(['config', 'check', file], { EMOBOT_STATE_DIR: state });
   t.equal(result.code, 0);
-  t.equal(result.stdout, `${file}: OK\n`);
+  t.match(result.stdout, `${file}: OK (remote changes: ${path.join(state, 'remote-config.yaml')}, 1 key(s))\n`);
+  t.match(result.stdout, /^robot\.id = "desk-bot" {2}\[file\]$/m);
+  t.match(result.stdout, /^expression\.pose_hold_ms = 4500 {2}\[remote\]$/m);
+  t.match(result.stdout, /^camera\.fps = 30 {2}\[default\]$/m);
+  t.match(result.stdout, /^voice\.speaker = "default" {2}\[default\]$/m, 'an overlay key remote control may not change is left out');
+  t.match(result.stderr, /voice\.speaker left out: voice\.speaker is changed in the config file only/);
 });
 
 t.test('a missing file is named', async (t) => {
@@ -33,5 +40,5 @@ t.test('a missing file is named', async (t) => {
 t.test('config without "check <file>" prints its usage', async (t) => {
   const result = await runCli(['config']);
   t.equal(result.code, 2);
-  t.match(result.stderr, /usage: emobot config check <file>/);
+  t.match(result.stderr, /usage: emobot config check \[file\]/);
 });

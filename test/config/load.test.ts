@@ -109,3 +109,45 @@ t.test('fuzz: any text, YAML-shaped or not, is a config or a ConfigError naming 
   );
   t.ok(rejected > 100, `${rejected} of 800 inputs were rejected with a ConfigError`);
 });
+
+t.test('device names that reach ALSA are names, never plugins that open files or run programs', async (t) => {
+  for (const good of ['default', 'sysdefault', 'hw:1,0', 'plughw:CARD=USB,DEV=0', 'dmix:CARD=0', 'speaker_file', 'bluealsa:DEV=00:11:22:33:44:55,PROFILE=a2dp']) {
+    t.equal(parseConfigText(`voice:\n  speaker: "${good}"\n  microphone: "${good}"\n`, 'c.yaml').voice.speaker, good);
+  }
+  for (const bad of ['file:FILE="|touch /tmp/x"', 'file:/tmp/out', 'tee:default,/tmp/x', 'shm:x', '{ type file }', 'hw:0 |id', '/dev/snd/pcmC0D0p']) {
+    t.match(issuesOf(`voice:\n  speaker: '${bad}'\n`), [{ key: 'voice.speaker' }], bad);
+  }
+});
+
+t.test('URLs carry no credentials: keys and passwords come from the secrets file, and URLs get logged', async (t) => {
+  t.match(issuesOf('voice:\n  openai_base_url: https://user:sk-123@api.example/v1\n'), [{ key: 'voice.openai_base_url' }]);
+  t.match(issuesOf('remote:\n  mqtt:\n    url: mqtt://robot:hunter2@broker:1883\n'), [{ key: 'remote.mqtt.url' }]);
+  t.match(issuesOf('voice:\n  openai_base_url: file:///etc/passwd\n'), [{ key: 'voice.openai_base_url' }]);
+  t.equal(parseConfigText('remote:\n  mqtt:\n    url: mqtts://broker.local:8883\n', 'c.yaml').remote.mqtt.url, 'mqtts://broker.local:8883');
+  t.equal(parseConfigText('voice:\n  listen:\n    recorder: arecord\n', 'c.yaml').voice.listen.recorder, 'arecord', 'older files that name the default recorder still load');
+  t.match(issuesOf('voice:\n  listen:\n    recorder: /tmp/evil.cjs\n'), [{ key: 'voice.listen.recorder' }], 'but a module path is refused');
+});
+
+t.test('errors never carry a foreign file or a long value: a file that is not a mapping is not quoted, values are cut short', async (t) => {
+  const environ = 'OPENAI_API_KEY=sk-very-secret\0EMOBOT_MQTT_PASSWORD=hunter2hunter2\0';
+  const notAMapping = (() => {
+    try {
+      parseConfigText(environ, '/proc/self/environ');
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('accepted');
+  })();
+  t.match(notAMapping.message, /not a YAML mapping of settings/);
+  t.notMatch(notAMapping.message, /sk-very-secret|hunter2/);
+  const long = (() => {
+    try {
+      parseConfigText(`robot:\n  id: "${'X'.repeat(5000)}"\n`, 'c.yaml');
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('accepted');
+  })();
+  t.ok(long.message.length < 400, `the message stays short (${long.message.length} characters)`);
+  t.match(long.message, /\(5000 characters\)/);
+});

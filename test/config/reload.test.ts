@@ -17,6 +17,7 @@ function setup(initial: string) {
   const { log } = capturingLogger();
   const reloader = new ConfigReloader(
     file,
+    path.join(dir, 'state', 'remote-config.yaml'),
     configSchema.parse({}),
     { applied: async (config, changed) => void applied.push({ config, changed }), rejected: (issues) => void rejected.push(issues) },
     log,

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CLI_ENTRY } from '../../src/runtime/paths.js';
 
 export interface CliResult {
@@ -8,9 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the compiled `emobot` CLI, exactly as systemd or a user would. */
+/**
+ * Runs the compiled `emobot` CLI, exactly as systemd or a user would. Each run gets its own state
+ * directory (remote control's overlay), unless `env` names one, so no test writes to the home folder.
+ */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => CliResult; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { EMOBOT_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'emobot-state-')) };
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...state, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -23,6 +23,9 @@ export function subsystemContext(config: Config, options: { secrets?: Secrets; c
     bus: bus.scope((e) => failures.push(e)),
     log,
     liveness,
+    changeConfig: () => {
+      throw new Error('this test runs without a config file to change');
+    },
     fail: (e) => failures.push(e),
   };
   return { ctx, bus, failures, logs: messages, liveness };

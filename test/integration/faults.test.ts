@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { DEMO_VIDEO, packageRoot } from '../../src/runtime/paths.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { startFakeCloud } from '../../src/voice/fake-cloud.js';
-import { REALTIME_MIC, spokenRecording } from '../../src/voice/fake-microphone.js';
+import { realtimeMicrophone, spokenRecording } from '../../src/voice/fake-microphone.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
 import { watch } from '../helpers/mqtt-watch.js';
@@ -70,9 +70,7 @@ t.test('the real daemon lives through every fault, keeping its state and its pro
       speaker: 'hw:7,0',
       openai_base_url: cloud.openaiBaseUrl,
       elevenlabs_base_url: cloud.elevenlabsBaseUrl,
-      microphone: await micFile(),
       llm: { timeout_ms: 800 },
-      listen: { recorder: REALTIME_MIC },
       proactive: { enabled: false },
       circuit_breaker: { failures: 100 },
       // Short, so the person's next question (every ~5 s) does not talk over it.
@@ -85,7 +83,7 @@ t.test('the real daemon lives through every fault, keeping its state and its pro
 
   const dashboard = await watch(broker.url, `emobot/${ID}/#`);
   t.teardown(dashboard.close);
-  const daemon = startCli(['run', '--config', configFile], { OPENAI_API_KEY: 'k', ELEVENLABS_API_KEY: 'k', EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD, EMOBOT_MIC_LOOP: '1' });
+  const daemon = startCli(['run', '--config', configFile], { OPENAI_API_KEY: 'k', ELEVENLABS_API_KEY: 'k', EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD, ...realtimeMicrophone(await micFile(), true) });
   t.teardown(() => daemon.child.kill('SIGKILL'));
 
   const json = (m: { payload: string }) => JSON.parse(m.payload) as Record<string, unknown>;

@@ -6,22 +6,34 @@ import { waitFor } from '../helpers/wait.js';
 
 const acl = path.join(import.meta.dirname, '..', '..', 'docs', 'mosquitto.acl');
 
-t.test('docs/mosquitto.acl keeps each robot in its own subtree', async (t) => {
-  const broker = new Mosquitto(await freePort(), undefined, { users: ['desk-bot', 'kitchen-bot', 'fleet'], aclFile: acl });
+t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config commands to the operator', async (t) => {
+  const users = ['desk-bot', 'kitchen-bot', 'fleet', 'homeassistant', 'operator'];
+  const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl });
   await broker.start();
   t.teardown(() => broker.stop());
   const connect = (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
-  const fleet = await connect('fleet');
-  const seen: string[] = [];
-  fleet.on('message', (topic, payload) => seen.push(`${topic}=${payload.toString()}`));
-  await fleet.subscribeAsync('emobot/#', { qos: 1 });
+  // The robot itself is the one that receives commands: what reaches it is what the ACL let through.
   const desk = await connect('desk-bot');
-  await desk.publishAsync('emobot/desk-bot/state', 'mine', { qos: 1 });
+  const seen: string[] = [];
+  desk.on('message', (topic, payload) => seen.push(`${topic}=${payload.toString()}`));
+  await desk.subscribeAsync('emobot/#', { qos: 1 });
+  const [fleet, homeassistant, operator] = await Promise.all(['fleet', 'homeassistant', 'operator'].map(connect));
   await desk.publishAsync('emobot/kitchen-bot/state', 'forged', { qos: 1 });
-  await fleet.publishAsync('emobot/desk-bot/status', 'impersonated', { qos: 1 });
-  await fleet.publishAsync('emobot/desk-bot/cmd/reload', '{}', { qos: 1 });
-  await waitFor(() => seen.length >= 2, 'the allowed messages');
+  await fleet!.publishAsync('emobot/desk-bot/status', 'impersonated', { qos: 1 });
+  await fleet!.publishAsync('emobot/desk-bot/cmd/say', 'fleet-say', { qos: 1 });
+  await fleet!.publishAsync('emobot/desk-bot/cmd/config/set', 'fleet-config', { qos: 1 });
+  await homeassistant!.publishAsync('emobot/desk-bot/cmd/mute', 'ha-mute', { qos: 1 });
+  await homeassistant!.publishAsync('emobot/desk-bot/cmd/config/reload', 'ha-reload', { qos: 1 });
+  await operator!.publishAsync('emobot/desk-bot/cmd/config/set', 'operator-config', { qos: 1 });
+  await operator!.publishAsync('emobot/desk-bot/cmd/mode', 'operator-mode', { qos: 1 });
+  await waitFor(() => seen.length >= 4, 'the allowed messages');
+  // Refused publishes vanish silently (MQTT 3.1.1): give any that slipped through time to arrive.
   await new Promise((r) => setTimeout(r, 300));
-  t.same(seen.sort(), ['emobot/desk-bot/cmd/reload={}', 'emobot/desk-bot/state=mine']);
-  await Promise.all([fleet.endAsync(), desk.endAsync()]);
+  t.same(seen.sort(), [
+    'emobot/desk-bot/cmd/config/set=operator-config',
+    'emobot/desk-bot/cmd/mode=operator-mode',
+    'emobot/desk-bot/cmd/mute=ha-mute',
+    'emobot/desk-bot/cmd/say=fleet-say',
+  ]);
+  await Promise.all([desk, fleet!, homeassistant!, operator!].map((c) => c.endAsync()));
 });

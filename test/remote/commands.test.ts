@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
-import { BUILT_IN, loadConfigFile } from '../../src/config/load.js';
+import { BUILT_IN, ConfigError, loadConfigFile, patchRemoteConfig } from '../../src/config/load.js';
+import { changedSections } from '../../src/config/reload.js';
 import { configSchema } from '../../src/config/schema.js';
 import { commandNames, runCommand } from '../../src/remote/commands.js';
 import { EventBus } from '../../src/runtime/bus.js';
@@ -15,23 +16,35 @@ function context(fileText?: string) {
   const reloads: string[] = [];
   bus.on('config.reload-requested', ({ reason }) => void reloads.push(reason));
   let configFile = BUILT_IN;
+  const overlay = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cmd-state-')), 'remote-config.yaml');
   if (fileText !== undefined) {
     configFile = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cmd-')), 'config.yaml');
     writeFileSync(configFile, fileText);
   }
   const config = configFile === BUILT_IN ? configSchema.parse({}) : loadConfigFile(configFile).config;
-  return { ctx: { config, configFile, bus: bus.scope(() => undefined) }, reloads, configFile };
+  const scoped = bus.scope(() => undefined);
+  // What the daemon does with a remote change (see Daemon.changeConfig).
+  const changeConfig = (patch: Record<string, unknown>, by: string) => {
+    if (configFile === BUILT_IN) throw new ConfigError(configFile, [{ key: '', message: 'the robot runs on built-in defaults: there is no config to change' }]);
+    const next = patchRemoteConfig(configFile, overlay, patch).config;
+    scoped.emit('config.reload-requested', { reason: by });
+    return { file: overlay, changed: changedSections(config, next) };
+  };
+  return { ctx: { config, configFile, bus: scoped, changeConfig }, reloads, configFile, overlay };
 }
 
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });
-  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, say, snapshot, pose, reload\)/ } });
+  t.match(runCommand('dance', '{"id":"a1"}', ctx), { id: 'a1', ok: false, error: { message: /unknown command "dance" \(known: config\/get, config\/set, mode, mute, unmute, say, snapshot, pose, config\/reload\)/ } });
   t.match(runCommand('config/get', '{"id":"a2","section":"wheels"}', ctx), { id: 'a2', ok: false, error: { field: 'section' } });
   t.match(runCommand('config/get', '{"id":"a3","colour":1}', ctx), { id: 'a3', ok: false, error: { field: 'colour' } });
   t.match(runCommand('config/set', '{"id":"a4"}', ctx), { ok: false, error: { field: 'patch' } });
   t.match(runCommand('config/set', '{"id":"a5","patch":{}}', ctx), { ok: false, error: { field: 'patch', message: 'an empty patch changes nothing' } });
-  t.match(runCommand('reload', '[1,2]', ctx), { id: null, ok: false });
+  t.match(runCommand('config/reload', '[1,2]', ctx), { id: null, ok: false });
+  t.match(runCommand('say', `{"text":"${'a'.repeat(70_000)}"}`, ctx), { ok: false, error: { message: /payload over 65536 bytes, not read/ } });
+  t.match(runCommand('mode', `${'['.repeat(30_000)}${']'.repeat(30_000)}`, ctx), { ok: false, error: { message: /nested deeper than 16 levels/ } }, 'deep nesting is refused, not walked into a stack overflow');
+  t.match(runCommand('config/set', '{"patch":{"expression":{"poses":{"__proto__":{"head_pan":1}}}}}', ctx), { ok: false, error: { field: 'patch.expression.poses.__proto__', message: 'not a valid key' } });
   t.match(runCommand('toString', '{}', ctx), { ok: false, error: { message: /unknown command "toString"/ } }, 'not a command inherited from Object');
   t.same(reloads, []);
 });
@@ -42,29 +55,37 @@ t.test('config/get returns the whole config or one section', async (t) => {
   t.same(runCommand('config/get', '{"section":"robot"}', ctx), { id: null, ok: true, result: { id: 'emobot', name: 'EmoBot' } });
 });
 
-t.test('config/set writes a validated patch to the file and asks for a reload', async (t) => {
-  const { ctx, reloads, configFile } = context('# robot in the kitchen\ncamera:\n  fps: 30\n');
-  t.same(runCommand('config/set', JSON.stringify({ id: 's1', patch: { camera: { fps: 10 }, log: { level: 'debug' } } }), ctx), {
+t.test('config/set keeps an allowed, validated patch in the overlay and asks for a reload; other keys are refused by name', async (t) => {
+  const owner = '# robot in the kitchen\ncamera:\n  fps: 30\n';
+  const { ctx, reloads, configFile, overlay } = context(owner);
+  t.same(runCommand('config/set', JSON.stringify({ id: 's1', patch: { vision: { smoothing: { margin: 0.2 } }, voice: { llm: { temperature: 0.2 } } } }), ctx), {
     id: 's1',
     ok: true,
-    result: { file: configFile, changed: ['log', 'camera'] },
+    result: { file: overlay, changed: ['vision', 'voice'] },
   });
-  t.match(readFileSync(configFile, 'utf8'), /^# robot in the kitchen\ncamera:\n {2}fps: 10\n/);
+  t.match(readFileSync(overlay, 'utf8'), /margin: 0.2/);
+  t.equal(readFileSync(configFile, 'utf8'), owner, 'the owner\'s file is never written');
   t.same(reloads, ['MQTT config/set']);
-  const before = readFileSync(configFile, 'utf8');
-  t.same(runCommand('config/set', JSON.stringify({ id: 's2', patch: { camera: { fps: 'fast' } } }), ctx), {
+  const before = readFileSync(overlay, 'utf8');
+  t.same(runCommand('config/set', JSON.stringify({ id: 's2', patch: { vision: { smoothing: { margin: 'wide' } } } }), ctx), {
     id: 's2',
     ok: false,
-    error: { field: 'patch.camera.fps', message: 'Invalid input: expected number, received string' },
+    error: { field: 'patch.vision.smoothing.margin', message: 'Invalid input: expected number, received string' },
   });
-  t.equal(readFileSync(configFile, 'utf8'), before, 'a rejected patch leaves the file alone');
+  t.match(runCommand('config/set', JSON.stringify({ id: 's3', patch: { camera: { fps: 10 } } }), ctx), {
+    id: 's3',
+    ok: false,
+    error: { field: 'patch.camera.fps', message: /camera\.fps is changed in the config file only, over SSH/ },
+  });
+  t.equal(readFileSync(overlay, 'utf8'), before, 'a rejected patch leaves the overlay alone');
+  t.same(reloads, ['MQTT config/set']);
 });
 
 t.test('config/set without a config file says so; reload asks the daemon', async (t) => {
   const { ctx, reloads } = context();
   t.match(runCommand('config/set', '{"patch":{"camera":{"fps":5}}}', ctx), { ok: false, error: { message: /built-in defaults/ } });
-  t.match(runCommand('reload', '{"id":"r"}', ctx), { id: 'r', ok: true });
-  t.same(reloads, ['MQTT reload']);
+  t.match(runCommand('config/reload', '{"id":"r"}', ctx), { id: 'r', ok: true });
+  t.same(reloads, ['MQTT config/reload']);
 });
 
 t.test('mode, mute and unmute ask the daemon through the bus', async (t) => {
@@ -113,7 +134,7 @@ t.test('snapshot: refused unless the owner enabled it; then the camera is asked 
 });
 
 t.test('fuzz: any payload on any command topic gets a reply, never a throw; a rejected command changes nothing', async (t) => {
-  const { ctx, configFile } = context('camera:\n  fps: 30\n');
+  const { ctx, configFile, overlay } = context('camera:\n  fps: 30\n');
   const events: string[] = [];
   const bus = new EventBus((err) => {
     throw err;
@@ -148,7 +169,8 @@ t.test('fuzz: any payload on any command topic gets a reply, never a throw; a re
         if (typeof reply.error?.field !== 'string') throw new Error(`error reply without field: ${JSON.stringify(reply)}`);
         rejectedPatches++;
       }
-      loadConfigFile(configFile); // throws if a patch left an invalid config behind
+      const loaded = loadConfigFile(configFile, overlay); // throws if a patch left an invalid owner's file behind
+      if (loaded.warnings?.length) throw new Error(`a patch left an overlay that does not apply: ${loaded.warnings.join('; ')}`);
     }),
     { numRuns: 300, seed: 8 },
   );

@@ -10,7 +10,7 @@ t.test('docs/mqtt-payloads.schema.json is what the code publishes (UPDATE_SCHEMA
   if (process.env.UPDATE_SCHEMAS === '1') writeFileSync(DOC, generated);
   t.equal(readFileSync(DOC, 'utf8'), generated);
   const topics = Object.keys((mqttPayloadSchemas() as { topics: object }).topics);
-  t.same(topics, ['status', 'state', 'emotion', 'telemetry', 'log', 'conversation', 'cmd/<name>/reply', 'snapshot', 'cmd/config/get', 'cmd/config/set', 'cmd/mode', 'cmd/mute', 'cmd/unmute', 'cmd/say', 'cmd/snapshot', 'cmd/pose', 'cmd/reload']);
+  t.same(topics, ['status', 'state', 'emotion', 'telemetry', 'log', 'conversation', 'cmd/<name>/reply', 'snapshot', 'cmd/config/get', 'cmd/config/set', 'cmd/mode', 'cmd/mute', 'cmd/unmute', 'cmd/say', 'cmd/snapshot', 'cmd/pose', 'cmd/config/reload']);
 });
 
 t.test('the schemas accept what robots send and reject what they never send', async (t) => {

@@ -196,17 +196,19 @@ t.test('commands over MQTT against the real daemon: off by default, config/set a
   await daemon.done;
 
   writeFileSync(file, `${base}    commands: true\n`);
-  daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
+  const state = mkdtempSync(path.join(tmpdir(), 'emobot-cmd-state-'));
+  daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD, EMOBOT_STATE_DIR: state });
   await dashboard.until('online again', () => dashboard.on('emobot/cmd-bot/status').filter((m) => m.payload === 'online').length >= 2, 20_000);
   await new Promise((r) => setTimeout(r, 300));
-  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c1', patch: { camera: { fps: 10 } } }));
+  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c1', patch: { vision: { smoothing: { margin: 0.3 } } } }));
   await dashboard.until('the reply', () => dashboard.on('emobot/cmd-bot/cmd/config/set/reply').length === 1);
-  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[0]!.payload), { id: 'c1', ok: true, result: { changed: ['camera'] } });
-  await waitFor(() => /config reloaded.*changed: camera/.test(daemon.output().stdout), 'the daemon to apply it');
-  t.match(readFileSync(file, 'utf8'), /fps: 10/);
-  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c2', patch: { camera: { fps: -1 } } }));
+  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[0]!.payload), { id: 'c1', ok: true, result: { file: path.join(state, 'remote-config.yaml'), changed: ['vision'] } });
+  await waitFor(() => /config reloaded.*changed: vision/.test(daemon.output().stdout), 'the daemon to apply it');
+  t.match(readFileSync(path.join(state, 'remote-config.yaml'), 'utf8'), /margin: 0.3/);
+  t.equal(readFileSync(file, 'utf8'), `${base}    commands: true\n`, 'the owner\'s file is never written');
+  await publish('emobot/cmd-bot/cmd/config/set', JSON.stringify({ id: 'c2', patch: { vision: { smoothing: { margin: -1 } } } }));
   await dashboard.until('the rejection', () => dashboard.on('emobot/cmd-bot/cmd/config/set/reply').length === 2);
-  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[1]!.payload), { id: 'c2', ok: false, error: { field: 'patch.camera.fps' } });
+  t.match(JSON.parse(dashboard.on('emobot/cmd-bot/cmd/config/set/reply')[1]!.payload), { id: 'c2', ok: false, error: { field: 'patch.vision.smoothing.margin' } });
   daemon.child.kill('SIGTERM');
   t.equal((await daemon.done).code, 0);
 });

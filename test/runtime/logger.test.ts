@@ -38,3 +38,16 @@ t.test('warnings and errors also reach onProblem; info does not', async (t) => {
   ]);
   t.equal(problems.length, 2);
 });
+
+t.test('the secrets\' values are blanked wherever they appear, in any field, also on the way to onProblem', async (t) => {
+  const out = sink();
+  const problems: ProblemEntry[] = [];
+  const secret = 'sk-live-0123456789';
+  const quoted = 'pa"ss\\word42';
+  const log = createLogger({ level: 'info', robotId: 'r', destination: out.stream, secrets: [secret, quoted], onProblem: (e) => problems.push(e) });
+  log.warn({ detail: `OPENAI_API_KEY=${secret}\nEMOBOT_MQTT_PASSWORD=${quoted}` }, `cannot parse ${secret}`);
+  await new Promise((r) => setImmediate(r));
+  t.notMatch(out.lines[0], /sk-live-0123456789|word42/);
+  t.match(JSON.parse(out.lines[0]!), { detail: 'OPENAI_API_KEY=[redacted]\nEMOBOT_MQTT_PASSWORD=[redacted]', msg: 'cannot parse [redacted]' });
+  t.same(problems.map((p) => p.msg), ['cannot parse [redacted]']);
+});

@@ -47,7 +47,7 @@ function harness(definitions: SubsystemDefinition[], cfg = config()) {
   });
   const states: BusEvents['subsystem.state'][] = [];
   bus.on('subsystem.state', (s) => states.push(s));
-  const supervisor = new Supervisor(definitions, { config: cfg, configFile: BUILT_IN, secrets: {}, bus, log, liveness: new Liveness(), robotState: () => ({ mode: 'active', muted: false }) });
+  const supervisor = new Supervisor(definitions, { config: cfg, configFile: BUILT_IN, secrets: {}, bus, log, liveness: new Liveness(), robotState: () => ({ mode: 'active', muted: false }), changeConfig: () => ({ file: BUILT_IN, changed: [] }) });
   return { supervisor, bus, states, messages };
 }
 

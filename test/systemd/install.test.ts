@@ -17,7 +17,7 @@ function stagingRoot(): string {
   return root;
 }
 
-t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets file; uninstall reverses it', { skip: asRoot, timeout: 300_000 }, async (t) => {
+t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets file, none of it writable by the daemon; uninstall reverses it', { skip: asRoot, timeout: 300_000 }, async (t) => {
   const root = stagingRoot();
   // A clean environment: tap's NODE_OPTIONS (its TypeScript loader) must not leak into npm inside install.sh.
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, ROOT: root };
@@ -28,7 +28,9 @@ t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets
   t.notOk(existsSync(path.join(root, 'opt/emobot/node_modules/typescript')), 'dev dependencies pruned');
   t.ok(existsSync(path.join(root, 'opt/emobot/assets/demo-faces.mp4')));
   t.equal(readFileSync(path.join(root, 'etc/emobot/config.yaml'), 'utf8'), readFileSync(path.join(repo, 'config.example.yaml'), 'utf8'));
-  t.equal(statSync(path.join(root, 'etc/emobot/secrets.env')).mode & 0o777, 0o600);
+  t.equal(statSync(path.join(root, 'etc/emobot/secrets.env')).mode & 0o777, 0o600, 'the secrets are root\'s alone');
+  t.equal(statSync(path.join(root, 'etc/emobot')).mode & 0o777, 0o750, 'the daemon\'s group reads /etc/emobot and cannot write it');
+  t.equal(statSync(path.join(root, 'etc/emobot/config.yaml')).mode & 0o777, 0o640);
   t.match(readFileSync(path.join(root, 'etc/emobot/secrets.env'), 'utf8'), /^OPENAI_API_KEY=$/m);
   t.equal(readFileSync(path.join(root, 'etc/systemd/system/emobot.service'), 'utf8'), readFileSync(path.join(repo, 'systemd/emobot.service'), 'utf8'));
   t.match(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^emobot:x:\d+:\d+::\/var\/lib\/emobot:\/usr\/sbin\/nologin$/m);

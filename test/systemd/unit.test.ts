@@ -17,8 +17,16 @@ t.test('the unit is a hardened notify service with a watchdog', async (t) => {
   t.same(settings('EnvironmentFile'), ['-/etc/emobot/secrets.env']);
   const hardening: [string, string][] = [['ProtectSystem', 'strict'], ['NoNewPrivileges', 'yes'], ['PrivateTmp', 'yes'], ['ProtectHome', 'yes']];
   for (const [key, value] of hardening) t.same(settings(key), [value], key);
-  t.same(settings('ReadWritePaths'), ['/etc/emobot']);
+  t.same(settings('ReadWritePaths'), [], 'the daemon cannot write /etc/emobot (its config and secrets)');
   t.same(settings('StateDirectory'), ['emobot']);
+  t.same(settings('UMask'), ['0077']);
+  t.same(settings('DevicePolicy'), ['closed']);
+});
+
+t.test('systemd-analyze security rates the unit 2.0 or lower', { skip: existsSync('/usr/bin/systemd-analyze') ? false : 'systemd-analyze not installed' }, async (t) => {
+  const { stdout } = await promisify(execFile)('systemd-analyze', ['security', '--offline=true', '--no-pager', unit]);
+  const exposure = Number(/Overall exposure level for emobot\.service: ([\d.]+)/.exec(stdout)?.[1]);
+  t.ok(exposure <= 2.0, `exposure ${exposure}`);
 });
 
 t.test('the stop timeout leaves room for the daemon\'s own bounded shutdown', async (t) => {

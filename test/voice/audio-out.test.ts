@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -27,7 +27,20 @@ t.test('the bytes written reach the speaker unchanged, at the pace they play', a
 });
 
 t.test('a device ALSA cannot open is an error naming it (instead of the speaker package aborting the process)', async (t) => {
-  await t.rejects(SpeakerSink.probe('nosuchcard', 16_000), /speaker nosuchcard: cannot play: .*nosuchcard/);
+  await t.rejects(SpeakerSink.probe('nosuchcard', 16_000), /speaker nosuchcard: cannot play: /);
+});
+
+t.test('a device on which the speaker package aborts the process is refused, and this process lives on', async (t) => {
+  // Found by trying: a default PCM on a card that does not exist makes the package assert and abort.
+  const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'emobot-abort-')), 'asound.conf');
+  writeFileSync(conf, 'pcm.!default { type hw; card 7 }\n');
+  const before = process.env.ALSA_CONFIG_PATH;
+  process.env.ALSA_CONFIG_PATH = `/usr/share/alsa/alsa.conf:${conf}`;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.ALSA_CONFIG_PATH;
+    else process.env.ALSA_CONFIG_PATH = before;
+  });
+  await t.rejects(SpeakerSink.probe('default', 16_000), /speaker default: cannot play: ALSA could not open it \(the audio library aborted with SIGABRT\)/);
 });
 
 t.test('the silent stand-in keeps real time too', async (t) => {

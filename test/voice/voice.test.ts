@@ -7,7 +7,7 @@ import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
 import { pcmFor, startFakeCloud } from '../../src/voice/fake-cloud.js';
-import { REALTIME_MIC, spokenRecording } from '../../src/voice/fake-microphone.js';
+import { realtimeMicrophone, spokenRecording } from '../../src/voice/fake-microphone.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
@@ -77,6 +77,17 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
   t.ok(performance.now() - muted < 150, `stopped ${Math.round(performance.now() - muted)} ms after mute`);
 });
 
+/** Microphones started from now on hear `file` in real time (see fake-microphone.ts), until the test ends or the returned function is called. */
+function hear(t: { teardown(fn: () => unknown): void }, file: string): () => void {
+  const env = realtimeMicrophone(file);
+  Object.assign(process.env, env);
+  const restore = () => {
+    for (const key of Object.keys(env)) delete process.env[key];
+  };
+  t.teardown(restore);
+  return restore;
+}
+
 /**
  * The voice with the cloud on the fake services (what they hear and answer), listening through the
  * real-time fake microphone to a person saying `said` after `leadMs`.
@@ -84,10 +95,10 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
 async function startListening(t: { teardown(fn: () => unknown): void }, services: { transcript: string; reply: string }, said: string, leadMs: number) {
   const cloud = await startFakeCloud(services);
   t.teardown(cloud.close);
-  const mic = await micFile(said.replace(/\W+/g, '-'), said, leadMs);
+  hear(t, await micFile(said.replace(/\W+/g, '-'), said, leadMs));
   const r = start(
     t,
-    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } },
+    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, listen: { enabled: true }, proactive: { enabled: false } },
     { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
   );
   return { cloud, r };
@@ -126,12 +137,13 @@ t.test('barge-in: talking over the robot stops it within 150 ms, and the person 
 });
 
 t.test('offline, a spoken question gets the offline apology; a missing microphone is a warning, not a crash', async (t) => {
-  const mic = await micFile('offline', 'Hello there robot.', 500);
-  const r = start(t, { microphone: mic, listen: { recorder: REALTIME_MIC }, proactive: { enabled: false } });
+  const realMicrophonesAgain = hear(t, await micFile('offline', 'Hello there robot.', 500));
+  const r = start(t, { listen: { enabled: true }, proactive: { enabled: false } });
   await r.subsystem.start(r.ctx);
   await waitFor(() => r.said.length === 1, 'the apology', 15_000);
   t.match(r.said[0], { text: 'Sorry, I cannot think properly right now. My connection is down.', source: 'offline', trigger: 'reply' });
 
+  realMicrophonesAgain();
   const broken = start(t, { microphone: 'nosuchmic', listen: { enabled: true } });
   await broken.subsystem.start(broken.ctx);
   await waitFor(() => broken.logs().some((m) => /microphone nosuchmic: .*not listening/.test(m)), 'the microphone warning');

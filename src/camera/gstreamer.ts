@@ -1,0 +1,63 @@
+/**
+ * What a `camera.source` GStreamer pipeline may contain. A pipeline string is a program: with `tee`
+ * and a network or file sink it would send or store the camera's images, which the robot promises
+ * never to do. So a pipeline is one camera source, converters and caps, and the appsink OpenCV reads.
+ */
+import { excerpt } from '../runtime/errors.js';
+
+const SOURCES = new Set(['v4l2src', 'libcamerasrc', 'nvarguscamerasrc', 'nvv4l2camerasrc', 'videotestsrc', 'filesrc']);
+const CONVERTERS = new Set([
+  'videoconvert', 'videoscale', 'videorate', 'videoflip', 'videocrop', 'videobalance', 'v4l2convert', 'nvvidconv', 'queue',
+  'jpegdec', 'nvjpegdec', 'v4l2jpegdec', 'jpegparse', 'decodebin', 'qtdemux', 'matroskademux', 'h264parse', 'h265parse',
+  'avdec_h264', 'avdec_h265', 'v4l2h264dec', 'nvv4l2decoder',
+]);
+const SINK = 'appsink';
+
+/** Camera device nodes: video devices only, never /dev/mem or a disk. */
+export const VIDEO_DEVICE = /^\/dev\/(video\d+|v4l\/by-(id|path)\/[\w.:+-]+)$/;
+
+/** `video/x-raw(memory:NVMM), width=1280, framerate=30/1`: a media type with optional fields. */
+const CAPS = /^(video|image)\/[a-z0-9.+-]+(\(memory:[A-Za-z]+\))?(\s*,\s*[a-z][a-z0-9-]*=(\([a-z0-9]+\))?[A-Za-z0-9_./:+-]+)*$/;
+/** `device=/dev/video0`, `sensor-id=0`, `drop=true`: no quotes, spaces, `!` or shell characters. */
+const PROPERTY = /^[a-z][a-z0-9-]*=[A-Za-z0-9_./:+-]+$/;
+
+export interface PipelineCheck {
+  /** Why the pipeline is refused, or undefined when it is allowed. */
+  problem?: string;
+  /** `filesrc location=` values: the caller checks them like any other file the config names. */
+  files: string[];
+}
+
+export function checkGstreamerPipeline(pipeline: string): PipelineCheck {
+  const files: string[] = [];
+  const segments = pipeline.split('!').map((s) => s.trim());
+  const refuse = (problem: string): PipelineCheck => ({ problem, files });
+  if (segments.some((s) => s === '')) return refuse('an empty element between "!"');
+  if (segments.length < 2) return refuse('a pipeline needs a source and appsink');
+  for (const [index, segment] of segments.entries()) {
+    if (/^(video|image)\//.test(segment)) {
+      if (index === 0) return refuse('a pipeline starts with a camera source');
+      if (!CAPS.test(segment)) return refuse(`caps "${excerpt(segment)}" are not of the form video/x-raw,width=640,height=480`);
+      continue;
+    }
+    const [element, ...properties] = segment.split(/\s+/);
+    const last = index === segments.length - 1;
+    if (index === 0 && !SOURCES.has(element!)) return refuse(`the first element must be a camera source (${[...SOURCES].join(', ')}), not "${excerpt(element!)}"`);
+    if (index > 0 && !last && !CONVERTERS.has(element!)) {
+      return refuse(element === SINK ? 'appsink must be the last element, and the only sink' : `element "${excerpt(element!)}" is not allowed (converters: ${[...CONVERTERS].join(', ')})`);
+    }
+    for (const property of properties) {
+      if (!PROPERTY.test(property)) return refuse(`property "${excerpt(property)}" of ${element} must be name=value without quotes or spaces`);
+      const value = property.slice(property.indexOf('=') + 1);
+      if (element === 'filesrc' && property.startsWith('location=')) {
+        // GStreamer opens it relative to the working directory: only an absolute path is checked the same way.
+        if (!value.startsWith('/')) return refuse('filesrc location must be an absolute path');
+        files.push(value);
+      }
+      if (element === 'v4l2src' && property.startsWith('device=') && !VIDEO_DEVICE.test(value)) return refuse('v4l2src device must be /dev/videoN or /dev/v4l/by-id/...');
+    }
+  }
+  // Checked last, so that a forbidden element is named first; a pipeline ending in caps has no sink at all.
+  if (segments.at(-1)!.split(/\s+/)[0] !== SINK) return refuse('the pipeline must end in appsink, its only sink');
+  return { files };
+}

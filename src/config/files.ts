@@ -1,0 +1,78 @@
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { checkGstreamerPipeline, VIDEO_DEVICE } from '../camera/gstreamer.js';
+import { packageRoot, resolveAsset, stateDirectory } from '../runtime/paths.js';
+import type { Config } from './schema.js';
+
+/** A problem with a value the config names, at its key (for the file's line). */
+export interface FileProblem {
+  key: (string | number)[];
+  message: string;
+}
+
+/**
+ * Serial ports only, never /dev/mem or a disk: UARTs, USB serial, their by-id links, and
+ * pseudo-terminals (a simulated board, a network serial bridge such as socat or ser2net).
+ */
+const SERIAL_PORT = /^\/dev\/(tty[A-Za-z]+\d+|serial\d*|serial\/by-(id|path)\/[\w.:+-]+|pts\/\d+)$/;
+/** A hardware profile given by name (hardware/<name>.yaml in the package), not by path. */
+const PROFILE_NAME = /^[a-z0-9-]+$/;
+
+/** Where files named by the config may live; everything else (/proc, /sys, other users' homes) is out. */
+export function allowedFolders(config: Config, configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const folders = [packageRoot, '/etc/emobot', stateDirectory(env), ...config.runtime.allowed_folders];
+  if (configFile) folders.push(path.dirname(configFile));
+  return folders.map(real);
+}
+
+/** The real path, links resolved, so that a link or `..` cannot lead out of an allowed folder. */
+function real(p: string, hops = 0): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    // A link to something not there (a board unplugged): where it points decides.
+    const link = hops < 8 ? readlinkIfLink(p) : undefined;
+    if (link !== undefined) return real(path.resolve(path.dirname(p), link), hops + 1);
+    // Not there (yet): the parent decides, so that a file about to be written is checked too.
+    const parent = path.dirname(p);
+    return parent === p ? p : path.join(real(parent, hops), path.basename(p));
+  }
+}
+
+function readlinkIfLink(p: string): string | undefined {
+  try {
+    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function inside(file: string, folders: string[]): boolean {
+  const target = real(resolveAsset(file));
+  return folders.some((folder) => target === folder || target.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep));
+}
+
+/** Every file and device the config names that is outside what the robot may open. */
+export function fileProblems(config: Config, configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): FileProblem[] {
+  const folders = allowedFolders(config, configFile, env);
+  const problems: FileProblem[] = [];
+  const where = `inside ${folders.join(', ')} (runtime.allowed_folders adds folders)`;
+  const checkFile = (key: (string | number)[], file: string | undefined) => {
+    if (file !== undefined && !inside(file, folders)) problems.push({ key, message: `the file must be ${where}` });
+  };
+  const { source } = config.camera;
+  if (typeof source === 'string' && source !== 'demo') {
+    if (source.includes('!')) for (const file of checkGstreamerPipeline(source).files) checkFile(['camera', 'source'], file);
+    else if (source.startsWith('/dev/')) {
+      if (!VIDEO_DEVICE.test(source) && !VIDEO_DEVICE.test(real(source))) problems.push({ key: ['camera', 'source'], message: 'a camera device is /dev/videoN or /dev/v4l/by-id/...' });
+    } else checkFile(['camera', 'source'], source);
+  }
+  checkFile(['vision', 'model'], config.vision.model);
+  if (!PROFILE_NAME.test(config.expression.hardware)) checkFile(['expression', 'hardware'], config.expression.hardware);
+  checkFile(['expression', 'calibration'], config.expression.calibration);
+  const { port } = config.expression;
+  // The device a link leads to decides (udev's /dev/serial/by-id/... links, a simulator's stable link).
+  if (port !== undefined && !SERIAL_PORT.test(real(port))) problems.push({ key: ['expression', 'port'], message: 'a serial port is /dev/ttyUSB0, /dev/ttyACM0, /dev/serial0, /dev/serial/by-id/... or a pseudo-terminal /dev/pts/N' });
+  for (const name of ['ca', 'cert', 'key'] as const) checkFile(['remote', 'mqtt', 'tls', name], config.remote.mqtt.tls[name]);
+  return problems;
+}

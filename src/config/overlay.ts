@@ -1,0 +1,206 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Document, isMap, parseDocument } from 'yaml';
+import { excerpt } from '../runtime/errors.js';
+import { stateDirectory } from '../runtime/paths.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import type { FileProblem } from './files.js';
+import { configSchema, type Config } from './schema.js';
+
+/**
+ * Remote control changes behaviour, never what the robot is connected to. These keys (dotted, or a
+ * prefix ending in ".*") are what MQTT config/set may change; the owner's file widens the list with
+ * `remote.editable`. Devices, files, URLs, pipelines, the model, the voice mode (cloud or not),
+ * listening on or off, TLS and every permission or privacy switch stay in the file, changed over SSH.
+ */
+export const REMOTE_EDITABLE = [
+  'vision.threads',
+  'vision.detection.min_score',
+  'vision.detection.min_face',
+  'vision.detection.max_faces',
+  'vision.tracking.*',
+  'vision.smoothing.*',
+  'expression.follow.*',
+  'expression.idle.*',
+  'expression.sleep.*',
+  'expression.speaking.*',
+  'expression.poses.*',
+  'expression.pose_hold_ms',
+  'expression.reactions.*',
+  'voice.llm.persona',
+  'voice.llm.max_tokens',
+  'voice.llm.temperature',
+  'voice.llm.memory_turns',
+  'voice.tts.calm_for',
+  'voice.listen.language',
+  'voice.listen.start_ratio',
+  'voice.listen.min_speech_ms',
+  'voice.listen.end_silence_ms',
+  'voice.listen.preroll_ms',
+  'voice.listen.max_utterance_ms',
+  'voice.listen.barge_in_ratio',
+  'voice.listen.barge_in',
+  'voice.proactive.*',
+  'voice.offline.words_per_minute',
+  'voice.offline.phrases.*',
+] as const;
+
+/** Remote control's changes, kept apart from the owner's file, which the daemon cannot write. */
+export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDirectory(env), 'remote-config.yaml');
+}
+
+/**
+ * Never remote, whatever the file says: remote control must not widen its own permissions, nor the
+ * folders files may come from.
+ */
+const NEVER_REMOTE = ['remote.*', 'runtime.allowed_folders'];
+/** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
+export const OVERLAY_MAX_BYTES = 64 * 1024;
+/** Keys that would reach Object.prototype when merged into a plain object. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+function matches(pattern: string, key: string): boolean {
+  return pattern.endsWith('.*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern;
+}
+
+/** Why `key` may not be changed remotely under this config, or undefined when it may. */
+export function remoteRefusal(key: string[], config: Config): string | undefined {
+  if (key.some((part) => PROTOTYPE_KEYS.has(part))) return 'not a config key';
+  const dotted = key.join('.');
+  const named = excerpt(dotted, 80);
+  if (NEVER_REMOTE.some((pattern) => matches(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
+  const allowed = [...REMOTE_EDITABLE, ...config.remote.editable].some((pattern) => matches(pattern, dotted));
+  return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
+}
+
+/** Every leaf of a patch with its key: {camera: {fps: 10}} -> [[['camera', 'fps'], 10]]. Arrays are leaves. */
+export function leaves(patch: Record<string, unknown>, prefix: string[] = []): [string[], unknown][] {
+  return Object.entries(patch).flatMap(([key, value]) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0
+      ? leaves(value as Record<string, unknown>, [...prefix, key])
+      : [[[...prefix, key], value] as [string[], unknown]],
+  );
+}
+
+/** A plain-object copy with `value` set at `key` (never touching prototypes: keys were checked). */
+function setIn(target: Record<string, unknown>, key: string[], value: unknown): void {
+  let node = target;
+  for (const part of key.slice(0, -1)) {
+    const next = node[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[key.at(-1)!] = value;
+}
+
+export interface Overlaid {
+  config: Config;
+  /** Dotted keys whose value comes from the remote overlay. */
+  overlaid: string[];
+  /** Why parts of the overlay were not applied (the owner's file took the key back, or it no longer validates). */
+  warnings: string[];
+}
+
+/** The overlay as a YAML document (empty when there is none yet); unreadable or broken is an error. */
+function readOverlayDocument(file: string): Document {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new Document({});
+    // The state folder is the daemon's: an owner checking as themselves must be told, not shown "none".
+    throw new Error(`cannot read ${file} (${code}${code === 'EACCES' ? ': run as root or as the emobot user' : ''})`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length || !isMap(doc.contents)) throw new Error(`${file} is not a YAML mapping`);
+  return doc;
+}
+
+function readOverlay(file: string): Record<string, unknown> {
+  return (readOverlayDocument(file).toJS() ?? {}) as Record<string, unknown>;
+}
+
+/**
+ * The owner's config with the remote overlay on top: only keys remote control may change under the
+ * owner's file, and only if the result still validates. Anything else in the overlay is left out, with
+ * a warning saying why. The overlay edits effective values: a pose added remotely joins the others.
+ */
+export function applyOverlay(owner: Config, overlayFile: string, check: (config: Config) => FileProblem[]): Overlaid {
+  let overlay: Record<string, unknown>;
+  try {
+    overlay = readOverlay(overlayFile);
+  } catch (err) {
+    return { config: owner, overlaid: [], warnings: [`remote overlay ignored: ${(err as Error).message}`] };
+  }
+  const merged = structuredClone(owner) as Record<string, unknown>;
+  const overlaid: string[] = [];
+  const warnings: string[] = [];
+  for (const [key, value] of leaves(overlay)) {
+    const refusal = remoteRefusal(key, owner);
+    if (refusal) warnings.push(`remote overlay ${overlayFile}: ${key.join('.')} left out: ${refusal}`);
+    else {
+      setIn(merged, key, value);
+      overlaid.push(key.join('.'));
+    }
+  }
+  if (overlaid.length === 0) return { config: owner, overlaid, warnings };
+  const issues = validate(merged, check);
+  if (!Array.isArray(issues)) return { config: issues, overlaid, warnings };
+  const [first] = issues;
+  return { config: owner, overlaid: [], warnings: [...warnings, `remote overlay ${overlayFile} ignored: ${first!.key}: ${first!.message}`] };
+}
+
+/** The merged settings as a config, or what is wrong with them, by key. */
+function validate(merged: Record<string, unknown>, check: (config: Config) => FileProblem[]): Config | ConfigIssue[] {
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    return result.error.issues.slice(0, 5).map((issue) =>
+      issue.code === 'unrecognized_keys' ? { key: [...issue.path, ...issue.keys].join('.'), message: 'unknown key' } : { key: issue.path.join('.'), message: issue.message },
+    );
+  }
+  const problems = check(result.data);
+  return problems.length ? problems.map((p) => ({ key: p.key.join('.'), message: p.message })) : result.data;
+}
+
+/**
+ * Applies a remote patch: every key must be remotely changeable and the result valid, or nothing is
+ * written (a ConfigError names the first key at fault). The overlay is written to a temporary file and
+ * renamed, so a reader never sees half of it. The owner's file is never touched.
+ */
+export function patchOverlay(
+  owner: Config,
+  overlayFile: string,
+  patch: Record<string, unknown>,
+  check: (config: Config) => FileProblem[],
+): Overlaid {
+  const patchLeaves = leaves(patch);
+  const refused: ConfigIssue[] = patchLeaves.flatMap(([key]) => {
+    const refusal = remoteRefusal(key, owner);
+    return refusal ? [{ key: key.map((k) => excerpt(k, 40)).join('.'), message: refusal }] : [];
+  });
+  if (refused.length) throw new ConfigError(overlayFile, refused);
+  // Only what still applies is kept: keys the owner took back, or a broken overlay (ignored at load,
+  // with a warning), are dropped when the overlay is next written.
+  let kept: Record<string, unknown> = {};
+  try {
+    for (const [key, value] of leaves(readOverlay(overlayFile))) if (!remoteRefusal(key, owner)) setIn(kept, key, value);
+  } catch {
+    kept = {};
+  }
+  for (const [key, value] of patchLeaves) setIn(kept, key, value);
+  const merged = structuredClone(owner) as Record<string, unknown>;
+  for (const [key, value] of leaves(kept)) setIn(merged, key, value);
+  const issues = validate(merged, check);
+  if (Array.isArray(issues)) throw new ConfigError(overlayFile, issues);
+  mkdirSync(path.dirname(overlayFile), { recursive: true, mode: 0o750 });
+  const temp = `${overlayFile}.${process.pid}.tmp`;
+  const doc = new Document(kept);
+  doc.commentBefore = " Made by remote control (MQTT config/set), over the owner's config file.\n Delete it and reload (systemctl reload emobot) to drop them.";
+  const text = doc.toString();
+  if (Buffer.byteLength(text) > OVERLAY_MAX_BYTES) throw new ConfigError(overlayFile, [{ key: '', message: `remote changes would exceed ${OVERLAY_MAX_BYTES} bytes; make larger changes in the config file` }]);
+  writeFileSync(temp, text, { mode: 0o640 });
+  renameSync(temp, overlayFile);
+  return applyOverlay(owner, overlayFile, check);
+}

