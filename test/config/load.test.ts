@@ -4,6 +4,8 @@ import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { leaves } from '../../src/config/overlay.js';
+import { configSchema } from '../../src/config/schema.js';
 import { BUILT_IN, ConfigError, findConfigFile, formatIssue, loadConfigFile, parseConfigText } from '../../src/config/load.js';
 
 function issuesOf(text: string) {
@@ -82,9 +84,17 @@ t.test('no file means built-in defaults; an unreadable file is a ConfigError nam
   t.equal(loadConfigFile(file).config.log.level, 'debug');
 });
 
-t.test('config.example.yaml documents exactly the defaults', async (t) => {
-  const example = loadConfigFile(path.join(import.meta.dirname, '..', '..', 'config.example.yaml')).config;
+t.test('config.example.yaml documents exactly the defaults, each key written out', async (t) => {
+  const file = path.join(import.meta.dirname, '..', '..', 'config.example.yaml');
+  const example = loadConfigFile(file).config;
   t.same(example, loadConfigFile(undefined).config);
+  // Parsed values alone would not notice a key deleted from the file (its default fills in): every
+  // default's key must be written in it.
+  const written = new Set(loadConfigFile(file).fromFile);
+  const missing = leaves(configSchema.parse({}) as unknown as Record<string, unknown>)
+    .map(([key]) => key.join('.'))
+    .filter((key) => !written.has(key) && ![...written].some((w) => key.startsWith(`${w}.`)));
+  t.same(missing, [], 'no default left unwritten');
 });
 
 t.test('fuzz: any text, YAML-shaped or not, is a config or a ConfigError naming the file, never another throw', async (t) => {

@@ -121,7 +121,8 @@ t.test('a failure reported after start (ctx.fail) and a throwing bus handler bot
   t.match(states.filter((s) => s.state === 'crashed'), [{ error: 'stream broke' }, { error: /handler for config.rejected failed: handler bug/ }]);
   t.equal(bus.listenerCount('config.rejected'), 1, 'the crashed instances\' subscriptions were dropped');
   sub.contexts[0]!.fail(new Error('late failure of a dead instance'));
-  await new Promise((r) => setTimeout(r, 60));
+  // Well past the longest restart delay (max_delay_ms 80): a restart, had it been scheduled, would have happened.
+  await new Promise((r) => setTimeout(r, 400));
   t.equal(sub.instances(), 3, 'failures of replaced instances are ignored');
   await supervisor.stop(1000);
 });
