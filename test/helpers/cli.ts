@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_ENTRY } from '../../src/runtime/paths.js';
@@ -16,8 +16,9 @@ export interface CliResult {
  * directory (remote control's overlay), unless `env` names one, so no test writes to the home folder.
  */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => CliResult; done: Promise<CliResult> } {
-  const state = { EMOBOT_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'emobot-state-')) };
-  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...state, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ownState = env.EMOBOT_STATE_DIR === undefined ? mkdtempSync(path.join(tmpdir(), 'emobot-state-')) : undefined;
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...(ownState ? { EMOBOT_STATE_DIR: ownState } : {}), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (ownState) child.on('close', () => rmSync(ownState, { recursive: true, force: true }));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
