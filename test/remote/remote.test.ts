@@ -271,7 +271,6 @@ t.test('snapshots are published as binary JPEG only when enabled, and never queu
   const config = configSchema.parse({ robot: { id: 'cam-bot' }, remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER, snapshot: true } } });
   const { ctx, bus } = subsystemContext(config, { secrets: { mqttPassword: MQTT_PASSWORD } });
   const instance = remote.create(config)!;
-  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 1]), width: 1, height: 1, at: 1 });
   const raw: Buffer[] = [];
   const viewer = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
   t.teardown(() => viewer.endAsync());
@@ -279,7 +278,11 @@ t.test('snapshots are published as binary JPEG only when enabled, and never queu
   await viewer.subscribeAsync('emobot/cam-bot/snapshot');
   await instance.start(ctx);
   t.teardown(() => instance.stop());
-  await waitFor(() => (instance as unknown as { client?: { connected: boolean } }).client?.connected === true, 'connected');
+  // Subscribed, not yet connected (the connection is asynchronous): a picture now must not wait for the broker.
+  const connected = () => (instance as unknown as { client?: { connected: boolean } }).client?.connected === true;
+  t.equal(connected(), false, 'the snapshot below is taken while the broker is not reachable yet');
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 1]), width: 1, height: 1, at: 1 });
+  await waitFor(connected, 'connected');
   bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 2]), width: 1, height: 1, at: 2 });
   await waitFor(() => raw.length > 0, 'the picture');
   await new Promise((resolve) => setTimeout(resolve, 200));
