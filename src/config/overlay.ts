@@ -192,8 +192,8 @@ export function patchOverlay(
   for (const [key, value] of patchLeaves) setIn(kept, key, value);
   const merged = structuredClone(owner) as Record<string, unknown>;
   for (const [key, value] of leaves(kept)) setIn(merged, key, value);
-  const issues = validate(merged, check);
-  if (Array.isArray(issues)) throw new ConfigError(overlayFile, issues);
+  const config = validate(merged, check);
+  if (Array.isArray(config)) throw new ConfigError(overlayFile, config);
   mkdirSync(path.dirname(overlayFile), { recursive: true, mode: 0o750 });
   const temp = `${overlayFile}.${process.pid}.tmp`;
   const doc = new Document(kept);
@@ -202,5 +202,6 @@ export function patchOverlay(
   if (Buffer.byteLength(text) > OVERLAY_MAX_BYTES) throw new ConfigError(overlayFile, [{ key: '', message: `remote changes would exceed ${OVERLAY_MAX_BYTES} bytes; make larger changes in the config file` }]);
   writeFileSync(temp, text, { mode: 0o640 });
   renameSync(temp, overlayFile);
-  return applyOverlay(owner, overlayFile, check);
+  // What was just validated is what a load of the file would give: no need to read it back.
+  return { config, overlaid: leaves(kept).map(([key]) => key.join('.')), warnings: [] };
 }

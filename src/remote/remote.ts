@@ -176,10 +176,12 @@ class Remote implements Subsystem {
     const prefix = `${this.topics.commands}/`;
     if (!topic.startsWith(prefix) || topic.endsWith('/reply')) return;
     const name = topic.slice(prefix.length);
-    const limit = name.startsWith('config/') ? this.configRate : this.commandRate;
-    if (!this.commandRate.take() || (limit === this.configRate && !limit.take())) {
+    // Every command counts against the overall limit; config commands against their own as well.
+    const limits = name.startsWith('config/') ? [this.commandRate, this.configRate] : [this.commandRate];
+    const exceeded = limits.find((limit) => !limit.take());
+    if (exceeded) {
       this.refused(ctx);
-      const reply: CommandReply = { id: null, ok: false, error: { field: '', message: `too many commands: at most ${limit.perSecond} a second` } };
+      const reply: CommandReply = { id: null, ok: false, error: { field: '', message: `too many commands: at most ${exceeded.perSecond} a second` } };
       this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 0 });
       return;
     }
