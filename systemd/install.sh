@@ -30,6 +30,9 @@ mkdir -p "$app"
 # A fresh copy each time, so files removed upstream do not linger.
 rm -rf "${app:?}"/{dist,models,assets,hardware,calibration,firmware,systemd,scripts}
 cp -a package.json package-lock.json README.md config.example.yaml dist models assets hardware calibration firmware systemd scripts "$app/"
+# The test doubles (fake cloud, local broker, fake microphone) are for tests, the bench and the soak
+# run in a checkout; the robot does not get them.
+rm -rf "$app/dist/dev" "$app/dist/.tsbuildinfo"
 # node_modules (~700 MB with compiled addons; slow on an SD card) is only copied when the lock file changed.
 modules_stamp="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version)"
 if [ "$(cat "$app/.modules-installed" 2>/dev/null)" != "$modules_stamp" ]; then

@@ -6,11 +6,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
-import { freePort, Mosquitto } from '../remote/local-broker.js';
 import type { TelemetryPayload } from '../remote/payloads.js';
 import { CLI_ENTRY } from '../runtime/paths.js';
-import { startFakeCloud } from '../voice/fake-cloud.js';
-import { realtimeMicrophone, spokenRecording } from '../voice/fake-microphone.js';
+import { devTools } from './dev-tools.js';
 import { lineChartsSvg } from './plot.js';
 import { growthAfterWarmUp, percentiles, round, type Percentiles } from './stats.js';
 
@@ -71,6 +69,9 @@ const COMMANDS: [string, object][] = [
  * /proc outside the daemon, the event-loop delay from its telemetry.
  */
 export async function soak(options: { minutes: number; sampleSeconds: number; progress: (line: string) => void; signal?: AbortSignal }): Promise<SoakReport> {
+  const [{ startFakeCloud }, { freePort, Mosquitto }, { realtimeMicrophone, spokenRecording }] = await devTools('the soak run', () =>
+    Promise.all([import('../dev/fake-cloud.js'), import('../dev/local-broker.js'), import('../dev/fake-microphone.js')]),
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-soak-'));
   const cleanup: (() => unknown)[] = [() => rmSync(dir, { recursive: true, force: true })];
   try {

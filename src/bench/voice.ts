@@ -1,9 +1,9 @@
 import pino from 'pino';
+import { devTools } from './dev-tools.js';
 import { percentiles } from './stats.js';
 import { configSchema } from '../config/schema.js';
 import { SilentSink, type AudioSink, type Playback } from '../voice/audio-out.js';
 import { ChatBrain } from '../voice/brain.js';
-import { startFakeCloud } from '../voice/fake-cloud.js';
 import { Speech } from '../voice/speech.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer } from '../voice/synthesizer.js';
 import { Transcriber } from '../voice/transcriber.js';
@@ -54,6 +54,7 @@ export interface VoiceBench {
  */
 export async function benchVoice(turns: number): Promise<VoiceBench> {
   const services = { llmFirstTokenMs: 300, ttsFirstByteMs: 150, sttMs: 0 };
+  const { startFakeCloud } = await devTools('the voice benchmark', () => import('../dev/fake-cloud.js'));
   const cloud = await startFakeCloud({ llmFirstTokenMs: services.llmFirstTokenMs, ttsFirstByteMs: services.ttsFirstByteMs, sttDelayMs: services.sttMs, llmTokenGapMs: 0, transcript: 'How are you?', reply: 'I am fine, thank you. And you?' });
   try {
     const config = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl } }).voice;

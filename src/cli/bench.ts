@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { benchFrames, FACE_COUNTS, type FaceCount } from '../bench/frames.js';
+import { DevToolsMissingError } from '../bench/dev-tools.js';
 import { detectorCosts, type DetectorCost } from '../bench/detectors.js';
 import { compareModels, ferValidation } from '../bench/models.js';
 import { benchPeer, loadFaceApi, type PeerBench } from '../bench/peer.js';
@@ -10,7 +11,7 @@ import { printReport, saveReport } from '../bench/report.js';
 import { startup } from '../bench/startup.js';
 import { round } from '../bench/stats.js';
 import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
-import { benchVoice } from '../bench/voice.js';
+import { benchVoice, type VoiceBench } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
 import { packageRoot, resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
@@ -95,7 +96,13 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       });
     }
     progress(`voice turns against the fake services (${options.turns})`);
-    const voice = await benchVoice(options.turns);
+    let voice: VoiceBench | { skipped: string };
+    try {
+      voice = await benchVoice(options.turns);
+    } catch (err) {
+      if (!(err instanceof DevToolsMissingError)) throw err;
+      voice = { skipped: err.message };
+    }
     const report = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, node: process.version },
       vision: { source: frames.source, resolution: '640x480', executionProvider: byFaces[1].executionProvider, captureMs: frames.captureMs, byFaces, replay: replayed, detectors },

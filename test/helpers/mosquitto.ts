@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, Mosquitto as LocalBroker, type BrokerCertificates } from '../../src/remote/local-broker.js';
+import { freePort, Mosquitto as LocalBroker, type BrokerCertificates } from '../../src/dev/local-broker.js';
 
-export { freePort } from '../../src/remote/local-broker.js';
+export { freePort } from '../../src/dev/local-broker.js';
 
 export const MQTT_USER = 'robot';
 export const MQTT_PASSWORD = 'test-password';

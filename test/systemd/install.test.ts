@@ -17,6 +17,16 @@ function stagingRoot(): string {
   return root;
 }
 
+/** Installed files that mention a test double (the robot's code must not depend on them). */
+async function testDoublesNamedIn(app: string): Promise<string[]> {
+  const { stdout } = await run('grep', ['-rlE', 'fake-cloud|fake-microphone|local-broker|realtime-mic', 'dist', 'scripts', 'systemd'], { cwd: app }).catch((err: { code: number; stdout: string }) => {
+    if (err.code === 1) return { stdout: '' }; // grep: no match
+    throw err;
+  });
+  // The bench and soak load them only when run (src/bench/dev-tools.ts).
+  return stdout.split('\n').filter((file) => file && !/^dist\/bench\/(voice|soak)\.js$/.test(file));
+}
+
 t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets file, none of it writable by the daemon; uninstall reverses it', { skip: asRoot, timeout: 300_000 }, async (t) => {
   const root = stagingRoot();
   // A clean environment: tap's NODE_OPTIONS (its TypeScript loader) must not leak into npm inside install.sh.
@@ -26,6 +36,11 @@ t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets
   t.ok(existsSync(path.join(root, 'opt/emobot/dist/cli/main.js')));
   t.ok(existsSync(path.join(root, 'opt/emobot/node_modules/@u4/opencv4nodejs')));
   t.notOk(existsSync(path.join(root, 'opt/emobot/node_modules/typescript')), 'dev dependencies pruned');
+  t.ok(existsSync(path.join(repo, 'dist/dev/fake-cloud.js')), 'the checkout has the test doubles');
+  t.notOk(existsSync(path.join(root, 'opt/emobot/dist/dev')), 'the robot does not get them (nor the build record that lists them)');
+  t.same(await testDoublesNamedIn(path.join(root, 'opt/emobot')), [], 'and nothing installed names one');
+  const soak = await run(process.execPath, [path.join(root, 'opt/emobot/dist/cli/main.js'), 'soak', '--minutes', '1'], { env }).catch((err: { code: number; stderr: string }) => err);
+  t.match(soak, { code: 1, stderr: /emobot soak: the soak run needs the development tools \(dist\/dev\), which an installed robot leaves out/ }, 'the installed soak command says why it cannot run');
   t.ok(existsSync(path.join(root, 'opt/emobot/assets/demo-faces.mp4')));
   t.equal(readFileSync(path.join(root, 'etc/emobot/config.yaml'), 'utf8'), readFileSync(path.join(repo, 'config.example.yaml'), 'utf8'));
   t.equal(statSync(path.join(root, 'etc/emobot/secrets.env')).mode & 0o777, 0o600, 'the secrets are root\'s alone');

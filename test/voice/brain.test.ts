@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { ChatBrain, ReplyError, TimeoutError } from '../../src/voice/brain.js';
-import { startFakeCloud } from '../../src/voice/fake-cloud.js';
+import { startFakeCloud } from '../../src/dev/fake-cloud.js';
 
 const collect = async (stream: AsyncIterable<string>) => {
   let text = '';

@@ -8,7 +8,7 @@ import { ChatBrain } from '../../src/voice/brain.js';
 import { Speech, type SpeechSource } from '../../src/voice/speech.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer } from '../../src/voice/synthesizer.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
-import { pcmFor, startFakeCloud, type FakeCloudOptions } from '../../src/voice/fake-cloud.js';
+import { pcmFor, startFakeCloud, type FakeCloudOptions } from '../../src/dev/fake-cloud.js';
 import { capturingLogger } from '../helpers/log.js';
 
 // The real SDKs against a fake OpenAI + ElevenLabs on 127.0.0.1, and the real speaker package into a

@@ -1,14 +1,14 @@
 /**
  * A person talking to the robot without a person: speech from espeak-ng between silences, played in
- * real time by scripts/realtime-mic.cjs (a node-record-lpcm16 recorder module). Used by the tests and
+ * real time by realtime-mic.cjs beside it (a node-record-lpcm16 recorder module). Used by the tests and
  * the soak run; never by the daemon on its own.
  */
 import path from 'node:path';
 import { configSchema } from '../config/schema.js';
 import { packageRoot } from '../runtime/paths.js';
-import { EspeakSynthesizer } from './synthesizer.js';
+import { EspeakSynthesizer } from '../voice/synthesizer.js';
 
-const REALTIME_MIC = path.join(packageRoot, 'scripts', 'realtime-mic.cjs');
+const REALTIME_MIC = path.join(packageRoot, 'src', 'dev', 'realtime-mic.cjs');
 
 /** The environment that makes the daemon hear `file` (raw 16 kHz mono PCM) in real time; `loop` repeats it. */
 export function realtimeMicrophone(file: string, loop = false): Record<string, string> {
