@@ -13,6 +13,7 @@ import { checkConfigAgainstProfile } from '../expression/expression.js';
 import { boardDevice, loadHardwareProfile, type HardwareProfile } from '../expression/profile.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 import { createDetector } from '../vision/detector.js';
+import { executionProviders } from '../vision/execution-providers.js';
 
 const run = promisify(execFile);
 
@@ -28,7 +29,7 @@ export interface Check {
 
 type Probe = (config: Config) => Promise<Check | Check[]>;
 
-const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
+const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkExecutionProvider, checkBoard, checkAudio, checkApiKeys, checkBroker];
 
 export async function doctorCommand(options: { configPath?: string; json: boolean }): Promise<number> {
   const { loaded, check } = loadForDoctor(options.configPath);
@@ -114,6 +115,29 @@ async function checkModel(config: Config): Promise<Check> {
   } catch (err) {
     return { name: 'model', status: 'fail', detail: asError(err).message.split('\n')[0]!, fix };
   }
+}
+
+/** The providers this onnxruntime-node really has here, and the one the model runs on with this config. */
+async function checkExecutionProvider(config: Config): Promise<Check> {
+  const name = 'execution provider';
+  const providers = executionProviders();
+  const installed = providers.filter((p) => p.installed).map((p) => (p.name === 'cpu' ? p.name : `${p.name} (${p.detail})`));
+  const missing = providers.filter((p) => !p.installed).map((p) => p.name);
+  const listed = `${installed.join(', ')}${missing.length ? `; not installed: ${missing.join(', ')}` : ''}`;
+  const model = resolveAsset(config.vision.model);
+  if (!existsSync(model)) return { name, status: 'warn', detail: `this onnxruntime-node has: ${listed}; no model to run`, fix: 'see the model check' };
+  const classifier = await EmotionClassifier.load(model, { executionProvider: config.vision.execution_provider, threads: 1 });
+  const runs = classifier.executionProvider;
+  const reason = classifier.fallbackReason;
+  await classifier.release();
+  const has = `this onnxruntime-node has: ${listed}`;
+  if (!reason) return { name, status: 'ok', detail: `runs on ${runs}; ${has}` };
+  return {
+    name,
+    status: 'warn',
+    detail: `vision.execution_provider ${config.vision.execution_provider} unavailable (${reason}), runs on ${runs}; ${has}`,
+    fix: 'set vision.execution_provider: cpu, or install the provider (README, "Execution providers")',
+  };
 }
 
 async function checkBoard(config: Config): Promise<Check> {

@@ -84,14 +84,22 @@ export const cameraSchema = z.strictObject({
     .prefault({}),
 });
 
+/**
+ * The execution providers some build of onnxruntime-node 1.30 has on Linux: the CPU everywhere;
+ * WebGPU (through Vulkan) built into the x64 build; CUDA and TensorRT on x64 only, as libraries its
+ * install script downloads (set-up skips that download), which also need CUDA 12 and cuDNN on the
+ * machine. The arm64 build (Raspberry Pi, Jetson) has the CPU alone.
+ */
+export const executionProviderNames = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
+
 /** Face detectors; the vision subsystem maps each to its implementation. */
 export const detectorNames = ['blazeface', 'blazeface-back', 'haar', 'haar-alt2', 'lbp'] as const;
 
 export const visionSchema = z.strictObject({
   /** ONNX classifier; its model card (same name, .json) describes input and labels. */
   model: z.string().min(1).default('models/emotion-mobilenetv2-int8.onnx'),
-  /** onnxruntime execution provider to try first (cpu, cuda, tensorrt, ...); CPU is the fallback. */
-  execution_provider: z.string().regex(/^[a-z0-9_]{1,32}$/, 'an execution provider name such as cpu, cuda or tensorrt').default('cpu'),
+  /** onnxruntime execution provider to try first; CPU is the fallback. `emobot doctor` lists what this installation has. */
+  execution_provider: z.enum(executionProviderNames).default('cpu'),
   /** Intra-op threads for inference; 0 lets onnxruntime use every core. */
   threads: z.number().int().min(0).max(64).default(1),
   detection: z

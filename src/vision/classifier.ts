@@ -1,11 +1,12 @@
 import type { Mat } from '@u4/opencv4nodejs';
 import * as ort from 'onnxruntime-node';
 import { asError } from '../runtime/errors.js';
+import { providerUnavailable } from './execution-providers.js';
 import { loadModelCard, type ModelCard } from './model-card.js';
 import { facesToTensor } from './preprocess.js';
 
 export interface ClassifierOptions {
-  /** onnxruntime execution provider to try first, e.g. cpu, cuda, tensorrt; CPU is the fallback. */
+  /** onnxruntime execution provider to try first (see execution-providers.ts); CPU is the fallback. */
   executionProvider: string;
   /** Intra-op threads; 0 lets onnxruntime decide. */
   threads: number;
@@ -38,14 +39,19 @@ export class EmotionClassifier {
       intraOpNumThreads: options.threads,
       interOpNumThreads: 1,
     };
-    let session: ort.InferenceSession;
+    let session: ort.InferenceSession | undefined;
     let active = options.executionProvider;
-    let fallbackReason: string | undefined;
-    try {
-      session = await ort.InferenceSession.create(modelPath, { ...sessionOptions, executionProviders: [options.executionProvider] });
-    } catch (err) {
-      if (options.executionProvider === 'cpu') throw new ModelLoadError(modelPath, firstLine(err));
-      fallbackReason = firstLine(err);
+    // A provider this installation does not have is not tried: onnxruntime would only print a loader error.
+    let fallbackReason = options.executionProvider === 'cpu' ? undefined : providerUnavailable(options.executionProvider);
+    if (!fallbackReason) {
+      try {
+        session = await ort.InferenceSession.create(modelPath, { ...sessionOptions, executionProviders: [options.executionProvider] });
+      } catch (err) {
+        if (options.executionProvider === 'cpu') throw new ModelLoadError(modelPath, firstLine(err));
+        fallbackReason = firstLine(err);
+      }
+    }
+    if (!session) {
       active = 'cpu';
       try {
         session = await ort.InferenceSession.create(modelPath, { ...sessionOptions, executionProviders: ['cpu'] });

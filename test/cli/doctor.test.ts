@@ -39,6 +39,19 @@ t.test('everything in place: every check OK, exit 0', async (t) => {
   t.match(byName(checks, 'camera'), { detail: /demo video .*: 640x480/ });
   t.match(byName(checks, 'model'), { detail: /ok\.onnx: 4 labels, 2x2x1 input/ });
   t.match(byName(checks, 'microphone'), { detail: 'ALSA "default"' });
+  t.match(byName(checks, 'execution provider'), { detail: /^runs on cpu; this onnxruntime-node has: cpu\b/ });
+});
+
+t.test('a configured execution provider this installation lacks is a warning naming it and the provider that runs', async (t) => {
+  const model = path.join(dir, 'ep.onnx');
+  copyFileSync(fixture, model);
+  copyFileSync(fixture.replace(/\.onnx$/, '.json'), path.join(dir, 'ep.json'));
+  const { checks } = await doctor(config(`vision:\n  model: ${model}\n  execution_provider: tensorrt\n`));
+  t.match(byName(checks, 'execution provider'), {
+    status: 'warn',
+    detail: /^vision\.execution_provider tensorrt unavailable \((not installed|this onnxruntime-node .* has no tensorrt).*\), runs on cpu; this onnxruntime-node has: cpu/,
+    fix: /Execution providers/,
+  });
 });
 
 t.test('what is missing is named, with how to fix it, and exit 1', async (t) => {

@@ -138,6 +138,11 @@ t.test('URLs carry no credentials: keys and passwords come from the secrets file
   t.match(issuesOf('voice:\n  listen:\n    recorder: /tmp/evil.cjs\n'), [{ key: 'voice.listen.recorder' }], 'but a module path is refused');
 });
 
+t.test('execution providers are the ones some onnxruntime-node build has, not any name', async (t) => {
+  t.equal(parseConfigText('vision:\n  execution_provider: webgpu\n', 'c.yaml').vision.execution_provider, 'webgpu');
+  t.match(issuesOf('vision:\n  execution_provider: cuda12\n'), [{ key: 'vision.execution_provider', line: 2 }]);
+});
+
 t.test('errors never carry a foreign file or a long value: a file that is not a mapping is not quoted, values are cut short', async (t) => {
   const environ = 'OPENAI_API_KEY=sk-very-secret\0EMOBOT_MQTT_PASSWORD=hunter2hunter2\0';
   const notAMapping = (() => {
