@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `npm start` and `npm test` need: Debian packages, node_modules, the compiled daemon.
-# Idempotent, and quick when everything is in place: each step checks before it acts.
+# Idempotent, and quick when everything is in place: each step checks before it acts. Each step that
+# acts says what it does, how long it usually takes, and how long it took; a long one says every 30 s
+# that it is still going, so a first run on a Raspberry Pi never looks hung.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,32 +18,52 @@ APT_PACKAGES=(
   libsimavr-dev libsimavrparts1 libelf-dev   # the firmware's hardware-in-the-loop test in the simavr simulator
 )
 
+elapsed() { printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }
+
+# Runs "$@" as the step described by $1 (what it does and its usual duration), with a line every 30 s
+# while it runs and its duration at the end.
+step() {
+  local what=$1 started=$SECONDS beat
+  shift
+  echo "setup: $what"
+  ( while sleep 30 >/dev/null 2>&1; do echo "setup: ... still ${what%% (*} ($(elapsed $(( SECONDS - started ))) so far)"; done ) &
+  beat=$!
+  local rc=0
+  "$@" || rc=$?
+  kill "$beat" 2>/dev/null || true
+  wait "$beat" 2>/dev/null || true
+  if [ "$rc" -ne 0 ]; then echo "setup: ${what%% (*} failed after $(elapsed $(( SECONDS - started ))) (status $rc)" >&2; exit "$rc"; fi
+  echo "setup: ${what%% (*} done in $(elapsed $(( SECONDS - started )))"
+}
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
     echo "setup: need root for apt-get; run: su -c 'bash scripts/setup.sh'" >&2
     exit 1
   fi
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install() {
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  }
+  step "installing ${#missing[@]} Debian packages (first time: about 1-3 min on a 2-core x86, longer on a Pi): ${missing[*]}" apt_install
 fi
 
-# onnxruntime-node's postinstall would download CUDA libraries (offline machines fail; the Pi needs none).
-# opencv4nodejs must build against Debian's OpenCV instead of downloading and compiling its own.
+# onnxruntime-node's postinstall would download CUDA libraries (offline machines fail; the Pi needs none;
+# README, "Execution providers"). opencv4nodejs must build against Debian's OpenCV instead of
+# downloading and compiling its own.
 export ONNXRUNTIME_NODE_INSTALL=skip OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS=max
 stamp=node_modules/.emobot-setup
 want="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: npm ci (first time ~5 min: compiles the OpenCV binding)"
-  npm ci --no-audit --no-fund
+  step "npm ci (first time: about 5 min on a 2-core x86, most of it compiling the OpenCV binding; much longer on a Pi)" \
+    npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
 
 if [ ! -f dist/.tsbuildinfo ] || [ -n "$(find src tsconfig.json tsconfig.build.json package.json -newer dist/.tsbuildinfo -print -quit)" ]; then
-  echo "setup: compiling TypeScript"
-  npx tsc -p tsconfig.build.json
+  step "compiling TypeScript (about 15 s)" npx tsc -p tsconfig.build.json
 fi
