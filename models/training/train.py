@@ -42,6 +42,10 @@ def parse_args():
     p.add_argument("--ferplus", help="folder with FER+ votes for the same records: train on soft labels")
     p.add_argument("--ferplus-weight", type=float, default=0.5,
                    help="target = w * FER+ vote distribution + (1 - w) * FER-2013 label")
+    p.add_argument("--teacher", help="a teacher's probabilities for every training record (.npy, N x 7, from "
+                                     "teacher-labels.mjs): distil it into the student")
+    p.add_argument("--teacher-weight", type=float, default=0.3,
+                   help="target = w * teacher's probabilities + (1 - w) * the target without a teacher")
     p.add_argument("--camera-aug", type=float, default=0.0,
                    help="probability of each camera degradation (downscale, blur, JPEG, noise, gamma)")
     p.add_argument("--jitter", type=float, default=1.0, help="scale of the geometric jitter (1 = +-12 deg, "
@@ -191,6 +195,17 @@ def main():
               "without a usable FER+ vote (unmatched, or mostly contempt/unknown/not-a-face)")
     else:
         kept = keep_train
+    teacher_sha256 = None
+    if args.teacher:
+        teacher_sha256 = file_sha256(args.teacher)
+        teacher = np.load(args.teacher).astype(np.float32)
+        if teacher.shape != train_soft.shape:
+            raise SystemExit(f"{args.teacher}: shape {teacher.shape}, expected {train_soft.shape} (one row per training record)")
+        teacher /= np.maximum(teacher.sum(axis=1, keepdims=True), 1e-6)
+        agree = float((teacher[kept].argmax(1) == train_y[kept]).mean())
+        train_soft = args.teacher_weight * teacher + (1 - args.teacher_weight) * train_soft
+        print(f"teacher {os.path.basename(args.teacher)} (weight {args.teacher_weight}, sha256 "
+              f"{teacher_sha256[:12]}): its top class is the FER-2013 label for {agree:.1%} of training records")
     # Mean and std stay those of all non-blank training images: the runtime's normalisation must not
     # change with the label source, or a warm start from the shipped model would see shifted inputs.
     pixel_mean = float(torch.from_numpy(train_x[keep_train]).float().mean() / 255.0)
@@ -265,6 +280,7 @@ def main():
         "labels": LABELS, "size": args.size, "width": args.width, "final_stride": args.final_stride,
         "mean": pixel_mean, "std": pixel_std, "args": vars(args),
         "train_count": len(train_x), "val_count": len(val_x), "init_from": init_from,
+        "teacher_sha256": teacher_sha256,
     }
     for epoch in range(start_epoch, args.epochs):
         net.train()

@@ -180,11 +180,17 @@ export class FaceApiPeer {
     return largest ? this.ourLabel(largest.expressions) : undefined;
   }
 
-  /** face-api's expression model on a face crop (gray crops are repeated to RGB, as from a camera). */
+  /** face-api's expression model on a face crop (gray crops are repeated to RGB, as from a camera): its most probable label. */
   async expression(crop: Mat): Promise<number> {
+    return argmax(await this.probabilities(crop));
+  }
+
+  /** face-api's expression probabilities on a face crop, in our label order (also the distillation teacher's targets). */
+  async probabilities(crop: Mat): Promise<Float32Array> {
     const tensor = toTensor(this.api, crop);
     try {
-      return this.ourLabel(await this.api.nets.faceExpressionNet.predictExpressions(tensor));
+      const expressions = await this.api.nets.faceExpressionNet.predictExpressions(tensor);
+      return Float32Array.from(this.theirLabels, (theirs) => expressions[theirs] ?? 0);
     } finally {
       tensor.dispose();
     }
