@@ -14,7 +14,12 @@ t.test('soak: the real daemon in full mode, memory and event-loop delay sampled,
   t.match(report.exit, { code: 0, signal: null }, 'the daemon stopped cleanly on SIGTERM');
   t.ok(report.samples.length >= 10, `${report.samples.length} samples`);
   t.ok(report.samples.every((s: { rssMb: number }) => s.rssMb > 50), 'RSS read from /proc');
-  t.ok(report.telemetry.length >= 5, `${report.telemetry.length} telemetry messages with heap and event-loop delay`);
+  // 36 s at one message per 5 s, less the start-up, which takes longer on a loaded machine.
+  t.ok(report.telemetry.length >= 3, `${report.telemetry.length} telemetry messages`);
+  t.ok(
+    report.telemetry.every((m: { heapMb: number; eventLoopDelayP99Ms: number }) => m.heapMb > 5 && m.eventLoopDelayP99Ms >= 0),
+    'each with the heap and the event-loop delay',
+  );
   t.ok(report.eventLoopDelayMs.p99.p50 >= 0 && report.eventLoopDelayMs.worstMax >= report.eventLoopDelayMs.p99.p50, 'event-loop delay summarised after the warm-up');
   t.ok(report.activity.visionFps.p50 > 0, 'the camera and vision ran');
   t.equal(report.exit.aliveToTheEnd, true);
