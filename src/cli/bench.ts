@@ -11,6 +11,7 @@ import { printReport, saveReport } from '../bench/report.js';
 import { startup } from '../bench/startup.js';
 import { round } from '../bench/stats.js';
 import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
+import { benchListening } from '../bench/listening.js';
 import { benchVoice, type VoiceBench } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
 import { packageRoot, resolveAsset } from '../runtime/paths.js';
@@ -103,6 +104,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       if (!(err instanceof DevToolsMissingError)) throw err;
       voice = { skipped: err.message };
     }
+    progress('both speech detectors on generated speech in noise, and on each noise alone');
+    const listening = await benchListening();
     const report = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, node: process.version },
       vision: { source: frames.source, resolution: '640x480', executionProvider: byFaces[1].executionProvider, captureMs: frames.captureMs, byFaces, replay: replayed, detectors },
@@ -110,6 +113,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       models,
       startup: started,
       voice,
+      listening,
       peer,
       comparison: compare(byFaces, models.int8.accuracy, peer, devSet),
     };

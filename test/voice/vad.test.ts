@@ -1,10 +1,14 @@
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { EspeakSynthesizer } from '../../src/voice/synthesizer.js';
-import { VoiceActivityDetector, type VadEvent } from '../../src/voice/vad.js';
+import { createSpeechDetector, EnergyDetector, SileroDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from '../../src/voice/vad.js';
 
 const RATE = 16_000;
-const settings = { sampleRate: RATE, start_ratio: 3, min_speech_ms: 100, end_silence_ms: 600, preroll_ms: 300, max_utterance_ms: 15_000 };
+const settings = { sampleRate: RATE, min_speech_ms: 100, end_silence_ms: 600, preroll_ms: 300, max_utterance_ms: 15_000 };
+const detectors: [string, () => Promise<SpeechDetector>][] = [
+  ['energy', async () => new EnergyDetector(3, RATE)],
+  ['silero', () => SileroDetector.load(0.5, 3, RATE)],
+];
 
 /** Room noise: quiet random hiss at the given RMS-ish amplitude. */
 function noise(ms: number, amplitude = 120, seed = 1): Buffer {
@@ -23,9 +27,9 @@ async function speech(text: string): Promise<Buffer> {
 }
 
 /** Feeds audio in 100 ms chunks, as a microphone delivers it. */
-function feed(vad: VoiceActivityDetector, pcm: Buffer): VadEvent[] {
+async function feed(vad: VoiceActivityDetector, pcm: Buffer): Promise<VadEvent[]> {
   const events: VadEvent[] = [];
-  for (let o = 0; o < pcm.length; o += 3200) events.push(...vad.push(pcm.subarray(o, o + 3200)));
+  for (let o = 0; o < pcm.length; o += 3200) events.push(...(await vad.push(pcm.subarray(o, o + 3200))));
   return events;
 }
 
@@ -34,39 +38,73 @@ const mix = (voice: Buffer, room: Buffer) => {
   for (let i = 0; i + 1 < voice.length && i + 1 < out.length; i += 2) out.writeInt16LE(Math.max(-32768, Math.min(32767, out.readInt16LE(i) + voice.readInt16LE(i))), i);
   return out;
 };
+const msOf = (pcm: Buffer) => (pcm.length / 2 / RATE) * 1000;
 
-t.test('finds the utterance in room noise: onset time, whole speech kept with pre-roll, ends after the silence', async (t) => {
-  const said = await speech('Hello robot, how are you today?');
-  const saidMs = (said.length / 2 / RATE) * 1000;
-  const audio = Buffer.concat([noise(2000), mix(said, noise(saidMs, 120, 7)), noise(1500, 120, 9)]);
-  const vad = new VoiceActivityDetector(settings);
-  const events = feed(vad, audio);
-  t.same(events.map((e) => e.type), ['onset', 'utterance']);
-  const onset = events[0] as { atMs: number };
-  // espeak starts with a little silence; the first loud frame is soon after 2000 ms.
-  t.ok(onset.atMs >= 2000 && onset.atMs < 2300, `onset at ${onset.atMs} ms (speech starts at 2000 ms)`);
-  const utterance = events[1] as { pcm: Buffer; durationMs: number };
-  t.ok(utterance.durationMs >= saidMs - 400 && utterance.durationMs <= saidMs + 300 + 600 + 100, `utterance ${Math.round(utterance.durationMs)} ms for ${Math.round(saidMs)} ms of speech`);
+for (const [name, load] of detectors) {
+  t.test(`${name}: finds the utterance in room noise: onset time, whole speech kept with pre-roll, ends after the silence`, async (t) => {
+    const said = await speech('Hello robot, how are you today?');
+    const audio = Buffer.concat([noise(2000), mix(said, noise(msOf(said), 120, 7)), noise(1500, 120, 9)]);
+    const detector = await load();
+    t.teardown(() => detector.release());
+    const events = await feed(new VoiceActivityDetector(settings, detector), audio);
+    t.same(events.map((e) => e.type), ['onset', 'utterance']);
+    const onset = events[0] as { atMs: number };
+    // espeak starts with a little silence; the first speech frame is soon after 2000 ms.
+    t.ok(onset.atMs >= 2000 && onset.atMs < 2300, `onset at ${onset.atMs} ms (speech starts at 2000 ms)`);
+    const utterance = events[1] as { pcm: Buffer; durationMs: number };
+    t.ok(utterance.durationMs >= msOf(said) - 400 && utterance.durationMs <= msOf(said) + 300 + 600 + 100, `utterance ${Math.round(utterance.durationMs)} ms for ${Math.round(msOf(said))} ms of speech`);
+  });
+
+  t.test(`${name}: clicks and a slowly louder room are not speech`, async (t) => {
+    const detector = await load();
+    t.teardown(() => detector.release());
+    const vad = new VoiceActivityDetector(settings, detector);
+    const events = [...(await feed(vad, noise(1000))), ...(await feed(vad, noise(40, 8000, 3))), ...(await feed(vad, noise(1000)))];
+    // The room gets louder (a fan starts) over 5 s.
+    for (let i = 1; i <= 50; i++) events.push(...(await feed(vad, noise(100, 120 + i * 8, i))));
+    t.same(events, []);
+  });
+
+  t.test(`${name}: while the robot talks (boost), its own voice at the microphone is ignored, a person talking over it is not`, async (t) => {
+    const said = await speech('I am the robot talking right now.');
+    const echo = Buffer.alloc(said.length);
+    for (let i = 0; i < said.length; i += 2) echo.writeInt16LE(Math.round(said.readInt16LE(i) * 0.15), i);
+    const detector = await load();
+    t.teardown(() => detector.release());
+    const vad = new VoiceActivityDetector(settings, detector);
+    await feed(vad, noise(1000));
+    vad.boost = 4;
+    t.same(await feed(vad, mix(echo, noise(msOf(echo)))), [], 'the echo of its own voice does not trigger');
+    const person = await speech('Stop please!');
+    const events = await feed(vad, mix(person, noise(msOf(person) + 1000)));
+    t.equal(events[0]?.type, 'onset', 'a person talking over it does');
+  });
+}
+
+t.test('audio pushed without waiting is judged in the order it came: the same events as pushed one by one', async (t) => {
+  const said = await speech('One, two, three.');
+  const audio = Buffer.concat([noise(1000), mix(said, noise(msOf(said))), noise(1200)]);
+  const one = await SileroDetector.load(0.5, 3, RATE);
+  const other = await SileroDetector.load(0.5, 3, RATE);
+  t.teardown(async () => {
+    await one.release();
+    await other.release();
+  });
+  const awaited = await feed(new VoiceActivityDetector(settings, one), audio);
+  const vad = new VoiceActivityDetector(settings, other);
+  const pushes: Promise<VadEvent[]>[] = [];
+  for (let o = 0; o < audio.length; o += 3200) pushes.push(vad.push(audio.subarray(o, o + 3200)));
+  const unawaited = (await Promise.all(pushes)).flat();
+  t.same(unawaited.map((e) => e.type), ['onset', 'utterance']);
+  t.same(unawaited, awaited);
 });
 
-t.test('clicks and a slowly louder room are not speech', async (t) => {
-  const vad = new VoiceActivityDetector(settings);
-  const click = noise(40, 8000, 3);
-  const events = [...feed(vad, noise(1000)), ...feed(vad, click), ...feed(vad, noise(1000))];
-  // The room gets louder (a fan starts) over 5 s: the floor follows it.
-  for (let i = 1; i <= 50; i++) events.push(...feed(vad, noise(100, 120 + i * 8, i)));
-  t.same(events, []);
-});
-
-t.test('while the robot talks (boost), its own voice at the microphone is ignored, a person talking over it is not', async (t) => {
-  const said = await speech('I am the robot talking right now.');
-  const echo = Buffer.alloc(said.length);
-  for (let i = 0; i < said.length; i += 2) echo.writeInt16LE(Math.round(said.readInt16LE(i) * 0.15), i);
-  const vad = new VoiceActivityDetector(settings);
-  feed(vad, noise(1000));
-  vad.boost = 4;
-  t.same(feed(vad, mix(echo, noise((echo.length / 2 / RATE) * 1000))), [], 'the echo of its own voice does not trigger');
-  const person = await speech('Stop please!');
-  const events = feed(vad, mix(person, noise((person.length / 2 / RATE) * 1000 + 1000)));
-  t.equal(events[0]?.type, 'onset', 'a person talking over it does');
+t.test('the config picks the detector; Silero is the default and needs 16 kHz', async (t) => {
+  const { listen } = configSchema.parse({}).voice;
+  t.equal(listen.detector, 'silero');
+  const chosen = await createSpeechDetector(listen, RATE);
+  t.teardown(() => chosen.release());
+  t.equal(chosen.name, 'silero');
+  t.equal((await createSpeechDetector({ ...listen, detector: 'energy' }, RATE)).name, 'energy');
+  await t.rejects(SileroDetector.load(0.5, 3, 8000), /needs 16 kHz audio, the microphone gives 8000 Hz/);
 });

@@ -1,0 +1,25 @@
+import t from 'tap';
+import { benchListening, NOISES } from '../../src/bench/listening.js';
+
+t.test('both speech detectors on the same generated audio: utterances in noise found, noise alone not taken for speech', async (t) => {
+  const result = await benchListening({ noiseSeconds: 20 });
+  t.equal(result.snrDb, 10);
+  t.ok(result.speechMixSeconds > 60, `${result.speechMixSeconds} s of speech in noise`);
+  const [energy, silero] = result.detectors;
+  t.match(energy, { detector: 'energy', utterances: 16 });
+  t.match(silero, { detector: 'silero', utterances: 16 });
+  t.same(Object.keys(silero!.falseUtterancesPerHour), [...NOISES]);
+  // At least 95% of utterances; in noise, tones and music far fewer false utterances than the energy
+  // detector (babble is people talking: the attention gate's job, not the detector's).
+  t.ok(silero!.utterancesFound >= 0.95 * silero!.utterances, `silero found ${silero!.utterancesFound} of ${silero!.utterances}`);
+  const notTalk = NOISES.filter((n) => n !== 'babble');
+  const falseOnes = (d: typeof silero) => notTalk.reduce((sum, n) => sum + d!.falseUtterancesPerHour[n], 0);
+  t.ok(falseOnes(silero) * 4 < falseOnes(energy), `false utterances per hour over ${notTalk.join(', ')}: silero ${falseOnes(silero)}, energy ${falseOnes(energy)}`);
+  for (const noise of notTalk) t.ok(silero!.falseUtterancesPerHour[noise] <= energy!.falseUtterancesPerHour[noise], `${noise} alone`);
+  t.ok(silero!.speechFrameRecall > energy!.speechFrameRecall, `frame recall: silero ${silero!.speechFrameRecall}, energy ${energy!.speechFrameRecall}`);
+  t.ok(energy!.falseUtterancesPerHour.chords > 0, 'the energy detector takes music for speech');
+  for (const d of result.detectors) {
+    t.ok(d.speechFramePrecision > 0 && d.speechFramePrecision <= 1, `${d.detector} precision ${d.speechFramePrecision}`);
+    t.ok(d.msPerAudioSecond > 0, `${d.detector} costs ${d.msPerAudioSecond} ms of CPU per second of audio`);
+  }
+});
