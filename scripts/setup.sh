@@ -26,7 +26,8 @@ step() {
   local what=$1 started=$SECONDS beat
   shift
   echo "setup: $what"
-  ( while sleep 30 >/dev/null 2>&1; do echo "setup: ... still ${what%% (*} ($(elapsed $(( SECONDS - started ))) so far)"; done ) &
+  # The heartbeat ends with this script too (kill -0 $$), even when Ctrl-C or SIGTERM ends it mid-step.
+  ( while sleep 30 >/dev/null 2>&1 && kill -0 $$ 2>/dev/null; do echo "setup: ... still ${what%% (*} ($(elapsed $(( SECONDS - started ))) so far)"; done ) &
   beat=$!
   local rc=0
   "$@" || rc=$?
@@ -46,18 +47,19 @@ if ((${#missing[@]})); then
     exit 1
   fi
   apt_install() {
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    "${sudo[@]}" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
   }
   step "installing ${#missing[@]} Debian packages (first time: about 1-3 min on a 2-core x86, longer on a Pi): ${missing[*]}" apt_install
 fi
 
-# onnxruntime-node's postinstall would download CUDA libraries (offline machines fail; the Pi needs none;
-# README, "Execution providers"). opencv4nodejs must build against Debian's OpenCV instead of
-# downloading and compiling its own.
-export ONNXRUNTIME_NODE_INSTALL=skip OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS=max
+# onnxruntime-node's postinstall would download CUDA libraries (offline machines fail; the Pi needs none):
+# skipped unless the owner asks for them (ONNXRUNTIME_NODE_INSTALL=cuda12; README, "Execution
+# providers"). opencv4nodejs must build against Debian's OpenCV instead of downloading and compiling its own.
+: "${ONNXRUNTIME_NODE_INSTALL:=skip}"
+export ONNXRUNTIME_NODE_INSTALL OPENCV4NODEJS_DISABLE_AUTOBUILD=1 JOBS=max
 stamp=node_modules/.emobot-setup
-want="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version)"
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version) onnxruntime-node-install-$ONNXRUNTIME_NODE_INSTALL"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   step "npm ci (first time: about 5 min on a 2-core x86, most of it compiling the OpenCV binding; much longer on a Pi)" \
     npm ci --no-audit --no-fund

@@ -126,7 +126,12 @@ async function checkExecutionProvider(config: Config): Promise<Check> {
   const listed = `${installed.join(', ')}${missing.length ? `; not installed: ${missing.join(', ')}` : ''}`;
   const model = resolveAsset(config.vision.model);
   if (!existsSync(model)) return { name, status: 'warn', detail: `this onnxruntime-node has: ${listed}; no model to run`, fix: 'see the model check' };
-  const classifier = await EmotionClassifier.load(model, { executionProvider: config.vision.execution_provider, threads: 1 });
+  let classifier: EmotionClassifier;
+  try {
+    classifier = await EmotionClassifier.load(model, { executionProvider: config.vision.execution_provider, threads: 1 });
+  } catch {
+    return { name, status: 'warn', detail: `this onnxruntime-node has: ${listed}; the model does not load`, fix: 'see the model check' };
+  }
   const runs = classifier.executionProvider;
   const reason = classifier.fallbackReason;
   await classifier.release();

@@ -310,7 +310,8 @@ export const voiceSchema = z.strictObject({
        */
       detector: z.enum(['silero', 'energy']).default('silero'),
       /** silero: the lowest speech probability that starts an utterance. */
-      speech_threshold: z.number().min(0.05).max(0.95).default(0.5),
+      // An utterance goes on while the probability stays above this minus 0.15: below 0.2 it would never end early.
+      speech_threshold: z.number().min(0.2).max(0.95).default(0.5),
       /** energy: speech is energy this many times the room's noise floor (both: the bar while the robot talks is this times barge_in_ratio) ... */
       start_ratio: z.number().min(1.2).max(50).default(3),
       /** ... for this long (clicks and bumps are shorter). */

@@ -148,11 +148,12 @@ export class VoiceActivityDetector {
   private speechFrames = 0;
   private elapsedMs = 0;
   private queue: Promise<unknown> = Promise.resolve();
-  boost = 1;
 
   constructor(
     private readonly settings: VadSettings,
     private readonly detector: SpeechDetector,
+    /** A frame the detector failed on counts as no speech; the error goes here, the events still come. */
+    private readonly onDetectorError: (err: unknown) => void = () => {},
   ) {
     this.frameBytes = detector.frameSamples * 2;
     this.frameMs = (detector.frameSamples / settings.sampleRate) * 1000;
@@ -162,14 +163,22 @@ export class VoiceActivityDetector {
     return this.speech !== undefined;
   }
 
-  /** Feeds captured 16-bit mono PCM; resolves to what it detected in it, in order. */
-  push(pcm: Buffer): Promise<VadEvent[]> {
-    const judged = this.queue.then(() => this.frames(pcm));
+  /**
+   * Feeds captured 16-bit mono PCM; resolves to what it detected in it, in order. `boost` > 1 while
+   * the robot talks (it is this audio's, however long the chunks before it wait).
+   */
+  push(pcm: Buffer, boost = 1): Promise<VadEvent[]> {
+    const judged = this.queue.then(() => this.frames(pcm, boost));
     this.queue = judged.catch(() => undefined);
     return judged;
   }
 
-  private async frames(pcm: Buffer): Promise<VadEvent[]> {
+  /** Resolves when everything pushed so far has been judged. */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
+  private async frames(pcm: Buffer, boost: number): Promise<VadEvent[]> {
     const events: VadEvent[] = [];
     this.pending = this.pending.length ? Buffer.concat([this.pending, pcm]) : pcm;
     while (this.pending.length >= this.frameBytes) {
@@ -177,7 +186,14 @@ export class VoiceActivityDetector {
       this.pending = this.pending.subarray(this.frameBytes);
       this.elapsedMs += this.frameMs;
       const samples = new Int16Array(frame.buffer, frame.byteOffset, frame.length / 2);
-      const event = this.frame(frame, await this.detector.judge(samples, this.boost, this.speaking));
+      let verdict: FrameVerdict;
+      try {
+        verdict = await this.detector.judge(samples, boost, this.speaking);
+      } catch (err) {
+        this.onDetectorError(err);
+        verdict = { starts: false, continues: false };
+      }
+      const event = this.frame(frame, verdict);
       if (event) events.push(event);
     }
     return events;
@@ -188,7 +204,8 @@ export class VoiceActivityDetector {
     const ms = this.frameMs;
     if (!this.speech) {
       this.preroll.push(frame);
-      if (this.preroll.length * ms > preroll_ms + min_speech_ms) this.preroll.shift();
+      // The frames that make the onset, and preroll_ms before them.
+      if (this.preroll.length > Math.ceil(preroll_ms / ms) + Math.ceil(min_speech_ms / ms)) this.preroll.shift();
       if (!verdict.starts) {
         this.loudRun = 0;
         return undefined;

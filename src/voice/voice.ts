@@ -34,7 +34,8 @@ export class Voice implements Subsystem {
   private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
   private ctx?: SubsystemContext;
   private microphone?: Microphone;
-  private speechDetector?: SpeechDetector;
+  private listening?: { vad: VoiceActivityDetector; detector: SpeechDetector };
+  private stopped = false;
   private transcriber?: Transcriber;
   /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
   private speakingNow = false;
@@ -73,7 +74,6 @@ export class Voice implements Subsystem {
     ctx.log.info({ speaker: sink.description, cloud: !!cloud }, `voice on ${sink.description}, ${cloud ? `${voice.llm.model} at ${voice.openai_base_url} + ElevenLabs, espeak-ng as fallback` : `offline only (${why})`}`);
 
     if (cloudReady) this.transcriber = new Transcriber(voice, openaiApiKey);
-    if (voice.listen.enabled) await this.listen(ctx, voice.listen);
 
     ctx.bus.on('emotion', (e) => {
       if (!e.attended) return;
@@ -92,14 +92,19 @@ export class Voice implements Subsystem {
       if (ctx.robotState().muted) return ctx.log.info(`not saying "${text}": muted`);
       this.utter('say', (signal) => this.speech!.say(text, signal));
     });
+    // Last: loading the speech detector takes a moment, and what the bus says meanwhile must not be lost.
+    if (voice.listen.enabled) await this.listen(ctx, voice.listen);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.microphone?.stop();
     clearTimeout(this.proactiveTimer);
     this.cancel();
     await this.current?.done;
-    await this.speechDetector?.release();
+    // Audio already captured is still being judged: the detector is released once that is done.
+    await this.listening?.vad.idle();
+    await this.listening?.detector.release();
   }
 
   private async listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): Promise<void> {
@@ -109,11 +114,18 @@ export class Voice implements Subsystem {
       ctx.log.warn(`the ${listen.detector} speech detector did not load (${asError(err).message}); listening with the energy detector`);
       return new EnergyDetector(listen.start_ratio, microphone.sampleRate);
     });
-    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate }, detector);
-    this.speechDetector = detector;
+    if (this.stopped) return detector.release();
+    let detectorFailures = 0;
+    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate }, detector, (err) => {
+      // Once is enough to know; a broken detector would otherwise log every 32 ms.
+      if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
+    });
+    this.listening = { vad, detector };
     this.microphone = microphone;
     ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector`);
     const onEvents = (events: VadEvent[]) => {
+      // A stopped voice (a reload starts a new one) answers nothing it heard before.
+      if (this.stopped) return;
       for (const event of events) {
         if (event.type === 'onset') {
           if (this.speakingNow && listen.barge_in && this.current) {
@@ -125,8 +137,10 @@ export class Voice implements Subsystem {
     };
     microphone.start(
       (pcm) => {
-        vad.boost = this.speakingNow ? listen.barge_in_ratio : 1;
-        vad.push(pcm).then(onEvents, (err: unknown) => ctx.log.warn(`speech detector: ${asError(err).message}`));
+        vad
+          .push(pcm, this.speakingNow ? listen.barge_in_ratio : 1)
+          .then(onEvents)
+          .catch((err: unknown) => ctx.log.warn(`listening: ${asError(err).message}`));
       },
       // A missing or broken microphone leaves a robot that still sees, moves and speaks.
       (err) => ctx.log.warn(`${err.message}; not listening (check voice.microphone, \`arecord -L\`)`),

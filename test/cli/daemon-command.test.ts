@@ -40,7 +40,7 @@ t.test('run under systemd: READY, STATUS, watchdog, live reload, graceful SIGTER
   writeFileSync(file, base);
   const daemon = startCli(['run'], { EMOBOT_CONFIG: file, NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', OPENAI_API_KEY: 'sk-test-secret' });
   t.teardown(() => daemon.child.kill('SIGKILL'));
-  // Start-up loads OpenCV and two ONNX models: on a loaded 2-core machine that took over 10 s once.
+  // Start-up loads OpenCV and three ONNX models: on a loaded 2-core machine that took over 10 s once.
   await waitFor(() => socket.values('READY').includes('1'), 'READY=1', 60_000);
   await waitFor(() => socket.values('STATUS').some((s) => /^camera \d+(\.\d)? fps/.test(s) && !s.startsWith('camera 0 fps')), 'a STATUS with frames flowing');
   await waitFor(() => socket.values('WATCHDOG').length >= 3, 'watchdog pings');

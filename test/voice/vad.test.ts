@@ -27,9 +27,9 @@ async function speech(text: string): Promise<Buffer> {
 }
 
 /** Feeds audio in 100 ms chunks, as a microphone delivers it. */
-async function feed(vad: VoiceActivityDetector, pcm: Buffer): Promise<VadEvent[]> {
+async function feed(vad: VoiceActivityDetector, pcm: Buffer, boost = 1): Promise<VadEvent[]> {
   const events: VadEvent[] = [];
-  for (let o = 0; o < pcm.length; o += 3200) events.push(...(await vad.push(pcm.subarray(o, o + 3200))));
+  for (let o = 0; o < pcm.length; o += 3200) events.push(...(await vad.push(pcm.subarray(o, o + 3200), boost)));
   return events;
 }
 
@@ -73,10 +73,9 @@ for (const [name, load] of detectors) {
     t.teardown(() => detector.release());
     const vad = new VoiceActivityDetector(settings, detector);
     await feed(vad, noise(1000));
-    vad.boost = 4;
-    t.same(await feed(vad, mix(echo, noise(msOf(echo)))), [], 'the echo of its own voice does not trigger');
+    t.same(await feed(vad, mix(echo, noise(msOf(echo))), 4), [], 'the echo of its own voice does not trigger');
     const person = await speech('Stop please!');
-    const events = await feed(vad, mix(person, noise(msOf(person) + 1000)));
+    const events = await feed(vad, mix(person, noise(msOf(person) + 1000)), 4);
     t.equal(events[0]?.type, 'onset', 'a person talking over it does');
   });
 }
@@ -107,4 +106,24 @@ t.test('the config picks the detector; Silero is the default and needs 16 kHz', 
   t.equal(chosen.name, 'silero');
   t.equal((await createSpeechDetector({ ...listen, detector: 'energy' }, RATE)).name, 'energy');
   await t.rejects(SileroDetector.load(0.5, 3, 8000), /needs 16 kHz audio, the microphone gives 8000 Hz/);
+});
+
+t.test('a frame the detector fails on counts as silence: the error is reported, the events found still come', async (t) => {
+  const said = await speech('Hello robot.');
+  const energy = new EnergyDetector(3, RATE);
+  let frames = 0;
+  const flaky: SpeechDetector = {
+    name: 'flaky',
+    frameSamples: energy.frameSamples,
+    release: () => energy.release(),
+    judge: (frame, boost, inUtterance) => {
+      if (++frames % 97 === 0) throw new Error('session gone');
+      return energy.judge(frame, boost, inUtterance);
+    },
+  };
+  const errors: string[] = [];
+  const vad = new VoiceActivityDetector(settings, flaky, (err) => errors.push((err as Error).message));
+  const events = await feed(vad, Buffer.concat([noise(1000), mix(said, noise(msOf(said))), noise(1200)]));
+  t.same(events.map((e) => e.type), ['onset', 'utterance']);
+  t.ok(errors.length > 0 && errors.every((m) => m === 'session gone'), `${errors.length} errors reported`);
 });
