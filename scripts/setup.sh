@@ -23,18 +23,17 @@ elapsed() { printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }
 # Runs "$@" as the step described by $1 (what it does and its usual duration), with a line every 30 s
 # while it runs and its duration at the end.
 step() {
-  local what=$1 started=$SECONDS beat
+  local what=$1 name=${1%% (*} started=$SECONDS beat rc=0
   shift
   echo "setup: $what"
   # The heartbeat ends with this script too (kill -0 $$), even when Ctrl-C or SIGTERM ends it mid-step.
-  ( while sleep 30 >/dev/null 2>&1 && kill -0 $$ 2>/dev/null; do echo "setup: ... still ${what%% (*} ($(elapsed $(( SECONDS - started ))) so far)"; done ) &
+  ( while sleep 30 >/dev/null 2>&1 && kill -0 $$ 2>/dev/null; do echo "setup: ... still $name ($(elapsed $(( SECONDS - started ))) so far)"; done ) &
   beat=$!
-  local rc=0
   "$@" || rc=$?
   kill "$beat" 2>/dev/null || true
   wait "$beat" 2>/dev/null || true
-  if [ "$rc" -ne 0 ]; then echo "setup: ${what%% (*} failed after $(elapsed $(( SECONDS - started ))) (status $rc)" >&2; exit "$rc"; fi
-  echo "setup: ${what%% (*} done in $(elapsed $(( SECONDS - started )))"
+  if [ "$rc" -ne 0 ]; then echo "setup: $name failed after $(elapsed $(( SECONDS - started ))) (status $rc)" >&2; exit "$rc"; fi
+  echo "setup: $name done in $(elapsed $(( SECONDS - started )))"
 }
 
 missing=()

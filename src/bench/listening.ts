@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { configSchema } from '../config/schema.js';
 import { EspeakSynthesizer } from '../voice/synthesizer.js';
-import { EnergyDetector, SileroDetector, VoiceActivityDetector, type SpeechDetector } from '../voice/vad.js';
+import { createSpeechDetector, rms, VoiceActivityDetector, type SpeechDetector } from '../voice/vad.js';
 import { round } from './stats.js';
 
 const run = promisify(execFile);
@@ -131,13 +131,8 @@ async function makeNoise(kind: Noise, seconds: number): Promise<Float32Array> {
   return babble(seconds);
 }
 
-const rmsOf = (x: ArrayLike<number>) => {
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += x[i]! * x[i]!;
-  return Math.sqrt(sum / Math.max(1, x.length));
-};
-const scaled = (x: Float32Array, rms: number) => {
-  const k = rms / Math.max(1e-9, rmsOf(x));
+const scaled = (x: Float32Array, targetRms: number) => {
+  const k = targetRms / Math.max(1e-9, rms(x));
   return x.map((v) => v * k);
 };
 /**
@@ -172,7 +167,7 @@ async function speechMix(snrDb: number): Promise<Labelled> {
   const spans: { startMs: number; endMs: number }[] = [];
   for (const { speech, gapMs } of parts) {
     for (let i = 0; i < (gapMs / 1000) * RATE; i++) clean.push(0);
-    const speechGain = SPEECH_RMS / rmsOf(speech);
+    const speechGain = SPEECH_RMS / rms(speech);
     const startMs = (clean.length / RATE) * 1000;
     for (const v of speech) clean.push(v * speechGain);
     spans.push({ startMs, endMs: (clean.length / RATE) * 1000 });
@@ -184,14 +179,14 @@ async function speechMix(snrDb: number): Promise<Labelled> {
   const mixed = new Float32Array(clean.length);
   // The noise changes in seven equal stretches of time, so every noise is heard under speech.
   const segment = Math.ceil(clean.length / NOISES.length);
-  const gains = beds.map((bed) => noiseRms / rmsOf(bed));
+  const gains = beds.map((bed) => noiseRms / rms(bed));
   for (let i = 0; i < clean.length; i++) {
     const which = Math.min(NOISES.length - 1, Math.floor(i / segment));
     mixed[i] = clean[i]! + beds[which]![i]! * gains[which]!;
   }
   const utterances = spans.map((u) => ({ ...u, under: NOISES[Math.min(NOISES.length - 1, Math.floor(((u.startMs / 1000) * RATE) / segment))]! }));
   const truthFrames = Math.floor(clean.length / TRUTH_FRAME);
-  const frameRms = Array.from({ length: truthFrames }, (_, f) => rmsOf(clean.slice(f * TRUTH_FRAME, (f + 1) * TRUTH_FRAME)));
+  const frameRms = Array.from({ length: truthFrames }, (_, f) => rms(clean.slice(f * TRUTH_FRAME, (f + 1) * TRUTH_FRAME)));
   const peak = Math.max(...frameRms);
   return { pcm: toPcm(mixed), speechFrames: Uint8Array.from(frameRms, (r) => (r > peak * TRUTH_LEVEL ? 1 : 0)), utterances };
 }
@@ -252,7 +247,7 @@ export async function benchListening(options: { snrDb?: number; noiseSeconds?: n
   const mix = await speechMix(snrDb);
   const noiseAlone = await Promise.all(NOISES.map(async (n) => [n, toPcm(bursts(scaled(await makeNoise(n, noiseSeconds), SPEECH_RMS)))] as const));
   const { listen } = configSchema.parse({}).voice;
-  const makers: (() => Promise<SpeechDetector>)[] = [async () => new EnergyDetector(listen.start_ratio, RATE), () => SileroDetector.load(listen.speech_threshold, listen.start_ratio, RATE)];
+  const makers = (['energy', 'silero'] as const).map((detector) => () => createSpeechDetector({ ...listen, detector }, RATE));
   const detectors: DetectorScore[] = [];
   for (const make of makers) {
     const detector = await make();

@@ -29,7 +29,7 @@ export interface Check {
 
 type Probe = (config: Config) => Promise<Check | Check[]>;
 
-const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkExecutionProvider, checkBoard, checkAudio, checkApiKeys, checkBroker];
+const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
 
 export async function doctorCommand(options: { configPath?: string; json: boolean }): Promise<number> {
   const { loaded, check } = loadForDoctor(options.configPath);
@@ -103,46 +103,43 @@ async function checkDetector(config: Config): Promise<Check> {
   }
 }
 
-async function checkModel(config: Config): Promise<Check> {
+/**
+ * The model, loaded once as the robot loads it, and the execution provider it runs on: what this
+ * onnxruntime-node really has here, and whether the configured provider is among it.
+ */
+async function checkModel(config: Config): Promise<Check[]> {
   const model = resolveAsset(config.vision.model);
   const fix = 'build it (models/training/README.md) or set vision.model to an .onnx that has a model card (.json) beside it';
-  if (!existsSync(model)) return { name: 'model', status: 'fail', detail: `${model} not found`, fix };
-  try {
-    const classifier = await EmotionClassifier.load(model, { executionProvider: 'cpu', threads: 1 });
-    const { width, height, channels } = classifier.card.input;
-    await classifier.release();
-    return { name: 'model', status: 'ok', detail: `${model}: ${classifier.labels.length} labels, ${width}x${height}x${channels} input` };
-  } catch (err) {
-    return { name: 'model', status: 'fail', detail: asError(err).message.split('\n')[0]!, fix };
-  }
-}
-
-/** The providers this onnxruntime-node really has here, and the one the model runs on with this config. */
-async function checkExecutionProvider(config: Config): Promise<Check> {
-  const name = 'execution provider';
-  const providers = executionProviders();
-  const installed = providers.filter((p) => p.installed).map((p) => (p.name === 'cpu' ? p.name : `${p.name} (${p.detail})`));
-  const missing = providers.filter((p) => !p.installed).map((p) => p.name);
-  const listed = `${installed.join(', ')}${missing.length ? `; not installed: ${missing.join(', ')}` : ''}`;
-  const model = resolveAsset(config.vision.model);
-  if (!existsSync(model)) return { name, status: 'warn', detail: `this onnxruntime-node has: ${listed}; no model to run`, fix: 'see the model check' };
+  const provider = (detail: string): Check => ({ name: 'execution provider', status: 'warn', detail: `${installedProviders()}; ${detail}`, fix: 'see the model check' });
+  if (!existsSync(model)) return [{ name: 'model', status: 'fail', detail: `${model} not found`, fix }, provider('no model to run')];
   let classifier: EmotionClassifier;
   try {
     classifier = await EmotionClassifier.load(model, { executionProvider: config.vision.execution_provider, threads: 1 });
-  } catch {
-    return { name, status: 'warn', detail: `this onnxruntime-node has: ${listed}; the model does not load`, fix: 'see the model check' };
+  } catch (err) {
+    return [{ name: 'model', status: 'fail', detail: asError(err).message.split('\n')[0]!, fix }, provider('the model does not load')];
   }
-  const runs = classifier.executionProvider;
-  const reason = classifier.fallbackReason;
+  const { width, height, channels } = classifier.card.input;
+  const { executionProvider: runs, fallbackReason } = classifier;
   await classifier.release();
-  const has = `this onnxruntime-node has: ${listed}`;
-  if (!reason) return { name, status: 'ok', detail: `runs on ${runs}; ${has}` };
-  return {
-    name,
-    status: 'warn',
-    detail: `vision.execution_provider ${config.vision.execution_provider} unavailable (${reason}), runs on ${runs}; ${has}`,
-    fix: 'set vision.execution_provider: cpu, or install the provider (README, "Execution providers")',
-  };
+  const modelCheck: Check = { name: 'model', status: 'ok', detail: `${model}: ${classifier.labels.length} labels, ${width}x${height}x${channels} input` };
+  if (!fallbackReason) return [modelCheck, { name: 'execution provider', status: 'ok', detail: `runs on ${runs}; ${installedProviders()}` }];
+  return [
+    modelCheck,
+    {
+      name: 'execution provider',
+      status: 'warn',
+      detail: `vision.execution_provider ${config.vision.execution_provider} unavailable (${fallbackReason}), runs on ${runs}; ${installedProviders()}`,
+      fix: 'set vision.execution_provider: cpu, or install the provider (README, "Execution providers")',
+    },
+  ];
+}
+
+/** "this onnxruntime-node has: ..." with the providers it can try here, and those it cannot. */
+function installedProviders(): string {
+  const providers = executionProviders();
+  const installed = providers.filter((p) => p.installed).map((p) => (p.name === 'cpu' ? p.name : `${p.name} (${p.detail})`));
+  const missing = providers.filter((p) => !p.installed).map((p) => p.name);
+  return `this onnxruntime-node has: ${installed.join(', ')}${missing.length ? `; not installed: ${missing.join(', ')}` : ''}`;
 }
 
 async function checkBoard(config: Config): Promise<Check> {

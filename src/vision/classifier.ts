@@ -42,7 +42,7 @@ export class EmotionClassifier {
     let session: ort.InferenceSession | undefined;
     let active = options.executionProvider;
     // A provider this installation does not have is not tried: onnxruntime would only print a loader error.
-    let fallbackReason = options.executionProvider === 'cpu' ? undefined : providerUnavailable(options.executionProvider);
+    let fallbackReason = providerUnavailable(options.executionProvider);
     if (!fallbackReason) {
       try {
         session = await ort.InferenceSession.create(modelPath, { ...sessionOptions, executionProviders: [options.executionProvider] });

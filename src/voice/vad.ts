@@ -114,6 +114,8 @@ export class SileroDetector implements SpeechDetector {
     this.state = { h: out.hn!, c: out.cn! };
     const probability = (out.output!.data as Float32Array)[0]!;
     const speech = { starts: probability >= this.threshold, continues: probability >= this.threshold - SILERO_HYSTERESIS };
+    // Judged on every frame, not only while the robot talks: the gate's noise floor must keep learning
+    // the quiet room, or its raised bar would be wrong when the robot starts talking.
     const loud = this.echoGate.judge(frame, boost, inUtterance);
     if (boost === 1) return speech;
     return { starts: speech.starts && loud.starts, continues: speech.continues && loud.continues };
@@ -233,8 +235,9 @@ function zeros(): ort.Tensor {
   return new ort.Tensor('float32', new Float32Array(2 * 64), [2, 1, 64]);
 }
 
-function rms(frame: Int16Array): number {
+/** Root mean square of samples (0 for none). */
+export function rms(samples: ArrayLike<number>): number {
   let sum = 0;
-  for (const v of frame) sum += v * v;
-  return Math.sqrt(sum / frame.length);
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
+  return Math.sqrt(sum / Math.max(1, samples.length));
 }

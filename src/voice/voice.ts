@@ -7,7 +7,7 @@ import { Speech, type Cloud } from './speech.js';
 import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
-import { createSpeechDetector, EnergyDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from './vad.js';
+import { createSpeechDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from './vad.js';
 
 const HISTORY = 5;
 
@@ -112,7 +112,7 @@ export class Voice implements Subsystem {
     const detector = await createSpeechDetector(listen, microphone.sampleRate).catch((err: unknown) => {
       // A robot that listens with the cheaper detector is better than one that does not listen.
       ctx.log.warn(`the ${listen.detector} speech detector did not load (${asError(err).message}); listening with the energy detector`);
-      return new EnergyDetector(listen.start_ratio, microphone.sampleRate);
+      return createSpeechDetector({ ...listen, detector: 'energy' }, microphone.sampleRate);
     });
     if (this.stopped) return detector.release();
     let detectorFailures = 0;
