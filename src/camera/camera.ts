@@ -19,14 +19,14 @@ class Camera implements Subsystem {
   private loop?: Promise<void>;
   private source?: FrameSource;
   private unregister?: () => void;
-  /** A snapshot is wanted of the next frame, at this JPEG quality. */
-  private snapshotQuality?: number;
+  /** Snapshots wanted of the next frame: the JPEG quality each requester asked for. */
+  private readonly snapshotRequests = new Map<string, number>();
 
   constructor(private readonly config: Config['camera']) {}
 
   async start(ctx: SubsystemContext): Promise<void> {
     this.unregister = ctx.liveness.register(LOOP, ctx.config.runtime.loop_stale_after_ms);
-    ctx.bus.on('camera.snapshot-requested', ({ quality }) => (this.snapshotQuality = quality));
+    ctx.bus.on('camera.snapshot-requested', ({ quality, by }) => this.snapshotRequests.set(by, quality));
     this.loop = this.run(ctx).catch((err: unknown) => ctx.fail(asError(err)));
   }
 
@@ -67,12 +67,7 @@ class Camera implements Subsystem {
           const monotonicMs = performance.now();
           const { retain, release } = holds(frame);
           ctx.bus.emit('camera.frame', { index: index++, capturedAt: Date.now(), monotonicMs, width: frame.cols, height: frame.rows, image: frame, retain });
-          if (this.snapshotQuality !== undefined) {
-            const cv = opencv();
-            const jpeg = cv.imencode('.jpg', frame, [cv.IMWRITE_JPEG_QUALITY, this.snapshotQuality]);
-            this.snapshotQuality = undefined;
-            ctx.bus.emit('camera.snapshot', { jpeg, width: frame.cols, height: frame.rows, at: Date.now() });
-          }
+          if (this.snapshotRequests.size) this.sendSnapshots(ctx, frame);
           release();
           if (!source.live) {
             due = Math.max(due + interval, monotonicMs);
@@ -93,6 +88,19 @@ class Camera implements Subsystem {
     }
     this.closeSource();
     ctx.bus.emit('camera.state', { state: 'closed', device });
+  }
+
+  /** One encoding per quality asked for, however many requesters share it. */
+  private sendSnapshots(ctx: SubsystemContext, frame: Mat): void {
+    const cv = opencv();
+    const encoded = new Map<number, Buffer>();
+    const requests = [...this.snapshotRequests];
+    this.snapshotRequests.clear();
+    for (const [by, quality] of requests) {
+      let jpeg = encoded.get(quality);
+      if (!jpeg) encoded.set(quality, (jpeg = cv.imencode('.jpg', frame, [cv.IMWRITE_JPEG_QUALITY, quality])));
+      ctx.bus.emit('camera.snapshot', { jpeg, width: frame.cols, height: frame.rows, at: Date.now(), by });
+    }
   }
 
   private closeSource(): void {

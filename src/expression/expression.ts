@@ -14,6 +14,9 @@ import { SimulatedBoard } from './simulated-board.js';
 const OFF: Rgb = { red: 0, green: 0, blue: 0 };
 /** The rest pose on stop gets this share of the shutdown budget; the rest is for the other subsystems. */
 const REST_SHARE_OF_SHUTDOWN = 0.5;
+/** Servo positions are reported at most this often, and only when one moved by a visible amount. */
+const SERVO_REPORT_INTERVAL_MS = 200;
+const SERVO_REPORT_MIN_CHANGE_DEG = 0.5;
 
 export type BoardFactory = (profile: HardwareProfile, calibration: Calibration, config: Config, print: (line: string) => void) => ActuatorBoard;
 
@@ -70,6 +73,8 @@ export class Expression implements Subsystem {
   private ledNames: string[] = [];
   private boardDescription = '';
   private stopped = false;
+  private reportedServos: Record<string, number> = {};
+  private lastServoReport = -Infinity;
 
   constructor(private readonly boardFactory: BoardFactory = defaultBoardFactory) {}
 
@@ -154,9 +159,25 @@ export class Expression implements Subsystem {
         for (const name of this.ledNames) board.writeLed(name, output.led);
       }
       if (output.activity !== this.activity) this.publish(output.activity);
+      this.reportServos(servos, ctx);
     } catch (err) {
       ctx.fail(asError(err));
     }
+  }
+
+  private reportServos(servos: SafeServos, ctx: SubsystemContext): void {
+    const now = performance.now();
+    if (now - this.lastServoReport < SERVO_REPORT_INTERVAL_MS) return;
+    const offsets = Object.fromEntries(servos.names.map((name) => [name, Math.round(servos.offset(name) * 10) / 10]));
+    const moved = servos.names.some((name) => !(Math.abs(offsets[name]! - (this.reportedServos[name] ?? NaN)) < SERVO_REPORT_MIN_CHANGE_DEG));
+    if (!moved) return;
+    this.reportedServos = offsets;
+    this.lastServoReport = now;
+    const report = servos.names.map((name) => {
+      const [minDeg, maxDeg] = servos.offsetRange(name);
+      return [name, { offsetDeg: offsets[name]!, minDeg, maxDeg }];
+    });
+    ctx.bus.emit('expression.servos', { servos: Object.fromEntries(report), at: Date.now() });
   }
 
   /** Servos the rest pose does not mention rest at their centre. */

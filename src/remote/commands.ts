@@ -14,6 +14,8 @@ export interface CommandError {
 export type CommandReply = { id: string | null; ok: true; result: unknown } | { id: string | null; ok: false; error: CommandError };
 
 export interface CommandContext {
+  /** Who sent it ("MQTT", "web page"), for the bus events and the logs. */
+  by: string;
   config: Config;
   configFile: string;
   bus: ScopedBus;
@@ -39,12 +41,12 @@ const commands = {
   },
   'config/set': {
     payload: z.strictObject({ id, patch: z.record(z.string(), z.unknown()).refine((p) => Object.keys(p).length > 0, 'an empty patch changes nothing') }),
-    run: (p: { patch: Record<string, unknown> }, ctx: CommandContext) => ctx.changeConfig(p.patch, 'MQTT config/set'),
+    run: (p: { patch: Record<string, unknown> }, ctx: CommandContext) => ctx.changeConfig(p.patch, `${ctx.by} config/set`),
   },
   mode: {
     payload: z.strictObject({ id, mode: z.enum(robotModes) }),
     run: (p: { mode: RobotMode }, ctx: CommandContext) => {
-      ctx.bus.emit('robot.control', { mode: p.mode, by: 'MQTT' });
+      ctx.bus.emit('robot.control', { mode: p.mode, by: ctx.by });
       return { mode: p.mode };
     },
   },
@@ -52,21 +54,21 @@ const commands = {
     /** `muted: false` unmutes too, so a single topic can serve a switch (Home Assistant). */
     payload: z.strictObject({ id, muted: z.boolean().default(true) }),
     run: (p: { muted: boolean }, ctx: CommandContext) => {
-      ctx.bus.emit('robot.control', { muted: p.muted, by: 'MQTT' });
+      ctx.bus.emit('robot.control', { muted: p.muted, by: ctx.by });
       return { muted: p.muted };
     },
   },
   unmute: {
     payload: z.strictObject({ id }),
     run: (_: unknown, ctx: CommandContext) => {
-      ctx.bus.emit('robot.control', { muted: false, by: 'MQTT' });
+      ctx.bus.emit('robot.control', { muted: false, by: ctx.by });
       return { muted: false };
     },
   },
   say: {
     payload: z.strictObject({ id, text: z.string().trim().min(1).max(SAY_MAX_LENGTH) }),
     run: (p: { text: string }, ctx: CommandContext) => {
-      ctx.bus.emit('voice.say', { text: p.text, by: 'MQTT' });
+      ctx.bus.emit('voice.say', { text: p.text, by: ctx.by });
       return { saying: p.text };
     },
   },
@@ -75,7 +77,7 @@ const commands = {
     run: (p: { quality: number }, ctx: CommandContext) => {
       // An image is the most personal thing the robot has: it leaves only where the owner allowed it.
       if (!ctx.config.remote.mqtt.snapshot) throw new CommandFailure('', 'snapshots are off (set remote.mqtt.snapshot: true to allow them)');
-      ctx.bus.emit('camera.snapshot-requested', { quality: p.quality, by: 'MQTT' });
+      ctx.bus.emit('camera.snapshot-requested', { quality: p.quality, by: ctx.by });
       return { topic: `${ctx.config.remote.mqtt.base_topic}/${ctx.config.robot.id}/snapshot`, format: 'jpeg' };
     },
   },
@@ -84,14 +86,14 @@ const commands = {
     run: (p: { name: string }, ctx: CommandContext) => {
       const known = Object.keys(ctx.config.expression.poses);
       if (!known.includes(p.name)) throw new CommandFailure('name', `no pose "${p.name}" (known: ${known.join(', ')})`);
-      ctx.bus.emit('expression.pose', { name: p.name, by: 'MQTT' });
+      ctx.bus.emit('expression.pose', { name: p.name, by: ctx.by });
       return { pose: p.name, holdMs: ctx.config.expression.pose_hold_ms };
     },
   },
   'config/reload': {
     payload: z.strictObject({ id }),
     run: (_: unknown, ctx: CommandContext) => {
-      ctx.bus.emit('config.reload-requested', { reason: 'MQTT config/reload' });
+      ctx.bus.emit('config.reload-requested', { reason: `${ctx.by} config/reload` });
       return { reloading: ctx.configFile };
     },
   },
@@ -133,10 +135,10 @@ function shapeProblem(value: unknown): CommandError | undefined {
 }
 
 /**
- * Parses and runs one command. Nothing in the payload can throw past here: every problem becomes an
+ * Parses and runs one command, if it is one of `allowed` (a web page gets fewer than MQTT). Nothing in the payload can throw past here: every problem becomes an
  * error reply naming the field, and a rejected command changes nothing.
  */
-export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext): CommandReply {
+export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext, allowed: readonly CommandName[] = commandNames): CommandReply {
   if (payload.length > COMMAND_MAX_BYTES) return { id: null, ok: false, error: { field: '', message: `payload over ${COMMAND_MAX_BYTES} bytes, not read` } };
   let raw: unknown;
   try {
@@ -147,8 +149,8 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
   const shape = shapeProblem(raw);
   const replyId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
   // Own keys only: a topic like cmd/toString must not reach Object.prototype.
-  const command = Object.hasOwn(commands, name) ? commands[name as CommandName] : undefined;
-  if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${excerpt(name, 40)}" (known: ${commandNames.join(', ')})` } };
+  const command = Object.hasOwn(commands, name) && allowed.includes(name as CommandName) ? commands[name as CommandName] : undefined;
+  if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${excerpt(name, 40)}" (known: ${allowed.join(', ')})` } };
   if (shape) return { id: replyId, ok: false, error: shape };
   const parsed = command.payload.safeParse(raw);
   if (!parsed.success) {

@@ -2,18 +2,18 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { backoffDelay } from '../runtime/backoff.js';
 import { excerpt } from '../runtime/errors.js';
-import { packageVersion } from '../runtime/paths.js';
-import type { StatusSnapshot } from '../runtime/status.js';
-import type { BusEvents } from '../runtime/events.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { discoveryMessages } from './home-assistant.js';
-import { HostMetrics, ProcessMetrics } from './host-metrics.js';
 import { runCommand, type CommandReply } from './commands.js';
 import { RateLimit } from './rate-limit.js';
 import { connectOptions } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
-import type { ConversationPayload, EmotionPayload, StatePayload, TelemetryPayload } from './payloads.js';
+import type { ConversationPayload, EmotionPayload } from './payloads.js';
+import { RobotReport, round, roundAll } from './report.js';
 import { topicsFor, type Topics } from './topics.js';
+
+/** Who asked, in commands' bus events and logs; the camera echoes it so a snapshot goes back only here. */
+const COMMAND_SOURCE = 'MQTT';
 
 /**
  * Publishes the robot's status, state, emotion changes and telemetry to an MQTT broker. The broker
@@ -25,18 +25,9 @@ class Remote implements Subsystem {
   private client?: MqttClient;
   private readonly outbox: Outbox;
   private readonly topics: Topics;
-  private lastState = '';
-  private snapshot?: StatusSnapshot;
   /** The daemon's current config: other sections change without restarting this subsystem. */
   private current: Config;
-  private readonly host = new HostMetrics();
-  private readonly processMetrics = new ProcessMetrics();
-  private attendedEmotion: { label: string; confidence: number; since: number; trackId: number } | null = null;
-  private model: BusEvents['vision.ready'] | null = null;
-  private readonly startedAt = Date.now() - Math.round(process.uptime() * 1000);
-  /** What the head is doing (following, idle, asleep, posing, resting) and whether the robot talks. */
-  private activity: StatePayload['activity'] = null;
-  private speaking = false;
+  private report?: RobotReport;
   /** A burst of 20 commands, then 10 a second: more than a person or Home Assistant sends. */
   private readonly commandRate = new RateLimit(20, 10);
   /** Config commands write to disk and restart subsystems: 10 at once, then one a second. */
@@ -89,75 +80,26 @@ class Remote implements Subsystem {
     });
     ctx.bus.on('log', (entry) => this.publish({ topic: this.topics.log, payload: JSON.stringify(entry), retain: false, qos: 0 }, 'event'));
     ctx.bus.on('emotion', (e) => {
-      if (e.attended) this.attendedEmotion = { label: e.label, confidence: round(e.confidence), since: e.since, trackId: e.trackId };
       const payload: EmotionPayload = { ...e, confidence: round(e.confidence), probabilities: roundAll(e.probabilities) };
       this.publish({ topic: this.topics.emotion, payload: JSON.stringify(payload), retain: false, qos: 0 }, 'event');
     });
-    ctx.bus.on('robot.state', () => this.publishState(ctx));
-    ctx.bus.on('vision.ready', ({ model, executionProvider, detector }) => {
-      this.model = { model, executionProvider, detector };
-      this.publishState(ctx);
-    });
-    ctx.bus.on('expression.state', ({ activity }) => {
-      this.activity = activity;
-      this.publishState(ctx);
+    this.report = new RobotReport(ctx.bus, () => ctx.robotState(), {
+      state: (state) => this.publish({ topic: this.topics.state, payload: JSON.stringify(state), retain: true, qos: 1 }, 'latest'),
+      telemetry: (telemetry) => this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest'),
     });
     const conversation = (payload: ConversationPayload) => {
       if (this.current.remote.mqtt.conversation) this.publish({ topic: this.topics.conversation, payload: JSON.stringify(payload), retain: false, qos: 1 }, 'event');
     };
     ctx.bus.on('voice.said', ({ text, source, trigger, at }) => conversation({ role: 'robot', text, source, trigger, at }));
-    ctx.bus.on('camera.snapshot', ({ jpeg }) => {
+    ctx.bus.on('camera.snapshot', ({ jpeg, by }) => {
       // Sent now or never: a picture is not kept for later, neither in memory nor for a late broker.
-      if (this.current.remote.mqtt.snapshot && this.client?.connected) this.send({ topic: this.topics.snapshot, payload: jpeg, retain: false, qos: 0 });
+      if (by === COMMAND_SOURCE && this.current.remote.mqtt.snapshot && this.client?.connected) this.send({ topic: this.topics.snapshot, payload: jpeg, retain: false, qos: 0 });
     });
     ctx.bus.on('voice.heard', ({ text, at }) => conversation({ role: 'person', text, at }));
-    ctx.bus.on('voice.speaking', ({ speaking }) => {
-      this.speaking = speaking;
-      this.publishState(ctx);
-    });
-    ctx.bus.on('runtime.status', ({ snapshot }) => {
-      this.snapshot = snapshot;
-      const { uptimeS, fps, visionFps, droppedFrames } = snapshot;
-      const telemetry: TelemetryPayload = {
-        at: Date.now(),
-        uptimeS,
-        cameraFps: fps,
-        visionFps,
-        droppedFrames,
-        ...this.processMetrics.sample(),
-        ...this.host.sample(),
-      };
-      this.publish({ topic: this.topics.telemetry, payload: JSON.stringify(telemetry), retain: false, qos: 0 }, 'latest');
-      this.publishState(ctx);
-    });
-  }
-
-  /** The retained state, republished only when it differs from the last one. */
-  private publishState(ctx: SubsystemContext): void {
-    const faces = this.snapshot?.faces ?? 0;
-    const attended = faces > 0 ? this.attendedEmotion : null;
-    const payload: StatePayload = {
-      emotion: attended ? { label: attended.label, confidence: attended.confidence, since: attended.since } : null,
-      faces,
-      attendedTrackId: attended?.trackId ?? null,
-      ...ctx.robotState(),
-      activity: this.activity,
-      speaking: this.speaking,
-      subsystems: this.snapshot?.subsystems ?? {},
-      model: this.model?.model ?? null,
-      executionProvider: this.model?.executionProvider ?? null,
-      detector: this.model?.detector ?? null,
-      startedAt: this.startedAt,
-      version: packageVersion(),
-    };
-    const state = JSON.stringify(payload);
-    if (state === this.lastState) return;
-    this.lastState = state;
-    this.publish({ topic: this.topics.state, payload: state, retain: true, qos: 1 }, 'latest');
   }
 
   async stop(): Promise<void> {
-    this.processMetrics.stop();
+    this.report?.stop();
     const client = this.client;
     if (!client) return;
     if (client.connected) {
@@ -185,7 +127,7 @@ class Remote implements Subsystem {
       this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 0 });
       return;
     }
-    const reply = runCommand(name, payload, { config: this.current, configFile: ctx.configFile, bus: ctx.bus, changeConfig: ctx.changeConfig });
+    const reply = runCommand(name, payload, { by: COMMAND_SOURCE, config: this.current, configFile: ctx.configFile, bus: ctx.bus, changeConfig: ctx.changeConfig });
     if (reply.ok) ctx.log.info({ command: name, id: reply.id }, `MQTT command ${name} done`);
     else ctx.log.warn({ command: name, id: reply.id, error: reply.error }, `MQTT command ${name} rejected: ${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}`);
     this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 1 });
@@ -212,8 +154,6 @@ class Remote implements Subsystem {
   }
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
-const roundAll = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round(v)]));
 
 export const remote: SubsystemDefinition = {
   name: 'remote',

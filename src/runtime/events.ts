@@ -15,10 +15,10 @@ export interface BusEvents {
   'camera.state': CameraState;
   /** Every processed frame: all classified faces, which one is attended, and the stage timings. */
   'vision.frame': { frameIndex: number; capturedAt: number; width: number; height: number; faces: FaceResult[]; attendedTrackId?: number; timings: StageTimings; droppedFrames: number };
-  /** Someone asked for a picture of what the camera sees (MQTT snapshot, off unless enabled). */
+  /** Someone asked for a picture of what the camera sees (MQTT snapshot, the web page's live view). */
   'camera.snapshot-requested': { quality: number; by: string };
-  /** The next frame after a request, as JPEG. */
-  'camera.snapshot': { jpeg: Buffer; width: number; height: number; at: number };
+  /** The next frame after a request, as JPEG, for the requester named in `by` only. */
+  'camera.snapshot': { jpeg: Buffer; width: number; height: number; at: number; by: string };
   /** The vision pipeline is up: which model runs where. */
   'vision.ready': { model: string; executionProvider: string; detector: DetectorSource & { name: string } };
   'face.found': { trackId: number; box: Box; at: number };
@@ -33,6 +33,8 @@ export interface BusEvents {
   'expression.pose': { name: string; by: string };
   /** What the expressive hardware is doing, after every change of activity or board connection. */
   'expression.state': { activity: 'following' | 'idle' | 'asleep' | 'posing' | 'resting'; board: string };
+  /** Where each servo points now, as degrees from its centre, with its calibrated limits (a few times a second while moving). */
+  'expression.servos': { servos: Record<string, { offsetDeg: number; minDeg: number; maxDeg: number }>; at: number };
   /** The simulated board's report of where its servos are and what its LEDs show (when it changed). */
   'expression.simulated': { summary: string };
   /** The robot's own voice started or stopped (drives the speaking animation; mutes listening). */
@@ -45,6 +47,8 @@ export interface BusEvents {
   'voice.barge-in': { at: number; stopMs: number };
   /** A request to speak given text (the MQTT say command). */
   'voice.say': { text: string; by: string };
+  /** The web page is being served, at this address. */
+  'web.ready': { url: string; host: string; port: number };
   /** A warning or error that was logged: for remote monitoring. */
   'log': ProblemEntry;
   'subsystem.state': { name: string; state: SubsystemState; error?: string; restartInMs?: number };

@@ -98,3 +98,20 @@ t.test('a snapshot request gets the next frame as a JPEG, once', async (t) => {
   t.same([...snapshots[0]!.jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
   t.ok(snapshots[0]!.jpeg.length > 5000 && snapshots[0]!.jpeg.length < 200_000, `${snapshots[0]!.jpeg.length} bytes`);
 });
+
+t.test('requests from two requesters on the same frame: each gets its own, named, and one quality is encoded once', async (t) => {
+  const cam = run({ source: 'demo' });
+  const snapshots: { jpeg: Buffer; by: string; at: number }[] = [];
+  cam.bus.on('camera.snapshot', (s) => void snapshots.push(s));
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.frames.length >= 3, 'frames');
+  cam.bus.emit('camera.snapshot-requested', { quality: 70, by: 'MQTT' });
+  cam.bus.emit('camera.snapshot-requested', { quality: 70, by: 'web page' });
+  cam.bus.emit('camera.snapshot-requested', { quality: 30, by: 'bench' });
+  await waitFor(() => snapshots.length === 3, 'three snapshots');
+  await cam.instance.stop();
+  t.same(snapshots.map((s) => s.by).sort(), ['MQTT', 'bench', 'web page']);
+  const [mqtt, page, bench] = ['MQTT', 'web page', 'bench'].map((by) => snapshots.find((s) => s.by === by)!);
+  t.equal(mqtt!.jpeg, page!.jpeg, 'the same quality: one encoding, shared');
+  t.ok(bench!.jpeg.length < mqtt!.jpeg.length, 'a lower quality: its own, smaller encoding');
+});

@@ -63,6 +63,31 @@ t.test('wakes in the rest pose, follows the face, shows the emotion, rests on st
   await subsystem.stop();
 });
 
+t.test('servo positions are reported while the head moves, within their limits, and not while it stands still', async (t) => {
+  const { subsystem } = withSimulatedBoard();
+  // Idle soon and without motion, so that without a face the head comes to stand still.
+  const { ctx, bus } = subsystemContext(config({ idle: { after_ms: 1500, amplitude_deg: 0 } }));
+  const activities: string[] = [];
+  bus.on('expression.state', (s) => void activities.push(s.activity));
+  const reports: { servos: Record<string, { offsetDeg: number; minDeg: number; maxDeg: number }>; at: number }[] = [];
+  bus.on('expression.servos', (r) => void reports.push(r));
+  await subsystem.start(ctx);
+  t.teardown(() => subsystem.stop());
+  await waitFor(() => reports.length > 0, 'the first report');
+  t.match(reports[0]!.servos, { head_pan: { offsetDeg: 0, minDeg: -45, maxDeg: 45 }, head_tilt: { offsetDeg: -10 }, ears: { offsetDeg: 0 } }, 'the rest pose');
+  // From the rest pose the head eases to where following puts it, then idles without motion.
+  await waitFor(() => activities.includes('idle'), 'idle', 5000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const settled = reports.length;
+  await new Promise((r) => setTimeout(r, 600));
+  t.equal(reports.length, settled, 'standing still: nothing more');
+  bus.emit('expression.pose', { name: 'look_left', by: 'test' });
+  await waitFor(() => reports.at(-1)!.servos.head_pan!.offsetDeg <= -39, 'the head turned left', 5000);
+  const times = reports.map((r) => r.at);
+  t.ok(times.slice(1).every((at, i) => at - times[i]! >= 150), 'at most five reports a second');
+  t.ok(reports.every((r) => Object.values(r.servos).every((s) => s.offsetDeg >= s.minDeg && s.offsetDeg <= s.maxDeg)), 'every position within its limits');
+});
+
 t.test('pose requests: a known pose is taken, an unknown one is refused by name', async (t) => {
   const { subsystem, board } = withSimulatedBoard();
   const { ctx, bus, logs } = subsystemContext(config());

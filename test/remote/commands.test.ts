@@ -30,7 +30,7 @@ function context(fileText?: string) {
     scoped.emit('config.reload-requested', { reason: by });
     return { file: overlay, changed: changedSections(config, next) };
   };
-  return { ctx: { config, configFile, bus: scoped, changeConfig }, reloads, configFile, overlay };
+  return { ctx: { by: 'MQTT', config, configFile, bus: scoped, changeConfig }, reloads, configFile, overlay };
 }
 
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {

@@ -137,7 +137,7 @@ t.test('the real daemon: online while it runs, the broker says offline (last wil
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-lwt-')), 'config.yaml');
-  writeFileSync(file, `robot:\n  id: kill-bot\ncamera:\n  source: demo\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`);
+  writeFileSync(file, `robot:\n  id: kill-bot\ncamera:\n  source: demo\nweb:\n  port: 0\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`);
   const dashboard = await watch(broker.url, 'emobot/kill-bot/#');
   t.teardown(dashboard.close);
   const daemon = startCli(['run', '--config', file], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
@@ -176,7 +176,7 @@ t.test('commands over MQTT against the real daemon: off by default, config/set a
   t.teardown(() => broker.stop());
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-cmd-'));
   const file = path.join(dir, 'config.yaml');
-  const base = `robot:\n  id: cmd-bot\ncamera:\n  source: demo\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`;
+  const base = `robot:\n  id: cmd-bot\ncamera:\n  source: demo\nweb:\n  port: 0\nremote:\n  mqtt:\n    enabled: true\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`;
   const dashboard = await watch(broker.url, 'emobot/cmd-bot/#');
   t.teardown(dashboard.close);
   const publish = async (topic: string, payload: string) => {
@@ -281,10 +281,11 @@ t.test('snapshots are published as binary JPEG only when enabled, and never queu
   // Subscribed, not yet connected (the connection is asynchronous): a picture now must not wait for the broker.
   const connected = () => (instance as unknown as { client?: { connected: boolean } }).client?.connected === true;
   t.equal(connected(), false, 'the snapshot below is taken while the broker is not reachable yet');
-  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 1]), width: 1, height: 1, at: 1 });
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 1]), width: 1, height: 1, at: 1, by: 'MQTT' });
   await waitFor(connected, 'connected');
-  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 2]), width: 1, height: 1, at: 2 });
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 3]), width: 1, height: 1, at: 2, by: 'web page' });
+  bus.emit('camera.snapshot', { jpeg: Buffer.from([0xff, 0xd8, 0xff, 2]), width: 1, height: 1, at: 2, by: 'MQTT' });
   await waitFor(() => raw.length > 0, 'the picture');
   await new Promise((resolve) => setTimeout(resolve, 200));
-  t.same(raw.map((b) => [...b]), [[0xff, 0xd8, 0xff, 2]], 'the one taken before the broker was reachable was dropped');
+  t.same(raw.map((b) => [...b]), [[0xff, 0xd8, 0xff, 2]], 'the one taken before the broker was reachable was dropped, and the web page\'s live image never goes to MQTT');
 });
