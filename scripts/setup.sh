@@ -16,6 +16,7 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients          # MQTT broker for tests and local use
   gcc-avr avr-libc make                # expression board firmware (firmware/Makefile)
   libsimavr-dev libsimavrparts1 libelf-dev   # the firmware's hardware-in-the-loop test in the simavr simulator
+  chromium fonts-dejavu-core           # the web page's tests run in a real headless browser
 )
 
 elapsed() { printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }

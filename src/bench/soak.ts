@@ -94,6 +94,7 @@ export async function soak(options: { minutes: number; sampleSeconds: number; pr
         expression: { board: 'simulated' },
         voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, listen: { enabled: true } },
         remote: { mqtt: { enabled: true, url: broker.url, username: credentials.user, commands: true, conversation: true } },
+        web: { port: 0 },
       }),
     );
     const daemon = spawn(process.execPath, [CLI_ENTRY, 'run', '--config', configFile], {

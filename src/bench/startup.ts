@@ -22,7 +22,7 @@ export async function startup(runs: number): Promise<Startup> {
   const config = path.join(dir, 'config.yaml');
   writeFileSync(
     config,
-    stringify({ camera: { source: 'demo' }, expression: { board: 'simulated' }, voice: { mode: 'offline', listen: { enabled: false } }, remote: { mqtt: { enabled: false } } }),
+    stringify({ camera: { source: 'demo' }, expression: { board: 'simulated' }, voice: { mode: 'offline', listen: { enabled: false } }, remote: { mqtt: { enabled: false } }, web: { port: 0 } }),
   );
   const outside: number[] = [];
   const inside: number[] = [];

@@ -34,6 +34,7 @@ class ConsolePresenter implements Subsystem {
     });
     ctx.bus.on('config.reloaded', ({ changed }) => say('robot', `config reloaded: ${changed.join(', ')}`));
     ctx.bus.on('config.rejected', ({ issues }) => say('robot', `config edit rejected: ${issues.map((i) => `${i.key || 'file'}: ${i.message}`).join('; ')}`));
+    ctx.bus.on('web.ready', ({ url }) => say('web', `the robot's page: ${url} (open it in a browser on this machine)`));
     ctx.bus.on('runtime.status', ({ summary }) => say('status', summary));
   }
 

@@ -51,10 +51,10 @@ export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * Never remote, whatever the file says: remote control must not widen its own permissions, nor the
- * folders files may come from.
+ * Never remote, whatever the file says: remote control must not widen its own permissions (MQTT's
+ * or the web page's), nor the folders files may come from.
  */
-const NEVER_REMOTE = ['remote.*', 'runtime.allowed_folders'];
+const NEVER_REMOTE = ['remote.*', 'web.*', 'runtime.allowed_folders'];
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
 /** Keys that would reach Object.prototype when merged into a plain object. */

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkGstreamerPipeline } from '../camera/gstreamer.js';
 
@@ -424,6 +425,26 @@ export const remoteSchema = z.strictObject({
     .default([]),
 });
 
+export const webSchema = z.strictObject({
+  /** The robot's own page: live view, emotions, health and controls. */
+  enabled: z.boolean().default(true),
+  /** The address it listens on. Loopback by default; any other (the LAN) needs EMOBOT_WEB_TOKEN in the secrets file. */
+  host: z
+    .string()
+    .refine((host) => host === 'localhost' || isIP(host) !== 0, 'an IP address to listen on, such as 127.0.0.1, 0.0.0.0 or 192.168.1.20')
+    .default('127.0.0.1'),
+  /** 0 takes any free port (the log says which). */
+  port: z.number().int().min(0).max(65535).default(8080),
+  /** Send the camera image to open pages (never when no page is open); off, pages show faces and emotions only. */
+  camera: z.boolean().default(true),
+  camera_fps: z.number().min(0.5).max(15).default(5),
+  camera_quality: z.number().int().min(10).max(95).default(70),
+  /** Show what the robot says and hears on the page: personal data, so off unless enabled. */
+  conversation: z.boolean().default(false),
+  /** Pages open at once; more are refused, since each one costs the robot bandwidth. */
+  max_clients: z.number().int().min(1).max(50).default(8),
+});
+
 export const configSchema = z.strictObject({
   robot: robotSchema.prefault({}),
   log: logSchema.prefault({}),
@@ -433,6 +454,7 @@ export const configSchema = z.strictObject({
   expression: expressionSchema.prefault({}),
   voice: voiceSchema.prefault({}),
   remote: remoteSchema.prefault({}),
+  web: webSchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

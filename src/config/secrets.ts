@@ -6,12 +6,15 @@ export interface Secrets {
   openaiApiKey?: string;
   elevenlabsApiKey?: string;
   mqttPassword?: string;
+  /** Opens the web page to other machines than the robot itself (web.host beyond loopback). */
+  webToken?: string;
 }
 
 export const SECRET_ENV_VARS = {
   openaiApiKey: 'OPENAI_API_KEY',
   elevenlabsApiKey: 'ELEVENLABS_API_KEY',
   mqttPassword: 'EMOBOT_MQTT_PASSWORD',
+  webToken: 'EMOBOT_WEB_TOKEN',
 } as const satisfies Record<keyof Secrets, string>;
 
 /**

@@ -26,7 +26,7 @@ t.test('demo: the terminal shows what the robot sees, and it stops by itself', a
 
 t.test('run: an invalid config refuses to start (exit 2) naming key, value and line', async (t) => {
   const file = path.join(dir, 'bad.yaml');
-  writeFileSync(file, 'camera:\n  width: 10\n');
+  writeFileSync(file, 'camera:\n  width: 10\nweb:\n  port: 0\n');
   const result = await runCli(['run', '--config', file]);
   t.equal(result.code, 2);
   t.match(result.stderr, `${file}:2:10 camera.width: Too small: expected number to be >=32 (got 10)`);
@@ -36,7 +36,7 @@ t.test('run under systemd: READY, STATUS, watchdog, live reload, graceful SIGTER
   const socket = fakeNotifySocket();
   t.teardown(socket.close);
   const file = path.join(dir, 'robot.yaml');
-  const base = 'robot:\n  id: bench-bot\nruntime:\n  status_interval_ms: 200\ncamera:\n  source: demo\n';
+  const base = 'robot:\n  id: bench-bot\nruntime:\n  status_interval_ms: 200\nweb:\n  port: 0\ncamera:\n  source: demo\n';
   writeFileSync(file, base);
   const daemon = startCli(['run'], { EMOBOT_CONFIG: file, NOTIFY_SOCKET: socket.path, WATCHDOG_USEC: '400000', OPENAI_API_KEY: 'sk-test-secret' });
   t.teardown(() => daemon.child.kill('SIGKILL'));
@@ -63,7 +63,7 @@ t.test('run under systemd: READY, STATUS, watchdog, live reload, graceful SIGTER
 
   const logs = logLines(result.stdout);
   t.ok(logs.every((l) => l.robot === 'bench-bot'), 'every line is structured JSON tagged with the robot id');
-  t.match(logs.find((l) => /config rejected/.test(String(l.msg))), { level: 50, msg: /robot\.yaml:7:8 camera\.fps/ });
+  t.match(logs.find((l) => /config rejected/.test(String(l.msg))), { level: 50, msg: /robot\.yaml:9:8 camera\.fps/ });
   t.match(logs.find((l) => /config reloaded/.test(String(l.msg))), { changed: ['camera'] });
   t.ok(logs.some((l) => l.msg === 'stopped'));
   t.notMatch(result.stdout, /sk-test-secret/, 'secrets never reach the log');

@@ -105,7 +105,7 @@ t.test('the real daemon on the simulated board: follows the faces of the demo vi
   t.teardown(arduino.stop);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-hil-'));
   const config = path.join(dir, 'config.yaml');
-  writeFileSync(config, `camera:\n  source: demo\nexpression:\n  board: hardware\n  hardware: arduino-uno\n  port: ${arduino.port}\n`);
+  writeFileSync(config, `camera:\n  source: demo\nweb:\n  port: 0\nexpression:\n  board: hardware\n  hardware: arduino-uno\n  port: ${arduino.port}\n`);
   const daemon = startCli(['run', '--config', config]);
   t.teardown(() => daemon.child.kill('SIGKILL'));
   await arduino.until('the rest pose', () => startedAtRest(arduino), 20_000);
@@ -130,7 +130,7 @@ t.test('the board is unplugged mid-run: the daemon carries on, reconnects, and s
   t.teardown(first.stop);
   plugIn(first.port);
   const config = path.join(dir, 'config.yaml');
-  writeFileSync(config, `camera:\n  source: demo\nruntime:\n  restart:\n    initial_delay_ms: 200\n    max_delay_ms: 1000\nexpression:\n  board: hardware\n  port: ${port}\n`);
+  writeFileSync(config, `camera:\n  source: demo\nweb:\n  port: 0\nruntime:\n  restart:\n    initial_delay_ms: 200\n    max_delay_ms: 1000\nexpression:\n  board: hardware\n  port: ${port}\n`);
   const daemon = startCli(['run', '--config', config]);
   t.teardown(() => daemon.child.kill('SIGKILL'));
   await first.until('the rest pose on the first board', () => startedAtRest(first), 20_000);

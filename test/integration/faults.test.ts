@@ -77,6 +77,7 @@ t.test('the real daemon lives through every fault, keeping its state and its pro
       offline: { phrases: { reply: ['Sorry, not now.'] } },
     },
     remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER, commands: true, conversation: true } },
+    web: { port: 0 },
   };
   const goodConfig = stringify(config);
   writeFileSync(configFile, goodConfig);

@@ -38,11 +38,13 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
     runtime: { status_interval_ms: 500 },
     camera: { source: 'demo', fps: 5 },
     voice: { mode: 'offline', listen: { enabled: false }, proactive: { enabled: false } },
+    web: { port: 0, camera: false },
     // The owner widens remote control to some device and file keys, so that the checks behind the
-    // allowlist (device names, pipelines, folders) are attacked too, not only the allowlist.
+    // allowlist (device names, pipelines, folders) are attacked too, not only the allowlist; and to
+    // web.host, which remote control can never change, whatever the file says.
     remote: {
       mqtt: { enabled: true, url: broker.url, username: MQTT_USER, commands: true },
-      editable: ['voice.speaker', 'voice.microphone', 'camera.source', 'vision.model', 'expression.hardware', 'expression.calibration'],
+      editable: ['voice.speaker', 'voice.microphone', 'camera.source', 'vision.model', 'expression.hardware', 'expression.calibration', 'web.host'],
     },
   });
   writeFileSync(configFile, ownerText);
@@ -86,6 +88,8 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
     ['remote.mqtt.conversation', { remote: { mqtt: { conversation: true } } }],
     ['remote.mqtt.commands', { remote: { mqtt: { commands: false } } }],
     ['remote.editable', { remote: { editable: ['voice.*'] } }],
+    ['web.host', { web: { host: '0.0.0.0' } }],
+    ['web.camera', { web: { camera: true, conversation: true } }],
     ['voice.mode', { voice: { mode: 'cloud' } }],
     ['voice.listen.enabled', { voice: { listen: { enabled: true } } }],
     ['expression.poses.__proto__', '{"id":"ID","patch":{"expression":{"poses":{"__proto__":{"head_pan":1}}}}}'],
@@ -143,7 +147,7 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
   t.equal(daemon.child.exitCode, null, 'the daemon is alive');
   t.notOk(existsSync(marker), 'no attack ran a program, loaded a module or wrote a file');
   t.equal(readFileSync(configFile, 'utf8'), ownerText, 'the owner\'s file is untouched');
-  t.notMatch(readFileSync(path.join(state, 'remote-config.yaml'), 'utf8'), /speaker|microphone|recorder|hardware|calibration|model|url|tls|source|snapshot|conversation|commands|editable|mode|enabled|proto/, 'the overlay holds allowed keys only');
+  t.notMatch(readFileSync(path.join(state, 'remote-config.yaml'), 'utf8'), /speaker|microphone|recorder|hardware|calibration|model|url|tls|source|snapshot|conversation|commands|editable|mode|enabled|proto|web|host/, 'the overlay holds allowed keys only');
   // Commands and their replies are the sender's own traffic; everything else the robot published or logged must not carry a secret.
   const everything = [...dashboard.messages.filter((m) => !m.topic.includes('/cmd/')).map((m) => m.payload), daemon.output().stdout, daemon.output().stderr].join('\n');
   t.ok(dashboard.on(topic('log')).some((m) => m.payload.includes('[redacted]')), 'the refusal naming the secret was logged, blanked');

@@ -1,0 +1,86 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+
+/** The session cookie: set after the token was given once, sent by the browser only to this origin. */
+export const SESSION_COOKIE = 'emobot_session';
+/** A shorter web token is refused: it would be guessable, and the logger does not blank very short secrets. */
+export const MIN_TOKEN_LENGTH = 16;
+const SESSION_MAX_AGE_S = 30 * 24 * 3600;
+
+export type Access = { ok: true; local: boolean } | { ok: false; status: 401 | 403; reason: string };
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (how a dual-stack socket reports 127.0.0.1). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+/** Whether listening on `host` (web.host) keeps the page on the robot itself. */
+export function isLoopbackBind(host: string): boolean {
+  return host === 'localhost' || isLoopbackAddress(host);
+}
+
+/** The host name of a Host header (`localhost:8080`, `[::1]:8080`, `192.168.1.20`), or undefined when it is not one. */
+export function hostName(header: string | undefined): string | undefined {
+  if (!header || header.length > 255) return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.exec(header);
+  if (!match) return undefined;
+  return match[1]!.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+/**
+ * The cookie's value: derived from the token, so the cookie is not the token itself, and a new
+ * token ends every old session.
+ */
+export function sessionValue(token: string): string {
+  return createHmac('sha256', token).update('emobot web session').digest('hex');
+}
+
+export function sessionCookie(token: string): string {
+  return `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_S}`;
+}
+
+/** Compared by digest in constant time, so neither the length nor a prefix of the token leaks. */
+export function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Browsers send Origin with every POST and WebSocket; it must be the page's own. */
+export function sameOrigin(req: IncomingMessage): boolean {
+  return req.headers.host !== undefined && req.headers.origin === `http://${req.headers.host}`;
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+function carriesToken(req: IncomingMessage, token: string): boolean {
+  const session = cookie(req, SESSION_COOKIE);
+  return session !== undefined && sameSecret(session, sessionValue(token));
+}
+
+/**
+ * Who may do what. A request is local when it comes from the robot itself (a loopback peer) and
+ * names a loopback host: a DNS-rebound name pointing at 127.0.0.1 is not local. Local requests need
+ * no token; every other one needs the session cookie that signing in with EMOBOT_WEB_TOKEN sets.
+ * Requests that act (commands, the live socket, logging in) must also come from a page of this very
+ * origin: a page loaded from elsewhere, even in the owner's own browser, cannot send them.
+ */
+export function checkAccess(req: IncomingMessage, token: string | undefined, acts: boolean): Access {
+  const name = hostName(req.headers.host);
+  if (!name) return { ok: false, status: 403, reason: 'no valid Host header' };
+  if (acts && !sameOrigin(req)) return { ok: false, status: 403, reason: 'a request from another origin is refused' };
+  const local = isLoopbackAddress(req.socket.remoteAddress) && isLoopbackBind(name);
+  if (local) return { ok: true, local };
+  if (!token) return { ok: false, status: 403, reason: 'this page is served to the robot itself only (web.host and EMOBOT_WEB_TOKEN open it to the network)' };
+  if (!carriesToken(req, token)) return { ok: false, status: 401, reason: 'the web token is missing or wrong' };
+  return { ok: true, local };
+}

@@ -1,0 +1,61 @@
+import type { IncomingMessage } from 'node:http';
+import t from 'tap';
+import { checkAccess, hostName, isLoopbackAddress, isLoopbackBind, sameSecret, SESSION_COOKIE, sessionCookie, sessionValue } from '../../src/web/access.js';
+
+const TOKEN = 'a-long-web-token-for-tests';
+
+/** Only the parts of a request that access decisions read. */
+function request(headers: Record<string, string>, remoteAddress = '127.0.0.1'): IncomingMessage {
+  return { headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+}
+
+t.test('loopback addresses and hosts, including IPv4-mapped IPv6', async (t) => {
+  for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) t.ok(isLoopbackAddress(address), address);
+  for (const address of ['192.168.1.20', '::ffff:10.0.0.1', '0.0.0.0', '::', 'fe80::1', '', undefined]) t.notOk(isLoopbackAddress(address), String(address));
+  t.ok(isLoopbackBind('localhost'));
+  t.notOk(isLoopbackBind('0.0.0.0'));
+});
+
+t.test('Host headers are parsed strictly', async (t) => {
+  t.equal(hostName('localhost:8080'), 'localhost');
+  t.equal(hostName('[::1]:8080'), '::1');
+  t.equal(hostName('Robot.Local'), 'robot.local');
+  for (const bad of [undefined, '', 'a b', 'host:port', 'x'.repeat(300), 'evil.example/path', 'user@host']) t.equal(hostName(bad), undefined, String(bad));
+});
+
+t.test('on the robot itself no token is needed, but a page from another origin cannot act', async (t) => {
+  t.same(checkAccess(request({ host: '127.0.0.1:8080' }), undefined, false), { ok: true, local: true });
+  t.same(checkAccess(request({ host: 'localhost:8080', origin: 'http://localhost:8080' }), undefined, true), { ok: true, local: true });
+  t.match(checkAccess(request({ host: '127.0.0.1:8080' }), undefined, true), { ok: false, status: 403 }, 'acting without an Origin is refused');
+  t.match(checkAccess(request({ host: '127.0.0.1:8080', origin: 'http://evil.example' }), TOKEN, true), { ok: false, status: 403, reason: /another origin/ });
+  t.match(checkAccess(request({ host: '127.0.0.1:8080', origin: 'null' }), TOKEN, true), { ok: false, status: 403 }, 'nor from a sandboxed frame or file');
+});
+
+t.test('a DNS-rebound name that points at 127.0.0.1 is not the robot itself', async (t) => {
+  const rebound = request({ host: 'evil.example:8080', origin: 'http://evil.example:8080' });
+  t.match(checkAccess(rebound, undefined, false), { ok: false, status: 403 });
+  t.match(checkAccess(rebound, TOKEN, true), { ok: false, status: 401 }, 'without the session cookie, which the browser keeps for the real origin');
+});
+
+t.test('from the network: only with the session cookie that signing in with the token sets', async (t) => {
+  const lan = (headers: Record<string, string>) => request({ host: '192.168.1.20:8080', ...headers }, '192.168.1.33');
+  t.match(checkAccess(lan({}), undefined, false), { ok: false, status: 403, reason: /robot itself only/ }, 'no token set: the page is not served to the network at all');
+  t.match(checkAccess(lan({}), TOKEN, false), { ok: false, status: 401 });
+  t.match(checkAccess(lan({ cookie: `${SESSION_COOKIE}=${sessionValue('other-token')}` }), TOKEN, false), { ok: false, status: 401 }, 'a cookie from another token');
+  t.match(checkAccess(lan({ authorization: `Bearer ${TOKEN}` }), TOKEN, false), { ok: false, status: 401 }, 'only the session cookie counts (sign-in is rate-limited, a header would not be)');
+  t.match(checkAccess(lan({ cookie: `${SESSION_COOKIE}=${TOKEN}` }), TOKEN, false), { ok: false, status: 401 }, 'nor the token itself as the cookie');
+  t.same(checkAccess(lan({ cookie: `theme=dark; ${SESSION_COOKIE}=${sessionValue(TOKEN)}` }), TOKEN, false), { ok: true, local: false });
+  t.match(checkAccess(lan({ cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}`, origin: 'http://evil.example' }), TOKEN, true), { ok: false, status: 403 }, 'the session does not let another origin act');
+  t.same(checkAccess(lan({ cookie: `${SESSION_COOKIE}=${sessionValue(TOKEN)}`, origin: 'http://192.168.1.20:8080' }), TOKEN, true), { ok: true, local: false });
+  t.match(checkAccess(request({ host: '127.0.0.1:8080' }, '192.168.1.33'), TOKEN, false), { ok: false, status: 401 }, 'a loopback Host from a network peer is not local');
+});
+
+t.test('the session cookie is not the token, and is kept from scripts and other sites', async (t) => {
+  t.not(sessionValue(TOKEN), TOKEN);
+  t.notMatch(sessionCookie(TOKEN), TOKEN);
+  t.match(sessionCookie(TOKEN), /HttpOnly/);
+  t.match(sessionCookie(TOKEN), /SameSite=Strict/);
+  t.ok(sameSecret(TOKEN, TOKEN));
+  t.notOk(sameSecret(`${TOKEN}x`, TOKEN));
+  t.notOk(sameSecret('', TOKEN));
+});
