@@ -12,6 +12,7 @@ import { startup } from '../bench/startup.js';
 import { round } from '../bench/stats.js';
 import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
 import { benchListening } from '../bench/listening.js';
+import { benchWeb } from '../bench/web.js';
 import { benchVoice, type VoiceBench } from '../bench/voice.js';
 import { demoConfig } from '../config/demo.js';
 import { packageRoot, resolveAsset } from '../runtime/paths.js';
@@ -32,6 +33,8 @@ export interface BenchOptions {
   ferDir: string;
   ferImages?: number;
   startupRuns: number;
+  /** Each phase of the web page bench (no page, three pages). */
+  webSeconds: number;
   peer: boolean;
   /** Labelled real-face photos (file,label manifest) for the whole-pipeline table; absent, it is left out. */
   devSet: string;
@@ -106,6 +109,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     }
     progress('both speech detectors on generated speech in noise, and on each noise alone');
     const listening = await benchListening();
+    progress(`the web page: vision with no page open, then with three (${options.webSeconds} s each)`);
+    const webPage = await benchWeb(config, options.webSeconds);
     const report = {
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', arch: process.arch, node: process.version },
       vision: { source: frames.source, resolution: '640x480', executionProvider: byFaces[1].executionProvider, captureMs: frames.captureMs, byFaces, replay: replayed, detectors },
@@ -114,6 +119,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       startup: started,
       voice,
       listening,
+      web: webPage,
       peer,
       comparison: compare(byFaces, models.int8.accuracy, peer, devSet),
     };

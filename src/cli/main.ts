@@ -141,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
         seconds: seconds ?? 600,
         turns: counts.turns!,
         startupRuns: counts.starts!,
+        // Long enough for a steady frame rate; a short --seconds (a quick run) shortens it too.
+        webSeconds: Math.min(30, seconds ?? 600),
         out: values.out ?? 'bench-results',
         ferDir: values.fer ?? DEFAULT_FER_DIR,
         ...(counts['fer-images'] ? { ferImages: counts['fer-images'] } : {}),
