@@ -324,6 +324,15 @@ export const voiceSchema = z.strictObject({
       barge_in_ratio: z.number().min(1).max(50).default(4),
       /** Talking over the robot stops it (and the reply being prepared). */
       barge_in: z.boolean().default(true),
+      /**
+       * An utterance is understood (sent to speech-to-text, or answered offline) only when someone was
+       * facing the robot, or the robot spoke, within attention_window_ms of it; otherwise it is dropped
+       * on the robot. A TV or people talking to each other get no answer and go nowhere.
+       */
+      require_attention: z.boolean().default(true),
+      /** Facing: the attended face turned at most this far to the side (estimated from eyes and nose). */
+      attention_max_yaw_deg: z.number().min(5).max(90).default(35),
+      attention_window_ms: milliseconds.min(500).max(60_000).default(5000),
       /** No longer used (the microphone is always arecord); kept so that older config files still load. */
       recorder: z.literal('arecord').optional(),
     })

@@ -1,6 +1,7 @@
 import type { RobotState } from '../runtime/events.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
 import { asError } from '../runtime/errors.js';
+import { AttentionGate } from './attention.js';
 import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
 import { ChatBrain, type ReplyRequest } from './brain.js';
 import { Speech, type Cloud } from './speech.js';
@@ -40,6 +41,7 @@ export class Voice implements Subsystem {
   /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
   private speakingNow = false;
   private bargeInAt?: number;
+  private attention?: AttentionGate;
 
   constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
 
@@ -55,6 +57,7 @@ export class Voice implements Subsystem {
     this.speech = new Speech(voice, sink, offline, cloud, {
       speaking: (on, stillQueuedMs = 0) => {
         this.speakingNow = on;
+        this.attention?.spoke();
         if (!on && this.bargeInAt !== undefined) {
           // Silence comes when the audio already handed to the device has played too.
           const stopMs = Math.round(performance.now() - this.bargeInAt + stillQueuedMs);
@@ -102,12 +105,19 @@ export class Voice implements Subsystem {
     clearTimeout(this.proactiveTimer);
     this.cancel();
     await this.current?.done;
-    // Audio already captured is still being judged: the detector is released once that is done.
-    await this.listening?.vad.idle();
-    await this.listening?.detector.release();
+    // Audio already captured is still being judged: the detector is released once that is done, and once only.
+    const listening = this.listening;
+    this.listening = undefined;
+    await listening?.vad.idle();
+    await listening?.detector.release();
   }
 
   private async listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): Promise<void> {
+    if (listen.require_attention) {
+      const attention = new AttentionGate(listen);
+      this.attention = attention;
+      ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
+    }
     const microphone = new Microphone(ctx.config.voice.microphone, recorderFor(process.env));
     const detector = await createSpeechDetector(listen, microphone.sampleRate).catch((err: unknown) => {
       // A robot that listens with the cheaper detector is better than one that does not listen.
@@ -147,9 +157,18 @@ export class Voice implements Subsystem {
     );
   }
 
-  /** One utterance of the person: understood (cloud) and answered, or apologised for (offline). */
+  /**
+   * One utterance of the person: understood (cloud) and answered, or apologised for (offline); or,
+   * when nobody was paying the robot attention, dropped here, unheard by anyone.
+   */
   private heard(ctx: SubsystemContext, pcm: Buffer, sampleRate: number): void {
     if (!mayTalk(ctx.robotState())) return;
+    const durationMs = Math.round((pcm.length / 2 / sampleRate) * 1000);
+    const verdict = this.attention?.admits(durationMs);
+    if (verdict && !verdict.admitted) {
+      ctx.log.info({ durationMs }, `utterance of ${durationMs} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
+      return;
+    }
     const transcriber = this.transcriber;
     this.utter('reply', async (signal) => {
       if (!transcriber) return this.speech!.apologize(signal);

@@ -72,6 +72,8 @@ t.test('the real daemon lives through every fault, keeping its state and its pro
       elevenlabs_base_url: cloud.elevenlabsBaseUrl,
       llm: { timeout_ms: 800 },
       proactive: { enabled: false },
+      // The camera is one of the faults, and every question must be answered meanwhile: attention has its own tests.
+      listen: { require_attention: false },
       circuit_breaker: { failures: 100 },
       // Short, so the person's next question (every ~5 s) does not talk over it.
       offline: { phrases: { reply: ['Sorry, not now.'] } },

@@ -92,6 +92,7 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
     ['web.camera', { web: { camera: true, conversation: true } }],
     ['voice.mode', { voice: { mode: 'cloud' } }],
     ['voice.listen.enabled', { voice: { listen: { enabled: true } } }],
+    ['voice.listen.require_attention', { voice: { listen: { require_attention: false } } }],
     ['expression.poses.__proto__', '{"id":"ID","patch":{"expression":{"poses":{"__proto__":{"head_pan":1}}}}}'],
     ['__proto__', '{"id":"ID","patch":{"__proto__":{"polluted":true}}}'],
     ['expression.poses.wave.tail', { expression: { poses: { wave: { tail: 30 } } } }],

@@ -20,6 +20,28 @@ async function micFile(name: string, text: string, leadMs: number, tailMs = 1500
   return file;
 }
 
+/** A camera frame in which the attended person's nose sits `noseShift` eye distances beside the eyes' midpoint (0: facing the robot). */
+const seen = (noseShift: number) => ({
+  frameIndex: 0,
+  capturedAt: Date.now(),
+  width: 640,
+  height: 480,
+  attendedTrackId: 1,
+  droppedFrames: 0,
+  timings: { detect: 0, preprocess: 0, infer: 0, smooth: 0 },
+  faces: [
+    {
+      trackId: 1,
+      box: { x: 200, y: 100, width: 200, height: 200 },
+      landmarks: { rightEye: { x: 260, y: 180 }, leftEye: { x: 340, y: 180 }, nose: { x: 300 + noseShift * 80, y: 220 }, mouth: { x: 300, y: 260 }, rightEar: { x: 210, y: 200 }, leftEar: { x: 390, y: 200 } },
+      attended: true,
+      raw: { label: 'neutral', confidence: 0.9 },
+      smoothed: { label: 'neutral', confidence: 0.9, sinceMs: 0, changed: false },
+      probabilities: {},
+    },
+  ],
+});
+
 const emotion = (label: string, since = Date.now()) => ({ trackId: 1, attended: true, label, confidence: 0.8, probabilities: {}, box: { x: 0, y: 0, width: 1, height: 1 }, since, at: since });
 
 function start(t: { teardown(fn: () => unknown): void }, voice: Record<string, unknown>, secrets = {}) {
@@ -98,13 +120,13 @@ function hear(t: { teardown(fn: () => unknown): void }, file: string): () => voi
  * The voice with the cloud on the fake services (what they hear and answer), listening through the
  * real-time fake microphone to a person saying `said` after `leadMs`.
  */
-async function startListening(t: { teardown(fn: () => unknown): void }, services: { transcript: string; reply: string }, said: string, leadMs: number) {
+async function startListening(t: { teardown(fn: () => unknown): void }, services: { transcript: string; reply: string }, said: string, leadMs: number, listen: Record<string, unknown> = {}) {
   const cloud = await startFakeCloud(services);
   t.teardown(cloud.close);
   hear(t, await micFile(said.replace(/\W+/g, '-'), said, leadMs));
   const r = start(
     t,
-    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, listen: { enabled: true }, proactive: { enabled: false } },
+    { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, elevenlabs_base_url: cloud.elevenlabsBaseUrl, listen: { enabled: true, ...listen }, proactive: { enabled: false } },
     { openaiApiKey: 'sk', elevenlabsApiKey: 'xi' },
   );
   return { cloud, r };
@@ -115,6 +137,7 @@ t.test('a spoken question: heard, transcribed, answered in the cloud voice with 
   const heard: string[] = [];
   r.bus.on('voice.heard', (e) => void heard.push(e.text));
   await r.subsystem.start(r.ctx);
+  r.bus.emit('vision.frame', seen(0));
   r.bus.emit('emotion', emotion('happy'));
   await waitFor(() => r.said.length === 2 && r.speaking.length === 2, 'the answer', 15_000);
   t.same(heard, ['What is your name?']);
@@ -151,6 +174,7 @@ t.test('offline, a spoken question gets the offline apology; a missing microphon
   const realMicrophonesAgain = hear(t, await micFile('offline', 'Hello there robot.', 500));
   const r = start(t, { listen: { enabled: true }, proactive: { enabled: false } });
   await r.subsystem.start(r.ctx);
+  r.bus.emit('vision.frame', seen(0));
   await waitFor(() => r.said.length === 1, 'the apology', 15_000);
   t.match(r.said[0], { text: 'Sorry, I cannot think properly right now. My connection is down.', source: 'offline', trigger: 'reply' });
 
@@ -161,4 +185,28 @@ t.test('offline, a spoken question gets the offline apology; a missing microphon
   broken.bus.emit('voice.say', { text: 'Still talking.', by: 'test' });
   await waitFor(() => broken.said.length === 1, 'speech without a microphone');
   t.same([...r.failures, ...broken.failures], [], 'no handler failed, not even without a microphone');
+});
+
+t.test('attention: with nobody facing the robot an utterance is dropped on the robot; nothing goes to speech-to-text', async (t) => {
+  for (const [what, frames] of [
+    ['nobody in view', null],
+    ['the person turned away (about 60 degrees)', 0.8],
+  ] as const) {
+    const { cloud, r } = await startListening(t, { transcript: 'Turn up the TV.', reply: 'No.' }, 'Turn up the TV please.', 500);
+    await r.subsystem.start(r.ctx);
+    const looking = frames === null ? undefined : setInterval(() => r.bus.emit('vision.frame', seen(frames)), 100);
+    await waitFor(() => r.logs().some((m) => /utterance of \d+ ms dropped on the robot: nobody faced the robot/.test(m)), `the drop (${what})`, 15_000);
+    clearInterval(looking);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.same(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions'), [], `${what}: no audio left the robot`);
+    t.same(r.said, [], `${what}: no answer`);
+    await r.subsystem.stop();
+  }
+});
+
+t.test('attention off (voice.listen.require_attention: false): every utterance is understood', async (t) => {
+  const { cloud, r } = await startListening(t, { transcript: 'Hello.', reply: 'Hi.' }, 'Hello robot.', 500, { require_attention: false });
+  await r.subsystem.start(r.ctx);
+  await waitFor(() => r.said.length === 1, 'the answer', 15_000);
+  t.equal(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions').length, 1);
 });

@@ -1,0 +1,48 @@
+import t from 'tap';
+import { AttentionGate, yawDeg } from '../../src/voice/attention.js';
+import type { FaceLandmarks } from '../../src/vision/face.js';
+import type { FaceResult } from '../../src/vision/pipeline.js';
+
+/** Eyes 60 px apart; the nose `shift` px to the side of their midpoint. */
+function landmarks(shift: number): FaceLandmarks {
+  return { rightEye: { x: 70, y: 100 }, leftEye: { x: 130, y: 100 }, nose: { x: 100 + shift, y: 130 }, mouth: { x: 100, y: 150 }, rightEar: { x: 50, y: 110 }, leftEar: { x: 150, y: 110 } };
+}
+
+function frame(face?: Partial<FaceResult>) {
+  const faces = face ? [{ trackId: 1, box: { x: 0, y: 0, width: 1, height: 1 }, attended: true, raw: { label: 'neutral', confidence: 1 }, smoothed: { label: 'neutral', confidence: 1, sinceMs: 0, changed: false }, probabilities: {}, ...face }] : [];
+  return { faces, ...(face ? { attendedTrackId: 1 } : {}) };
+}
+
+t.test('yaw from the nose between the eyes', async (t) => {
+  t.equal(yawDeg(landmarks(0)), 0, 'nose in the middle: facing the camera');
+  t.ok(Math.abs(yawDeg(landmarks(27)) - 45) < 1, `nose shifted by 0.45 eye distances: 45° (${yawDeg(landmarks(27)).toFixed(1)})`);
+  t.equal(yawDeg(landmarks(-27)).toFixed(3), yawDeg(landmarks(27)).toFixed(3), 'either side');
+  t.ok(yawDeg(landmarks(10)) < 35 && yawDeg(landmarks(20)) > 35, 'a slight turn is facing, a clear one is not');
+  t.equal(yawDeg({ ...landmarks(0), leftEye: { x: 70, y: 100 } }), 90, 'eyes on top of each other: side-on');
+});
+
+t.test('an utterance is admitted when someone faced the robot, or it spoke, within the window', async (t) => {
+  let now = 100_000;
+  const gate = new AttentionGate({ attention_max_yaw_deg: 35, attention_window_ms: 5000 }, () => now);
+  t.match(gate.admits(1000), { admitted: false, because: /nobody faced the robot/ }, 'nothing seen, nothing said');
+  gate.frame(frame());
+  gate.frame(frame({ landmarks: landmarks(30) }));
+  t.match(gate.admits(1000), { admitted: false }, 'nobody in view, or a face turned away: no');
+  gate.frame(frame({ landmarks: landmarks(5) }));
+  now += 3000;
+  t.same(gate.admits(1000), { admitted: true, because: 'looked at' });
+  now += 2500;
+  t.same(gate.admits(1000), { admitted: true, because: 'looked at' }, 'looked at before a 1-s utterance began, within 5 s');
+  now += 1000;
+  t.match(gate.admits(1000), { admitted: false }, 'too long ago');
+  t.same(gate.admits(3000), { admitted: true, because: 'looked at' }, 'unless the utterance itself began soon enough after');
+  gate.spoke();
+  now += 4000;
+  t.same(gate.admits(500), { admitted: true, because: 'the robot spoke' });
+  now += 2000;
+  t.match(gate.admits(500), { admitted: false });
+  gate.frame({ ...frame({ landmarks: landmarks(0) }), attendedTrackId: 2 });
+  t.match(gate.admits(500), { admitted: false }, 'only the attended face counts');
+  gate.frame(frame({ landmarks: undefined }));
+  t.same(gate.admits(500), { admitted: true, because: 'looked at' }, 'a face without landmarks (Haar) counts as facing');
+});
