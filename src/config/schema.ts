@@ -325,9 +325,9 @@ export const voiceSchema = z.strictObject({
       /** Talking over the robot stops it (and the reply being prepared). */
       barge_in: z.boolean().default(true),
       /**
-       * An utterance is understood (sent to speech-to-text, or answered offline) only when someone was
-       * facing the robot, or the robot spoke, within attention_window_ms of it; otherwise it is dropped
-       * on the robot. A TV or people talking to each other get no answer and go nowhere.
+       * An utterance is understood (sent to speech-to-text, or answered offline) only when the attended
+       * person faced the robot, or the robot talked with them in view, within attention_window_ms of it;
+       * otherwise it is dropped on the robot. People talking to each other get no answer and go nowhere.
        */
       require_attention: z.boolean().default(true),
       /** Facing: the attended face turned at most this far to the side (estimated from eyes and nose). */

@@ -57,7 +57,7 @@ export class Voice implements Subsystem {
     this.speech = new Speech(voice, sink, offline, cloud, {
       speaking: (on, stillQueuedMs = 0) => {
         this.speakingNow = on;
-        this.attention?.spoke();
+        this.attention?.speakingChanged(on);
         if (!on && this.bargeInAt !== undefined) {
           // Silence comes when the audio already handed to the device has played too.
           const stopMs = Math.round(performance.now() - this.bargeInAt + stillQueuedMs);

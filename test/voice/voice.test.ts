@@ -159,6 +159,8 @@ t.test('barge-in: talking over the robot stops it within its first sentence, and
   const bargeIns: number[] = [];
   r.bus.on('voice.barge-in', (e) => void bargeIns.push(e.stopMs));
   await r.subsystem.start(r.ctx);
+  // The person is in view, looking away from the robot while it talks: their interruption is for it.
+  r.bus.emit('vision.frame', seen(0.8));
   const sentence = 'This is a very long announcement that goes on and on.';
   r.bus.emit('voice.say', { text: `${sentence} `.repeat(6), by: 'MQTT' });
   await waitFor(() => bargeIns.length === 1, 'the barge-in', 15_000);
@@ -195,7 +197,8 @@ t.test('attention: with nobody facing the robot an utterance is dropped on the r
     const { cloud, r } = await startListening(t, { transcript: 'Turn up the TV.', reply: 'No.' }, 'Turn up the TV please.', 500);
     await r.subsystem.start(r.ctx);
     const looking = frames === null ? undefined : setInterval(() => r.bus.emit('vision.frame', seen(frames)), 100);
-    await waitFor(() => r.logs().some((m) => /utterance of \d+ ms dropped on the robot: nobody faced the robot/.test(m)), `the drop (${what})`, 15_000);
+    t.teardown(() => clearInterval(looking));
+    await waitFor(() => r.logs().some((m) => /utterance of \d+ ms dropped on the robot: the attended person did not face the robot/.test(m)), `the drop (${what})`, 15_000);
     clearInterval(looking);
     await new Promise((resolve) => setTimeout(resolve, 300));
     t.same(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions'), [], `${what}: no audio left the robot`);
