@@ -17,16 +17,19 @@ export interface LookOptions {
 
 const PHOTO = /\.(jpe?g|png|webp|bmp|tiff?)$/i;
 
-/** The photos named: files as given, folders by their image files in name order. */
-export function photoFiles(inputs: string[]): string[] {
+/** The files named: files as given, folders by their files whose names match `pattern`, in name order. */
+export function filesFrom(inputs: string[], pattern: RegExp): string[] {
   return inputs.flatMap((input) => {
     if (!statSync(input).isDirectory()) return [input];
     return readdirSync(input)
-      .filter((name) => PHOTO.test(name))
+      .filter((name) => pattern.test(name))
       .sort()
       .map((name) => path.join(input, name));
   });
 }
+
+/** The photos named: files as given, folders by their image files in name order. */
+export const photoFiles = (inputs: string[]): string[] => filesFrom(inputs, PHOTO);
 
 /**
  * `<dir>/<photo's file name>.annotated.jpg` for each photo: never one of the photos themselves, and

@@ -10,6 +10,7 @@ import { evalFacesCommand } from './eval-faces.js';
 import { evalModelCommand } from './eval-model.js';
 import { fleetCommand } from './fleet.js';
 import { loadConfigOrReport } from './load-config.js';
+import { hearCommand } from './hear.js';
 import { lookCommand } from './look.js';
 import { replayCommand } from './replay.js';
 import { soakCommand } from './soak.js';
@@ -36,6 +37,8 @@ Commands:
                          writes soak.json and soak.svg to --out (default bench-results); exit 1 on a leak
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
+  hear <wav|folder>...   every utterance the robot's speech detector finds in each 16 kHz recording:
+                         start and end (--json: one line per utterance); for checking a microphone
   look <image|folder>... every face in each photo: box, keypoints, emotion and probabilities
                          (--json: one line per photo; --annotate <dir>: copies with them drawn on)
   eval-faces --manifest <csv>
@@ -175,6 +178,14 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return evalModelCommand({ model, images, labels, json: values.json === true, executionProvider: values.provider ?? 'cpu', threads, batch });
+    }
+    case 'hear': {
+      if (!rest.length) {
+        process.stderr.write('usage: emobot hear <wav|folder>... [--json] [--config file]\n');
+        return 2;
+      }
+      const loaded = loadConfigOrReport(values.config);
+      return loaded ? hearCommand({ inputs: rest, json: values.json === true, listen: loaded.config.voice.listen }) : 2;
     }
     case 'look': {
       if (!rest.length) {

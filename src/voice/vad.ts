@@ -14,7 +14,8 @@ export interface VadSettings {
   max_utterance_ms: number;
 }
 
-export type VadEvent = { type: 'onset'; atMs: number } | { type: 'utterance'; pcm: Buffer; durationMs: number };
+/** Times are ms of audio since the detector's first frame; an utterance's start is its onset, its end the last speech frame. */
+export type VadEvent = { type: 'onset'; atMs: number } | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number };
 
 /** What a speech detector concludes about one frame of audio. */
 export interface FrameVerdict {
@@ -149,6 +150,7 @@ export class VoiceActivityDetector {
   private quietRun = 0;
   private speechFrames = 0;
   private elapsedMs = 0;
+  private onsetMs = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -218,7 +220,8 @@ export class VoiceActivityDetector {
       this.preroll = [];
       this.speechFrames = this.loudRun;
       this.quietRun = 0;
-      return { type: 'onset', atMs: Math.round(this.elapsedMs - this.loudRun * ms) };
+      this.onsetMs = Math.round(this.elapsedMs - this.loudRun * ms);
+      return { type: 'onset', atMs: this.onsetMs };
     }
     this.speech.push(frame);
     this.speechFrames++;
@@ -227,7 +230,7 @@ export class VoiceActivityDetector {
     const pcm = Buffer.concat(this.speech);
     this.speech = undefined;
     this.loudRun = 0;
-    return { type: 'utterance', pcm, durationMs: (pcm.length / 2 / this.settings.sampleRate) * 1000 };
+    return { type: 'utterance', pcm, durationMs: (pcm.length / 2 / this.settings.sampleRate) * 1000, startMs: this.onsetMs, endMs: Math.round(this.elapsedMs - this.quietRun * ms) };
   }
 }
 

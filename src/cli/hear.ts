@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/schema.js';
+import { createSpeechDetector, VoiceActivityDetector, type VadEvent } from '../voice/vad.js';
+import { filesFrom } from './look.js';
+
+export interface HearOptions {
+  inputs: string[];
+  json: boolean;
+  listen: Config['voice']['listen'];
+}
+
+/** What the microphone records, and so what the detector is tuned for. */
+const SAMPLE_RATE = 16_000;
+/** Audio is fed as the microphone delivers it: in chunks of this many ms. */
+const CHUNK_MS = 100;
+
+export class WavError extends Error {}
+
+/** 16-bit PCM samples of a WAV file, mono (channels averaged), with its sample rate. */
+export function readWav(file: string): { pcm: Buffer; sampleRate: number } {
+  const data = readFileSync(file);
+  if (data.length < 12 || data.toString('ascii', 0, 4) !== 'RIFF' || data.toString('ascii', 8, 12) !== 'WAVE') throw new WavError(`${file}: not a WAV file`);
+  let format: { channels: number; sampleRate: number; bits: number; encoding: number } | undefined;
+  for (let at = 12; at + 8 <= data.length; ) {
+    const id = data.toString('ascii', at, at + 4);
+    const size = data.readUInt32LE(at + 4);
+    const body = data.subarray(at + 8, Math.min(data.length, at + 8 + size));
+    if (id === 'fmt ' && body.length >= 16) format = { encoding: body.readUInt16LE(0), channels: body.readUInt16LE(2), sampleRate: body.readUInt32LE(4), bits: body.readUInt16LE(14) };
+    if (id === 'data') {
+      if (!format) throw new WavError(`${file}: no format chunk before the audio`);
+      if (format.encoding !== 1 || format.bits !== 16 || format.channels < 1) throw new WavError(`${file}: not 16-bit PCM (convert it: sox in.wav -b 16 -c 1 -r 16000 out.wav)`);
+      const frames = Math.floor(body.length / (2 * format.channels));
+      const pcm = Buffer.alloc(frames * 2);
+      for (let i = 0; i < frames; i++) {
+        let sum = 0;
+        for (let c = 0; c < format.channels; c++) sum += body.readInt16LE((i * format.channels + c) * 2);
+        pcm.writeInt16LE(Math.round(sum / format.channels), i * 2);
+      }
+      return { pcm, sampleRate: format.sampleRate };
+    }
+    at += 8 + size + (size % 2);
+  }
+  throw new WavError(`${file}: no audio in it`);
+}
+
+export interface HeardUtterance {
+  file: string;
+  startMs: number;
+  endMs: number;
+  /** What was said, and the spoken command it is: null until the robot has an offline recogniser (issue 17). */
+  text: string | null;
+  command: string | null;
+}
+
+/** The real listening path's detector and segmenter over one recording, as the microphone would feed it. */
+export async function utterancesIn(file: string, listen: Config['voice']['listen']): Promise<HeardUtterance[]> {
+  const { pcm, sampleRate } = readWav(file);
+  if (sampleRate !== SAMPLE_RATE) throw new WavError(`${file}: ${sampleRate} Hz; the robot listens at ${SAMPLE_RATE} Hz (convert it: sox in.wav -r ${SAMPLE_RATE} out.wav)`);
+  const detector = await createSpeechDetector(listen, SAMPLE_RATE);
+  let failure: unknown;
+  const vad = new VoiceActivityDetector({ ...listen, sampleRate: SAMPLE_RATE }, detector, (err) => (failure ??= err));
+  const found: HeardUtterance[] = [];
+  const take = (events: VadEvent[]) => {
+    for (const e of events) if (e.type === 'utterance') found.push({ file, startMs: e.startMs, endMs: e.endMs, text: null, command: null });
+  };
+  try {
+    const chunk = (SAMPLE_RATE * CHUNK_MS * 2) / 1000;
+    for (let at = 0; at < pcm.length; at += chunk) take(await vad.push(pcm.subarray(at, at + chunk)));
+    // Silence after the recording, so that speech running to its very end still ends as an utterance.
+    take(await vad.push(Buffer.alloc(((listen.end_silence_ms + CHUNK_MS) * SAMPLE_RATE * 2) / 1000)));
+  } finally {
+    await detector.release();
+  }
+  if (failure) throw new Error(`${file}: the ${detector.name} speech detector failed: ${(failure as Error).message}`);
+  return found;
+}
+
+/** `emobot hear <wav|folder>... [--json]`: every utterance the robot would hear in each recording. */
+export async function hearCommand(options: HearOptions): Promise<number> {
+  let files: string[];
+  try {
+    files = filesFrom(options.inputs, /\.wav$/i);
+  } catch (err) {
+    process.stderr.write(`emobot hear: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (files.length === 0) {
+    process.stderr.write(`emobot hear: no .wav recordings in ${options.inputs.join(', ')}\n`);
+    return 2;
+  }
+  let failed = 0;
+  for (const file of files) {
+    let utterances: HeardUtterance[];
+    try {
+      utterances = await utterancesIn(file, options.listen);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`emobot hear: ${(err as Error).message}\n`);
+      continue;
+    }
+    if (options.json) for (const u of utterances) process.stdout.write(`${JSON.stringify(u)}\n`);
+    else {
+      const seconds = (ms: number) => (ms / 1000).toFixed(2);
+      process.stdout.write(`${file}: ${utterances.length} utterance${utterances.length === 1 ? '' : 's'} (${options.listen.detector} detector)\n`);
+      for (const u of utterances) process.stdout.write(`  ${seconds(u.startMs)}-${seconds(u.endMs)} s  speech\n`);
+    }
+  }
+  return failed ? 1 : 0;
+}
