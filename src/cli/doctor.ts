@@ -14,6 +14,7 @@ import { boardDevice, loadHardwareProfile, type HardwareProfile } from '../expre
 import { EmotionClassifier } from '../vision/classifier.js';
 import { createDetector } from '../vision/detector.js';
 import { executionProviders } from '../vision/execution-providers.js';
+import { isLoopbackBind, servingProblem } from '../web/access.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +30,7 @@ export interface Check {
 
 type Probe = (config: Config) => Promise<Check | Check[]>;
 
-const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker];
+const probes: Probe[] = [checkCamera, checkDetector, checkModel, checkBoard, checkAudio, checkApiKeys, checkBroker, checkWebPage];
 
 export async function doctorCommand(options: { configPath?: string; json: boolean }): Promise<number> {
   const { loaded, check } = loadForDoctor(options.configPath);
@@ -232,6 +233,16 @@ async function checkBroker(config: Config): Promise<Check> {
   return reachable === undefined
     ? { name: 'mqtt broker', status: 'ok', detail: `${url.hostname}:${port} reachable` }
     : { name: 'mqtt broker', status: 'fail', detail: `${url.hostname}:${port}: ${reachable}`, fix: 'check remote.mqtt.url and that the broker runs; the robot works without it' };
+}
+
+/** The settings and the token only: the running daemon itself holds the port while doctor looks. */
+async function checkWebPage(config: Config): Promise<Check> {
+  const { web } = config;
+  if (!web.enabled) return { name: 'web page', status: 'ok', detail: 'disabled (web.enabled: false)' };
+  const problem = servingProblem(web.host, readSecrets().webToken);
+  if (problem) return { name: 'web page', status: 'fail', detail: problem, fix: 'put EMOBOT_WEB_TOKEN=$(openssl rand -hex 16) in /etc/emobot/secrets.env, or serve the page on 127.0.0.1 only' };
+  const where = `port ${web.port === 0 ? 'any free one' : web.port} on ${web.host}`;
+  return { name: 'web page', status: 'ok', detail: isLoopbackBind(web.host) ? `${where}: on this robot only` : `${where}: open to the network, signing in with EMOBOT_WEB_TOKEN` };
 }
 
 export function formatTable(checks: Check[]): string {

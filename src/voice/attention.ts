@@ -44,13 +44,20 @@ export class AttentionGate {
   private inViewAt = -Infinity;
   private spokeAt = -Infinity;
   private speaking = false;
+  /** Whether vision has reported any frame at all: without it, attention can never be seen. */
+  private seesAnything = false;
 
   constructor(
     private readonly settings: AttentionSettings,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
+  get blind(): boolean {
+    return !this.seesAnything;
+  }
+
   frame(frame: Pick<BusEvents['vision.frame'], 'faces' | 'attendedTrackId'>): void {
+    this.seesAnything = true;
     const attended = frame.faces.find((f) => f.trackId === frame.attendedTrackId);
     if (!attended) return;
     const now = this.now();

@@ -42,6 +42,7 @@ export class Voice implements Subsystem {
   private speakingNow = false;
   private bargeInAt?: number;
   private attention?: AttentionGate;
+  private warnedBlind = false;
 
   constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
 
@@ -167,6 +168,11 @@ export class Voice implements Subsystem {
     const verdict = this.attention?.admits(durationMs);
     if (verdict && !verdict.admitted) {
       ctx.log.info({ durationMs }, `utterance of ${durationMs} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
+      // Once: a robot whose vision reports nothing would otherwise drop everything with info lines only.
+      if (this.attention?.blind && !this.warnedBlind) {
+        this.warnedBlind = true;
+        ctx.log.warn('the robot hears speech but vision reports no frames, so nobody can be seen paying attention: every utterance is dropped (check the camera and vision, or set voice.listen.require_attention: false)');
+      }
       return;
     }
     const transcriber = this.transcriber;

@@ -84,3 +84,10 @@ export function checkAccess(req: IncomingMessage, token: string | undefined, act
   if (!carriesToken(req, token)) return { ok: false, status: 401, reason: 'the web token is missing or wrong' };
   return { ok: true, local };
 }
+
+/** Why the page may not be served with these settings and this token, or undefined when it may. */
+export function servingProblem(host: string, token: string | undefined): string | undefined {
+  if (!isLoopbackBind(host) && !token) return `web.host is ${host}: a page open to the network needs EMOBOT_WEB_TOKEN in the secrets file (or web.host: 127.0.0.1)`;
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) return `EMOBOT_WEB_TOKEN is shorter than ${MIN_TOKEN_LENGTH} characters: too easy to guess (openssl rand -hex 16 makes one)`;
+  return undefined;
+}

@@ -9,7 +9,7 @@ import { RateLimit } from '../remote/rate-limit.js';
 import { excerpt } from '../runtime/errors.js';
 import { packageRoot } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
-import { checkAccess, isLoopbackBind, MIN_TOKEN_LENGTH, sameOrigin, sameSecret, sessionCookie } from './access.js';
+import { checkAccess, sameOrigin, sameSecret, servingProblem, sessionCookie } from './access.js';
 import { LiveFeed, PAGE_SOURCE, type Delivery } from './live.js';
 
 /** What the page may ask: everyday control only. The config commands and snapshots stay with MQTT. */
@@ -68,8 +68,8 @@ class WebPage implements Subsystem {
   async start(ctx: SubsystemContext): Promise<void> {
     const { web } = ctx.config;
     const token = ctx.secrets.webToken;
-    if (!isLoopbackBind(web.host) && !token) throw new Error(`web.host is ${web.host}: a page open to the network needs EMOBOT_WEB_TOKEN in the secrets file (or web.host: 127.0.0.1)`);
-    if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new Error(`EMOBOT_WEB_TOKEN is shorter than ${MIN_TOKEN_LENGTH} characters: too easy to guess (openssl rand -hex 16 makes one)`);
+    const problem = servingProblem(web.host, token);
+    if (problem) throw new Error(problem);
     this.assets = pageAssets();
     this.current = ctx.config;
     ctx.bus.on('config.reloaded', ({ config }) => {

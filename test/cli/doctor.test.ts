@@ -93,3 +93,14 @@ t.test('the table for people', async (t) => {
   t.match(result.stdout, /^FAIL {2}model +.*absent\.onnx not found\n +-> build it/m);
   t.match(result.stdout, /\n1 problem\(s\) found\n$/);
 });
+
+t.test('web page: on the robot only by default; open to the network only with a long enough token', async (t) => {
+  const local = await doctor(config('camera:\n  source: demo\n'));
+  t.match(byName(local.checks, 'web page'), { status: 'ok', detail: 'port 8080 on 127.0.0.1: on this robot only' });
+  const open = config('camera:\n  source: demo\nweb:\n  host: 0.0.0.0\n');
+  t.match(byName((await doctor(open)).checks, 'web page'), { status: 'fail', detail: /web.host is 0.0.0.0: a page open to the network needs EMOBOT_WEB_TOKEN/, fix: /openssl rand -hex 16/ });
+  t.match(byName((await doctor(open, { EMOBOT_WEB_TOKEN: 'short' })).checks, 'web page'), { status: 'fail', detail: /shorter than 16 characters/ });
+  const signed = await doctor(open, { EMOBOT_WEB_TOKEN: '0123456789abcdef0123' });
+  t.match(byName(signed.checks, 'web page'), { status: 'ok', detail: /open to the network, signing in with EMOBOT_WEB_TOKEN/ });
+  t.notMatch(JSON.stringify(signed.checks), /0123456789abcdef0123/, 'the token is never shown');
+});

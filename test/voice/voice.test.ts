@@ -203,6 +203,8 @@ t.test('attention: with nobody facing the robot an utterance is dropped on the r
     await new Promise((resolve) => setTimeout(resolve, 300));
     t.same(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions'), [], `${what}: no audio left the robot`);
     t.same(r.said, [], `${what}: no answer`);
+    const blind = r.logs().filter((m) => /vision reports no frames/.test(m)).length;
+    t.equal(blind, frames === null ? 1 : 0, `${what}: ${frames === null ? 'a warning that vision reports nothing' : 'no warning: vision sees, nobody looks'}`);
     await r.subsystem.stop();
   }
 });
