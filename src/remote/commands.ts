@@ -135,8 +135,9 @@ function shapeProblem(value: unknown): CommandError | undefined {
 }
 
 /**
- * Parses and runs one command, if it is one of `allowed` (a web page gets fewer than MQTT). Nothing in the payload can throw past here: every problem becomes an
- * error reply naming the field, and a rejected command changes nothing.
+ * Parses and runs one command, if it is one of `allowed` (a web page gets fewer than MQTT). Nothing
+ * in the payload can throw past here: every problem becomes an error reply naming the field, and a
+ * rejected command changes nothing.
  */
 export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext, allowed: readonly CommandName[] = commandNames): CommandReply {
   if (payload.length > COMMAND_MAX_BYTES) return { id: null, ok: false, error: { field: '', message: `payload over ${COMMAND_MAX_BYTES} bytes, not read` } };

@@ -154,7 +154,6 @@ class Remote implements Subsystem {
   }
 }
 
-
 export const remote: SubsystemDefinition = {
   name: 'remote',
   sections: ['remote', 'robot'],

@@ -143,7 +143,7 @@ export class Voice implements Subsystem {
             this.bargeInAt = performance.now();
             this.cancel();
           }
-        } else this.heard(ctx, event.pcm, microphone.sampleRate);
+        } else this.heard(ctx, event.pcm, event.durationMs, microphone.sampleRate);
       }
     };
     microphone.start(
@@ -162,12 +162,12 @@ export class Voice implements Subsystem {
    * One utterance of the person: understood (cloud) and answered, or apologised for (offline); or,
    * when nobody was paying the robot attention, dropped here, unheard by anyone.
    */
-  private heard(ctx: SubsystemContext, pcm: Buffer, sampleRate: number): void {
+  private heard(ctx: SubsystemContext, pcm: Buffer, durationMs: number, sampleRate: number): void {
     if (!mayTalk(ctx.robotState())) return;
-    const durationMs = Math.round((pcm.length / 2 / sampleRate) * 1000);
     const verdict = this.attention?.admits(durationMs);
     if (verdict && !verdict.admitted) {
-      ctx.log.info({ durationMs }, `utterance of ${durationMs} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
+      const ms = Math.round(durationMs);
+      ctx.log.info({ durationMs: ms }, `utterance of ${ms} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
       // Once: a robot whose vision reports nothing would otherwise drop everything with info lines only.
       if (this.attention?.blind && !this.warnedBlind) {
         this.warnedBlind = true;

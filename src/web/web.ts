@@ -64,6 +64,8 @@ class WebPage implements Subsystem {
   /** Guessing the token costs time: five tries at once, then one every five seconds, per address. */
   private readonly loginRates = new Map<string, RateLimit>();
   private pinger?: NodeJS.Timeout;
+  /** Pages that answered the last ping. */
+  private readonly alive = new WeakSet<WebSocket>();
 
   async start(ctx: SubsystemContext): Promise<void> {
     const { web } = ctx.config;
@@ -85,7 +87,7 @@ class WebPage implements Subsystem {
     const server = http.createServer((req, res) => {
       this.handle(ctx, token, req, res).catch((err: unknown) => {
         ctx.log.warn(`web request ${excerpt(req.url ?? '', 80)} failed: ${(err as Error).message}`);
-        if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'internal error');
+        if (!res.headersSent) replyText(res, 500, 'internal error');
         else res.destroy();
       });
     });
@@ -133,19 +135,19 @@ class WebPage implements Subsystem {
 
   private async handle(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const pathname = requestPath(req.url);
-    if (pathname === undefined) return reply(res, 400, 'text/plain; charset=utf-8', 'not a path');
+    if (pathname === undefined) return replyText(res, 400, 'not a path');
     if (pathname === '/login' && req.method === 'POST') return this.login(ctx, token, req, res);
     const asset = Object.hasOwn(ASSETS, pathname) ? ASSETS[pathname] : undefined;
     const reading = req.method === 'GET' || req.method === 'HEAD';
     const access = checkAccess(req, token, !reading);
     if (!access.ok && !(asset?.public && reading && access.status === 401)) {
-      if (access.status === 401 && req.method === 'GET' && pathname === '/') return reply(res, 401, ASSETS['/']!.type, this.assets.get(LOGIN_PAGE)!);
-      return reply(res, access.status, 'text/plain; charset=utf-8', access.reason);
+      if (access.status === 401 && req.method === 'GET' && pathname === '/') return this.signIn(res);
+      return replyText(res, access.status, access.reason);
     }
     const command = /^\/api\/commands\/([a-z/]{1,40})$/.exec(pathname)?.[1];
     if (command !== undefined && req.method === 'POST') return this.command(ctx, command, req, res);
     if (asset && reading) return reply(res, 200, asset.type, this.assets.get(asset.file)!);
-    reply(res, 404, 'text/plain; charset=utf-8', 'not found');
+    replyText(res, 404, 'not found');
   }
 
   private async command(ctx: SubsystemContext, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -159,14 +161,14 @@ class WebPage implements Subsystem {
   }
 
   private async login(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!sameOrigin(req)) return reply(res, 403, 'text/plain; charset=utf-8', 'a request from another origin is refused');
-    if (!token) return reply(res, 403, 'text/plain; charset=utf-8', 'no web token is set on this robot (EMOBOT_WEB_TOKEN)');
-    if (!this.loginRate(req.socket.remoteAddress ?? '').take()) return reply(res, 429, 'text/plain; charset=utf-8', 'too many tries; wait a few seconds');
+    if (!sameOrigin(req)) return replyText(res, 403, 'a request from another origin is refused');
+    if (!token) return replyText(res, 403, 'no web token is set on this robot (EMOBOT_WEB_TOKEN)');
+    if (!this.loginRate(req.socket.remoteAddress ?? '').take()) return replyText(res, 429, 'too many tries; wait a few seconds');
     const body = await readBody(req, 4096);
     const given = new URLSearchParams(body ?? '').get('token') ?? '';
     if (!sameSecret(given, token)) {
       ctx.log.warn({ from: req.socket.remoteAddress }, `web login with a wrong token from ${req.socket.remoteAddress}`);
-      return reply(res, 401, ASSETS['/']!.type, this.assets.get(LOGIN_PAGE)!);
+      return this.signIn(res);
     }
     res.writeHead(303, { ...SECURITY_HEADERS, 'Set-Cookie': sessionCookie(token), Location: '/' });
     res.end();
@@ -181,6 +183,11 @@ class WebPage implements Subsystem {
     return rate;
   }
 
+  /** The sign-in form, in place of the page, to a request from the network without a session. */
+  private signIn(res: ServerResponse): void {
+    reply(res, 401, ASSETS['/']!.type, this.assets.get(LOGIN_PAGE)!);
+  }
+
   private upgrade(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refuse = (status: number, reason: string) => {
       // Closed for good once written: a refused client must not keep the connection (or stop()) waiting.
@@ -193,8 +200,8 @@ class WebPage implements Subsystem {
     if (this.clients.size >= ctx.config.web.max_clients) return refuse(503, `already ${this.clients.size} pages open (web.max_clients)`);
     this.sockets!.handleUpgrade(req, socket, head, (client) => {
       this.clients.add(client);
-      alive.add(client);
-      client.on('pong', () => alive.add(client));
+      this.alive.add(client);
+      client.on('pong', () => this.alive.add(client));
       // The page only listens; whatever it sends is not read.
       client.on('message', () => undefined);
       client.on('error', () => client.terminate());
@@ -221,18 +228,15 @@ class WebPage implements Subsystem {
 
   private ping(): void {
     for (const client of this.clients) {
-      if (!alive.has(client)) {
+      if (!this.alive.has(client)) {
         client.terminate();
         continue;
       }
-      alive.delete(client);
+      this.alive.delete(client);
       client.ping();
     }
   }
 }
-
-/** Pages that answered the last ping. */
-const alive = new WeakSet<WebSocket>();
 
 /** The path of a request target, or undefined when it is not one that starts with a single "/". */
 export function requestPath(target: string | undefined): string | undefined {
@@ -244,6 +248,10 @@ export function requestPath(target: string | undefined): string | undefined {
 function reply(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...(status === 413 ? { Connection: 'close' } : {}) });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function replyText(res: ServerResponse, status: number, text: string): void {
+  reply(res, status, 'text/plain; charset=utf-8', text);
 }
 
 function replyJson(res: ServerResponse, status: number, body: CommandReply): void {
