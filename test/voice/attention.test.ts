@@ -2,16 +2,14 @@ import t from 'tap';
 import { AttentionGate, yawDeg } from '../../src/voice/attention.js';
 import type { FaceLandmarks } from '../../src/vision/face.js';
 import type { FaceResult } from '../../src/vision/pipeline.js';
+import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
 
 /** Eyes 60 px apart; the nose `shift` px to the side of their midpoint. */
 function landmarks(shift: number): FaceLandmarks {
   return { rightEye: { x: 70, y: 100 }, leftEye: { x: 130, y: 100 }, nose: { x: 100 + shift, y: 130 }, mouth: { x: 100, y: 150 }, rightEar: { x: 50, y: 110 }, leftEar: { x: 150, y: 110 } };
 }
 
-function frame(face?: Partial<FaceResult>) {
-  const faces = face ? [{ trackId: 1, box: { x: 0, y: 0, width: 1, height: 1 }, attended: true, raw: { label: 'neutral', confidence: 1 }, smoothed: { label: 'neutral', confidence: 1, sinceMs: 0, changed: false }, probabilities: {}, ...face }] : [];
-  return { faces, ...(face ? { attendedTrackId: 1 } : {}) };
-}
+const frame = (face?: Partial<FaceResult>) => visionFrame(face ? [attendedFace(face)] : []);
 
 t.test('yaw from the nose between the eyes', async (t) => {
   t.equal(yawDeg(landmarks(0)), 0, 'nose in the middle: facing the camera');

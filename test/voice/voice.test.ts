@@ -8,6 +8,7 @@ import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
 import { pcmFor, startFakeCloud } from '../../src/dev/fake-cloud.js';
 import { realtimeMicrophone, spokenRecording } from '../../src/dev/fake-microphone.js';
+import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-voice-'));
@@ -21,26 +22,13 @@ async function micFile(name: string, text: string, leadMs: number, tailMs = 1500
 }
 
 /** A camera frame in which the attended person's nose sits `noseShift` eye distances beside the eyes' midpoint (0: facing the robot). */
-const seen = (noseShift: number) => ({
-  frameIndex: 0,
-  capturedAt: Date.now(),
-  width: 640,
-  height: 480,
-  attendedTrackId: 1,
-  droppedFrames: 0,
-  timings: { detect: 0, preprocess: 0, infer: 0, smooth: 0 },
-  faces: [
-    {
-      trackId: 1,
+const seen = (noseShift: number) =>
+  visionFrame([
+    attendedFace({
       box: { x: 200, y: 100, width: 200, height: 200 },
       landmarks: { rightEye: { x: 260, y: 180 }, leftEye: { x: 340, y: 180 }, nose: { x: 300 + noseShift * 80, y: 220 }, mouth: { x: 300, y: 260 }, rightEar: { x: 210, y: 200 }, leftEar: { x: 390, y: 200 } },
-      attended: true,
-      raw: { label: 'neutral', confidence: 0.9 },
-      smoothed: { label: 'neutral', confidence: 0.9, sinceMs: 0, changed: false },
-      probabilities: {},
-    },
-  ],
-});
+    }),
+  ]);
 
 const emotion = (label: string, since = Date.now()) => ({ trackId: 1, attended: true, label, confidence: 0.8, probabilities: {}, box: { x: 0, y: 0, width: 1, height: 1 }, since, at: since });
 

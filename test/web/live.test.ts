@@ -3,6 +3,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { EventBus } from '../../src/runtime/bus.js';
 import type { BusEvents } from '../../src/runtime/events.js';
 import { PAGE_SOURCE, LiveFeed, type LiveMessage } from '../../src/web/live.js';
+import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
 
 function setup(web: object = {}) {
   const bus = new EventBus((err) => {
@@ -20,26 +21,20 @@ function setup(web: object = {}) {
     pages = n;
     feed.audienceChanged();
   };
-  const frame = (probabilities: Record<string, number>, capturedAt = Date.now()): BusEvents['vision.frame'] => ({
-    frameIndex: 1,
-    capturedAt,
-    width: 640,
-    height: 480,
-    attendedTrackId: 3,
-    droppedFrames: 0,
-    timings: { detect: 1, preprocess: 1, infer: 1, smooth: 0 },
-    faces: [
-      {
-        trackId: 3,
-        box: { x: 10, y: 20, width: 100, height: 100 },
-        landmarks: { rightEye: { x: 40, y: 50 }, leftEye: { x: 80, y: 50 }, nose: { x: 60, y: 70 }, mouth: { x: 60, y: 90 }, rightEar: { x: 15, y: 60 }, leftEar: { x: 105, y: 60 } },
-        attended: true,
-        raw: { label: 'happy', confidence: 0.9 },
-        smoothed: { label: 'happy', confidence: 0.87654, sinceMs: 0, changed: false },
-        probabilities,
-      },
-    ],
-  });
+  const frame = (probabilities: Record<string, number>, capturedAt = Date.now()) =>
+    visionFrame(
+      [
+        attendedFace({
+          trackId: 3,
+          box: { x: 10, y: 20, width: 100, height: 100 },
+          landmarks: { rightEye: { x: 40, y: 50 }, leftEye: { x: 80, y: 50 }, nose: { x: 60, y: 70 }, mouth: { x: 60, y: 90 }, rightEar: { x: 15, y: 60 }, leftEar: { x: 105, y: 60 } },
+          raw: { label: 'happy', confidence: 0.9 },
+          smoothed: { label: 'happy', confidence: 0.87654, sinceMs: 0, changed: false },
+          probabilities,
+        }),
+      ],
+      { capturedAt },
+    );
   const messages = (type: string) => sent.filter((m): m is LiveMessage => !Buffer.isBuffer(m) && m.type === type);
   return { bus, feed, sent, requests, open, frame, messages };
 }
