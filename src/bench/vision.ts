@@ -21,7 +21,7 @@ export interface Throughput {
   executionProvider: string;
   /** Frames per second when every frame is processed back to back: what the pipeline can sustain. */
   fps: number;
-  /** Faces the pipeline classified per frame, on average (should equal the set's face count). */
+  /** Faces the pipeline reported per frame, on average: the set's face count once the tracker has confirmed them. */
   facesPerFrame: number;
   stagesMs: Record<Stage, Percentiles>;
 }

@@ -25,8 +25,10 @@ t.test('bench --json: one report with every section, written with its plot', asy
     t.match(vision.byFaces[n], { frames: 6, fps: Number, facesPerFrame: Number }, `${n} faces`);
     for (const stage of ['detect', 'preprocess', 'infer', 'smooth', 'total']) t.ok(vision.byFaces[n].stagesMs[stage].p95 >= vision.byFaces[n].stagesMs[stage].p50, `${n} faces, ${stage}`);
   }
+  // Face counts, not timings: a loaded CI machine can make six frames of three faces look as quick as one.
+  // (Below one and three: a face is reported once the tracker has confirmed it, a few frames in.)
   t.equal(vision.byFaces['0'].facesPerFrame, 0);
-  t.ok(vision.byFaces['3'].stagesMs.infer.p50 > vision.byFaces['1'].stagesMs.infer.p50, 'three faces take longer to classify than one');
+  t.ok(vision.byFaces['3'].facesPerFrame > vision.byFaces['1'].facesPerFrame && vision.byFaces['1'].facesPerFrame > 0, 'three faces classified where there are three, one where one');
   t.match(vision.replay, { seconds: 2, cameraFps: Number, visionFps: Number, droppedFrames: Number, memory: { afterWarmUp: { rssMb: Number, heapMb: Number }, atEnd: { rssMb: Number }, rssGrowthPercent: Number } });
   t.ok(vision.replay.visionFps > 0, 'the daemon analysed frames while replaying');
 
