@@ -4,8 +4,9 @@ import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from './classifier.js';
 import { createDetector, type FaceDetector } from './detector.js';
-import { byAreaDescending, type Box, type DetectedFace, type FaceLandmarks } from './face.js';
+import { byAreaDescending, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
 import { argmax } from './metrics.js';
+import { padByEdge } from './framing.js';
 import { cropFace, facesToTensor } from './preprocess.js';
 import { EmotionSmoother } from './smoothing.js';
 import { FaceTracker } from './tracker.js';
@@ -127,7 +128,7 @@ export class VisionPipeline {
    * still has no frames before or after it. Largest face first.
    */
   async still(image: Mat): Promise<StillFace[]> {
-    const faces = (await this.detector.detect(image)).sort(byAreaDescending);
+    const faces = (await this.stillFaces(image)).sort(byAreaDescending);
     const { tensor, cropCounts } = this.faceTensor(image, faces);
     const probs = await this.faceProbabilities(tensor, cropCounts);
     const labels = this.classifier.labels;
@@ -141,6 +142,29 @@ export class VisionPipeline {
         probabilities: Object.fromEntries(labels.map((label, c) => [label, own[c]!])),
       };
     });
+  }
+
+  /**
+   * The detector's faces in a photo; when it finds none, again in the photo padded by edge
+   * replication. A portrait cropped tight to the face (a passport photo, a dataset's crop) is missed
+   * by a detector that needs some head and background around a face; a camera frame never is one.
+   * Faces found in the padded copy come back in the photo's own pixels (a box may reach past its
+   * edges, as the detector's boxes may on any photo).
+   */
+  private async stillFaces(image: Mat): Promise<DetectedFace[]> {
+    const faces = await this.detector.detect(image);
+    if (faces.length > 0) return faces;
+    const padded = padByEdge(image, TIGHT_CROP_PAD);
+    try {
+      const dx = (padded.cols - image.cols) / 2;
+      const dy = (padded.rows - image.rows) / 2;
+      const found = (await this.detector.detect(padded)).map((face) => shiftFace(face, dx, dy));
+      // A "face" centred in the replicated border is not in the photo.
+      const inside = ({ box }: DetectedFace) => box.x + box.width / 2 >= 0 && box.x + box.width / 2 < image.cols && box.y + box.height / 2 >= 0 && box.y + box.height / 2 < image.rows;
+      return found.filter(inside);
+    } finally {
+      padded.release();
+    }
   }
 
   /** The model's input batch for these faces of one frame: each face's crops one after another. */
@@ -174,4 +198,15 @@ export class VisionPipeline {
   async release(): Promise<void> {
     await Promise.all([this.classifier.release(), this.detector.release()]);
   }
+}
+
+/** How much border a tight photo gets for its second look, per side (a fraction of its size). */
+const TIGHT_CROP_PAD = 0.25;
+
+/** A face found in a copy padded by (dx, dy) on each side, in the original image's pixels. */
+function shiftFace(face: DetectedFace, dx: number, dy: number): DetectedFace {
+  const at = (p: Point): Point => ({ x: p.x - dx, y: p.y - dy });
+  const box = { ...face.box, x: face.box.x - dx, y: face.box.y - dy };
+  const landmarks = face.landmarks && (Object.fromEntries(Object.entries(face.landmarks).map(([name, p]) => [name, at(p)])) as unknown as FaceLandmarks);
+  return { ...face, box, ...(landmarks ? { landmarks } : {}) };
 }

@@ -33,3 +33,21 @@ t.test('the committed INT8 model runs behind detection, tracking and smoothing',
   t.same(afterCat.lost.map((l) => l.trackId), [1], 'the face is lost once unseen for lost_after_ms');
   t.equal(afterCat.attendedTrackId, undefined);
 });
+
+t.test('a photo cropped tight to the face is looked at again with a border; a face-less photo stays face-less', async (t) => {
+  const pipeline = await VisionPipeline.create(vision);
+  t.teardown(() => pipeline.release());
+  const portrait = cv.imread(path.join(faces, 'grace_hopper.jpg'));
+  const [whole] = await pipeline.still(portrait);
+  // The inner 70% of her face box: forehead to chin, no hair, no background.
+  const inset = Math.round(whole!.box.width * 0.15);
+  const tight = portrait.getRegion(new cv.Rect(whole!.box.x + inset, whole!.box.y + inset, whole!.box.width - 2 * inset, whole!.box.height - 2 * inset)).copy();
+  t.same(await pipeline.detector.detect(tight), [], 'the detector alone misses it');
+  const [face, ...others] = await pipeline.still(tight);
+  t.same(others, []);
+  t.equal(face?.label, whole!.label, `the same reading as in the whole portrait (${whole!.label})`);
+  const eyes = face!.landmarks!;
+  for (const p of [eyes.rightEye, eyes.leftEye]) t.ok(p.x > 0 && p.x < tight.cols && p.y > 0 && p.y < tight.rows / 2, 'eyes in the upper half of the crop, in its own pixels');
+  t.ok(Math.abs(face!.box.x + face!.box.width / 2 - tight.cols / 2) < tight.cols * 0.15, 'the box is centred on the crop');
+  t.same(await pipeline.still(cv.imread(path.join(faces, 'chelsea.png'))), [], 'a cat');
+});
