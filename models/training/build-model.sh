@@ -10,6 +10,7 @@ run=${1:?usage: build-model.sh <training run folder> [checkpoint]}
 checkpoint=${2:-best.pt}
 data=${DATA:-../shared/data/fer2013}
 dev_set=${DEV_SET:-../shared/data/muxspace-facial-expressions/manifest.csv}
+ferplus=${FERPLUS:-../shared/data/ferplus}
 py=/usr/bin/python3   # Debian's python3-torch / python3-onnx, not a pyenv interpreter without them
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -39,6 +40,15 @@ for variant in fp32 int8; do
       > "$work/faces-$variant.json"
   fi
 done
+# FER-2013 validation as FER+'s crowd labels it: what a model trained on FER+ votes is meant to agree with.
+if [ -d "$ferplus" ]; then
+  $py models/training/ferplus_val.py --data "$data" --ferplus "$ferplus" --out "$work/ferplus-val"
+  for variant in fp32 int8; do
+    node dist/cli/main.js eval-model --model "models/emotion-mobilenetv2-$variant.onnx" \
+      --images "$work/ferplus-val-images-idx3-ubyte.gz" --labels "$work/ferplus-val-labels-idx1-ubyte.gz" \
+      --batch 1 --threads 1 --json > "$work/ferplus-$variant.json"
+  done
+fi
 # The CPU and the flags that decide onnxruntime's int8 kernels (ARM boards have no "model name" line).
 cpu_name=$(grep -m1 -E '^(model name|Model)' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true)
 cpu_flags=$(grep -o -w -E 'avx2|avx512_vnni|avx_vnni|asimddp|i8mm' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//' || true)
@@ -46,5 +56,6 @@ cpu="${cpu_name:-$(uname -m)} (int8 flags: ${cpu_flags:-none})"
 $py models/training/finalize_card.py --card "$card" --fp32 "$fp32" --int8 "$int8" \
   --eval-fp32 "$work/eval-fp32.json" --eval-int8 "$work/eval-int8.json" --readme models/README.md \
   $( [ -f "$dev_set" ] && echo --faces-fp32 "$work/faces-fp32.json" --faces-int8 "$work/faces-int8.json") \
+  $( [ -d "$ferplus" ] && echo --ferplus-fp32 "$work/ferplus-fp32.json" --ferplus-int8 "$work/ferplus-int8.json") \
   --cpu "$cpu" \
   --latency-setup "onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), CPU execution provider, 1 intra-op thread, batch 1, flip-averaged (2 inferences per face), $(nproc)-core $(uname -m), preprocessing included"

@@ -56,6 +56,11 @@ def metrics_markdown(card):
         lines += ["", f"{name} confusion matrix (rows: true class, columns: predicted):", "",
                   "| | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
         lines += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, r["confusion"])]
+    ferplus = ev.get("ferplus_val")
+    if ferplus:
+        lines += ["", f"Against FER+'s labels ({ferplus['split']}):", "", "| | FP32 | INT8 |", "| --- | ---: | ---: |",
+                  f"| accuracy | {pct(ferplus['fp32']['accuracy'])} | {pct(ferplus['int8']['accuracy'])} |",
+                  f"| macro-F1 | {pct(ferplus['fp32']['macro_f1'])} | {pct(ferplus['int8']['macro_f1'])} |"]
     dev = ev.get("dev_set")
     if dev:
         lines += ["", f"Development set, the whole live path ({dev['setup']}):", "",
@@ -95,6 +100,8 @@ def main():
     p.add_argument("--cpu", required=True, help="the CPU the figures were measured on, with its int8-relevant flags")
     p.add_argument("--faces-fp32", help="emobot eval-faces --json of the FP32 model on the development set")
     p.add_argument("--faces-int8", help="the same for the INT8 model")
+    p.add_argument("--ferplus-fp32", help="emobot eval-model --json of the FP32 model on ferplus_val.py's relabelled validation split")
+    p.add_argument("--ferplus-int8", help="the same for the INT8 model")
     args = p.parse_args()
     with open(args.card) as f:
         card = json.load(f)
@@ -116,6 +123,15 @@ def main():
                      f"{round(faces['pad'] * 100)}% by edge replication, detector {faces['detector']}, largest face, "
                      "a photo without a face counted wrong",
             "fp32": faces_evaluation(args.faces_fp32), "int8": faces_evaluation(args.faces_int8),
+        }
+    if args.ferplus_fp32 and args.ferplus_int8:
+        summary = lambda r: {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"]}
+        with open(args.ferplus_int8) as f:
+            relabelled = json.load(f)["count"]
+        card["evaluation"]["ferplus_val"] = {
+            "split": f"the same validation split labelled by FER+'s crowd votes: {relabelled} records with one emotion "
+                     "ahead of the others (models/training/ferplus_val.py)",
+            "fp32": summary(evaluation(args.ferplus_fp32)), "int8": summary(evaluation(args.ferplus_int8)),
         }
     card["files"] = {"fp32": file_entry(args.fp32), "int8": file_entry(args.int8)}
     with open(args.card, "w") as f:
