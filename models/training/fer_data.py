@@ -20,6 +20,18 @@ def read_idx(path):
     raise ValueError(f"{path}: unknown IDX magic {magic:#010x}")
 
 
+def write_idx(path, array):
+    """A uint8 array as a gzipped IDX file: images [N, rows, cols] or labels [N], as read_idx reads them."""
+    if array.ndim == 3:
+        head = struct.pack(">IIII", 0x00000803, *array.shape)
+    elif array.ndim == 1:
+        head = struct.pack(">II", 0x00000801, len(array))
+    else:
+        raise ValueError(f"IDX holds images [N, rows, cols] or labels [N], not shape {array.shape}")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(head + array.astype(np.uint8).tobytes(), mtime=0))
+
+
 def load_split(data_dir, split):
     images = read_idx(f"{data_dir}/{split}-images-idx3-ubyte.gz")
     labels = read_idx(f"{data_dir}/{split}-labels-idx1-ubyte.gz")

@@ -1,21 +1,13 @@
-"""FER-2013 validation relabelled by FER+'s crowd: each usable record (see fer_data.load_ferplus) with
-one emotion ahead of all others in its votes, labelled with that emotion, written as gzipped IDX
-images and labels for `emobot eval-model`. FER-2013's own labels agree with these for about 64% of
-the records, so a model that learns from FER+ is measured against both."""
+"""FER-2013 validation relabelled by FER+'s crowd: each usable record (see fer_data.load_ferplus) whose
+votes put one of our seven emotions strictly ahead of the other six (contempt, unknown and not-a-face
+votes left out, as in training), labelled with that emotion, written as gzipped IDX images and labels
+for `emobot eval-model`. FER-2013's own labels often differ from FER+'s (the script prints how often),
+so a model that learns from FER+ votes is measured against both."""
 import argparse
-import gzip
-import struct
 
 import numpy as np
 
-from fer_data import load_ferplus, load_split
-
-
-def write_idx(path, array):
-    head = struct.pack(">II", 0x803, len(array)) + struct.pack(">II", *array.shape[1:]) if array.ndim == 3 \
-        else struct.pack(">II", 0x801, len(array))
-    with open(path, "wb") as f:
-        f.write(gzip.compress(head + array.astype(np.uint8).tobytes(), mtime=0))
+from fer_data import load_ferplus, load_split, write_idx
 
 
 def main():
@@ -26,6 +18,8 @@ def main():
     args = p.parse_args()
     images, fer_labels = load_split(args.data, "val")
     targets, usable = load_ferplus(args.ferplus, "val")
+    if len(targets) != len(images):
+        raise ValueError(f"{len(targets)} FER+ rows for {len(images)} validation images")
     top_two = np.sort(targets, axis=1)[:, -2:]
     keep = np.nonzero(usable & (top_two[:, 1] > top_two[:, 0]))[0]
     labels = targets[keep].argmax(axis=1)

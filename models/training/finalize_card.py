@@ -129,8 +129,8 @@ def main():
         with open(args.ferplus_int8) as f:
             relabelled = json.load(f)["count"]
         card["evaluation"]["ferplus_val"] = {
-            "split": f"the same validation split labelled by FER+'s crowd votes: {relabelled} records with one emotion "
-                     "ahead of the others (models/training/ferplus_val.py)",
+            "split": f"the same validation split labelled by FER+'s crowd votes, {relabelled} records with one of the "
+                     "seven emotions ahead of the others, made by models/training/ferplus_val.py",
             "fp32": summary(evaluation(args.ferplus_fp32)), "int8": summary(evaluation(args.ferplus_int8)),
         }
     card["files"] = {"fp32": file_entry(args.fp32), "int8": file_entry(args.int8)}

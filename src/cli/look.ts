@@ -134,12 +134,13 @@ export function annotate(image: Mat, faces: StillFace[]): void {
     const { x, y, width, height } = face.box;
     image.drawRectangle(new cv.Point2(x, y), new cv.Point2(x + width, y + height), green, thickness);
     for (const p of Object.values(face.landmarks ?? {})) image.drawCircle(new cv.Point2(Math.round(p.x), Math.round(p.y)), thickness + 1, new cv.Vec3(0, 200, 255), -1);
-    image.putText(`${face.label} ${(face.confidence * 100).toFixed(0)}%`, new cv.Point2(x, Math.max(12, y - 6)), cv.FONT_HERSHEY_SIMPLEX, 0.6 * scale, green, thickness);
+    // A face at the photo's edge may have a box that starts outside it; its label and bars stay inside.
+    image.putText(`${face.label} ${(face.confidence * 100).toFixed(0)}%`, new cv.Point2(Math.max(0, x), Math.max(12, y - 6)), cv.FONT_HERSHEY_SIMPLEX, 0.6 * scale, green, thickness);
     const barHeight = Math.round(12 * scale);
     const barWidth = Math.round(90 * scale);
     const left = Math.min(image.cols - barWidth - 4, x + width + 6);
     Object.entries(face.probabilities).forEach(([label, p], i) => {
-      const top = Math.min(image.rows - barHeight, y + i * (barHeight + 3));
+      const top = Math.min(image.rows - barHeight, Math.max(0, y) + i * (barHeight + 3));
       image.drawRectangle(new cv.Point2(left, top), new cv.Point2(left + barWidth, top + barHeight), dark, -1);
       image.drawRectangle(new cv.Point2(left, top), new cv.Point2(left + Math.max(1, Math.round(barWidth * p)), top + barHeight), green, -1);
       image.putText(label, new cv.Point2(left + 2, top + barHeight - 2), cv.FONT_HERSHEY_SIMPLEX, 0.35 * scale, white, 1);

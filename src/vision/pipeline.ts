@@ -5,8 +5,8 @@ import { resolveAsset } from '../runtime/paths.js';
 import { EmotionClassifier } from './classifier.js';
 import { createDetector, type FaceDetector } from './detector.js';
 import { byAreaDescending, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
-import { argmax } from './metrics.js';
 import { padByEdge } from './framing.js';
+import { argmax } from './metrics.js';
 import { cropFace, facesToTensor } from './preprocess.js';
 import { EmotionSmoother } from './smoothing.js';
 import { FaceTracker } from './tracker.js';
@@ -207,6 +207,9 @@ const TIGHT_CROP_PAD = 0.25;
 function shiftFace(face: DetectedFace, dx: number, dy: number): DetectedFace {
   const at = (p: Point): Point => ({ x: p.x - dx, y: p.y - dy });
   const box = { ...face.box, x: face.box.x - dx, y: face.box.y - dy };
-  const landmarks = face.landmarks && (Object.fromEntries(Object.entries(face.landmarks).map(([name, p]) => [name, at(p)])) as unknown as FaceLandmarks);
-  return { ...face, box, ...(landmarks ? { landmarks } : {}) };
+  return {
+    ...face,
+    box,
+    ...(face.landmarks ? { landmarks: Object.fromEntries(Object.entries(face.landmarks).map(([name, p]) => [name, at(p)])) as unknown as FaceLandmarks } : {}),
+  };
 }

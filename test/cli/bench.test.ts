@@ -28,7 +28,8 @@ t.test('bench --json: one report with every section, written with its plot', asy
   // Face counts, not timings: a loaded CI machine can make six frames of three faces look as quick as one.
   // (Below one and three: a face is reported once the tracker has confirmed it, a few frames in.)
   t.equal(vision.byFaces['0'].facesPerFrame, 0);
-  t.ok(vision.byFaces['3'].facesPerFrame > vision.byFaces['1'].facesPerFrame && vision.byFaces['1'].facesPerFrame > 0, 'three faces classified where there are three, one where one');
+  const [one, three] = [vision.byFaces['1'].facesPerFrame, vision.byFaces['3'].facesPerFrame];
+  t.ok(one > 0 && one <= 1 && three >= 2.5 * one && three <= 3, `three faces classified where there are three, one where one (${three}, ${one} per frame)`);
   t.match(vision.replay, { seconds: 2, cameraFps: Number, visionFps: Number, droppedFrames: Number, memory: { afterWarmUp: { rssMb: Number, heapMb: Number }, atEnd: { rssMb: Number }, rssGrowthPercent: Number } });
   t.ok(vision.replay.visionFps > 0, 'the daemon analysed frames while replaying');
 
