@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
 import { createSpeechDetector, VoiceActivityDetector, type VadEvent } from '../voice/vad.js';
 import { filesFrom } from './look.js';
 
@@ -71,7 +72,7 @@ export async function utterancesIn(file: string, listen: Config['voice']['listen
   } finally {
     await detector.release();
   }
-  if (failure) throw new Error(`${file}: the ${detector.name} speech detector failed: ${(failure as Error).message}`);
+  if (failure) throw new Error(`${file}: the ${detector.name} speech detector failed: ${asError(failure).message}`);
   return found;
 }
 
@@ -81,7 +82,7 @@ export async function hearCommand(options: HearOptions): Promise<number> {
   try {
     files = filesFrom(options.inputs, /\.wav$/i);
   } catch (err) {
-    process.stderr.write(`emobot hear: ${(err as Error).message}\n`);
+    process.stderr.write(`emobot hear: ${asError(err).message}\n`);
     return 2;
   }
   if (files.length === 0) {
@@ -95,7 +96,7 @@ export async function hearCommand(options: HearOptions): Promise<number> {
       utterances = await utterancesIn(file, options.listen);
     } catch (err) {
       failed++;
-      process.stderr.write(`emobot hear: ${(err as Error).message}\n`);
+      process.stderr.write(`emobot hear: ${asError(err).message}\n`);
       continue;
     }
     if (options.json) for (const u of utterances) process.stdout.write(`${JSON.stringify(u)}\n`);
