@@ -160,7 +160,10 @@ export class VisionPipeline {
       const dy = (padded.rows - image.rows) / 2;
       const found = (await this.detector.detect(padded)).map((face) => shiftFace(face, dx, dy));
       // A "face" centred in the replicated border is not in the photo.
-      const inside = ({ box }: DetectedFace) => box.x + box.width / 2 >= 0 && box.x + box.width / 2 < image.cols && box.y + box.height / 2 >= 0 && box.y + box.height / 2 < image.rows;
+      const inside = ({ box }: DetectedFace) => {
+        const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+        return centre.x >= 0 && centre.x < image.cols && centre.y >= 0 && centre.y < image.rows;
+      };
       return found.filter(inside);
     } finally {
       padded.release();
