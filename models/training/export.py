@@ -5,6 +5,7 @@ N x 7 logits named "logits"; BatchNorm is folded into the convolutions by the ex
 """
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -19,6 +20,9 @@ def main():
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--onnx", required=True)
     p.add_argument("--card", required=True, help="model card JSON to write (the runtime's contract)")
+    p.add_argument("--logit-offset", action="append", default=[], metavar="LABEL=VALUE",
+                   help="added to that label's logit before the softmax (repeatable): a correction of the "
+                        "class prior the training targets carry (models/training/README.md, stage 4)")
     args = p.parse_args()
     args_cli = args
 
@@ -56,6 +60,7 @@ def main():
             args["fine_tuned_from"] = {"onnx": previous["onnx"], "sha256": previous["sha256"], "training": history}
         return args
 
+    offsets = logit_offsets(args.logit_offset, meta["labels"])
     training_args = recipe(meta)  # first: it refuses to lose the history, before any file is written
     torch.onnx.export(
         net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
@@ -74,7 +79,7 @@ def main():
             # measure-framing.mjs adds "align": how the training images frame a face, for eye-aligned crops.
             "crop": {"margin": 0.15, "equalize": False},
         },
-        "output": {"name": "logits", "activation": "softmax"},
+        "output": {"name": "logits", "activation": "softmax", **({"logit_offsets": offsets} if offsets else {})},
         "labels": meta["labels"],
         "test_time_flip": True,
         "training": {"selected_epoch": ckpt["record"]["epoch"], "val_acc": ckpt["record"]["val_acc"],
@@ -85,6 +90,24 @@ def main():
         json.dump(card, f, indent=2)
         f.write("\n")
     print(json.dumps({"onnx": args.onnx, "card": args.card}))
+
+
+def logit_offsets(specs, labels):
+    """One offset per label from LABEL=VALUE strings, or None when none is given."""
+    if not specs:
+        return None
+    offsets = [0.0] * len(labels)
+    for spec in specs:
+        label, _, value = spec.partition("=")
+        if label not in labels:
+            sys.exit(f"--logit-offset {spec}: the labels are {', '.join(labels)}")
+        try:
+            offsets[labels.index(label)] = float(value)
+        except ValueError:
+            offsets[labels.index(label)] = math.nan
+        if not math.isfinite(offsets[labels.index(label)]):
+            sys.exit(f"--logit-offset {spec}: {value!r} is not a finite number")
+    return offsets
 
 
 if __name__ == "__main__":

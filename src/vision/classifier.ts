@@ -101,9 +101,10 @@ export class EmotionClassifier {
     const raw = output.data as Float32Array;
     if (raw.length !== rows * k) throw new Error(`model output has ${raw.length} values, expected ${rows} x ${k} labels`);
     const probs = new Float32Array(n * k);
+    const offsets = this.card.output.logit_offsets;
     for (let r = 0; r < rows; r++) {
       const row = raw.subarray(r * k, (r + 1) * k);
-      const p = this.card.output.activation === 'softmax' ? softmax(row) : row;
+      const p = this.card.output.activation === 'softmax' ? softmax(row, offsets) : row;
       const target = (r % n) * k;
       for (let c = 0; c < k; c++) probs[target + c]! += p[c]! / (flip ? 2 : 1);
     }
@@ -126,12 +127,13 @@ function withMirrors(batch: Float32Array, rowCount: number, width: number): Floa
   return out;
 }
 
-function softmax(logits: Float32Array): Float32Array {
+function softmax(logits: Float32Array, offsets: number[] | undefined): Float32Array {
+  const shifted = offsets ? logits.map((v, i) => v + offsets[i]!) : logits;
   let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  const out = new Float32Array(logits.length);
+  for (const v of shifted) max = Math.max(max, v);
+  const out = new Float32Array(shifted.length);
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < shifted.length; i++) sum += out[i] = Math.exp(shifted[i]! - max);
   for (let i = 0; i < out.length; i++) out[i]! /= sum;
   return out;
 }

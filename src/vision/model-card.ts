@@ -51,11 +51,28 @@ export const modelCardSchema = z.looseObject({
       align: faceFramingSchema.optional(),
     }),
   }),
-  output: z.strictObject({ name: z.string(), activation: z.enum(['softmax', 'none']) }),
+  output: z.strictObject({
+    name: z.string(),
+    activation: z.enum(['softmax', 'none']),
+    /**
+     * Added to the logits before the softmax, one per label: a correction for the class prior of the
+     * training targets (-tau x log prior), which a model carries into every answer. FER+'s crowd
+     * calls a third of its faces neutral, so without it a mild expression on a real face reads neutral.
+     */
+    logit_offsets: z.array(z.number().finite()).optional(),
+  }),
   labels: z.array(z.string().min(1)).min(2),
   /** Average the prediction of the face and its mirror image. */
   test_time_flip: z.boolean().default(false),
-});
+})
+  .refine((card) => !card.output.logit_offsets || card.output.logit_offsets.length === card.labels.length, {
+    message: 'one logit offset per label',
+    path: ['output', 'logit_offsets'],
+  })
+  .refine((card) => !card.output.logit_offsets || card.output.activation === 'softmax', {
+    message: 'logit offsets need logits (activation softmax)',
+    path: ['output', 'logit_offsets'],
+  });
 
 export type ModelCard = z.output<typeof modelCardSchema>;
 

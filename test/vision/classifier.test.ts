@@ -35,6 +35,16 @@ t.test('test-time flip averages the prediction of the face and its mirror image'
   t.ok(close(probs!, a.map((v, i) => (v + b[i]!) / 2)));
 });
 
+t.test("the card's logit offsets shift the logits before the softmax", async (t) => {
+  const offsets = [0.5, 0, 0, -2];
+  const classifier = await EmotionClassifier.load(tinyModel((card) => (card.output.logit_offsets = offsets)), { executionProvider: 'cpu', threads: 1 });
+  t.teardown(() => classifier.release());
+  const pixels = [200, 200, 0, 255];
+  const [probs] = await classifier.classify([grayMat(new Uint8Array(pixels), 2, 2)]);
+  t.ok(close(probs!, softmax(normalised(pixels).map((v, i) => v + offsets[i]!))));
+  t.equal(Array.from(probs!).indexOf(Math.max(...probs!)), 0, 'the largest logit (last) loses to the first after its offset');
+});
+
 t.test('an execution provider this installation lacks is not tried: CPU runs, and the reason is what the installation says', async (t) => {
   const classifier = await EmotionClassifier.load(tinyModel(), { executionProvider: 'cuda', threads: 0 });
   t.teardown(() => classifier.release());

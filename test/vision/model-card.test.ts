@@ -32,6 +32,10 @@ t.test('a missing or invalid card is an error naming the file and the field', as
   bad.labels = ['only-one'];
   writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(bad));
   t.throws(() => loadModelCard(path.join(dir, 'bad.onnx')), { message: /bad\.json: input\.channels: .*; labels: / });
+  const offsets = JSON.parse(readFileSync(fixture, 'utf8'));
+  offsets.output.logit_offsets = [0, -0.5];
+  writeFileSync(path.join(dir, 'offsets.json'), JSON.stringify(offsets));
+  t.throws(() => loadModelCard(path.join(dir, 'offsets.onnx')), { message: /offsets\.json: output\.logit_offsets: one logit offset per label/ });
   writeFileSync(path.join(dir, 'garbled.json'), '{"name": ');
   t.throws(() => loadModelCard(path.join(dir, 'garbled.onnx')), { message: /garbled\.json: .*JSON/ });
 });
