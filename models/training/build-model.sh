@@ -17,9 +17,10 @@ fp32=models/emotion-mobilenetv2-fp32.onnx
 int8=models/emotion-mobilenetv2-int8.onnx
 card=models/emotion-mobilenetv2.json
 
+read -ra specs <<< "${LOGIT_OFFSETS:-}"
 offsets=()
-for offset in ${LOGIT_OFFSETS:-}; do offsets+=(--logit-offset "$offset"); done
-$py models/training/export.py --checkpoint "$run/$checkpoint" --onnx "$fp32" --card "$card" "${offsets[@]}"
+for spec in ${specs[@]+"${specs[@]}"}; do offsets+=(--logit-offset "$spec"); done
+$py models/training/export.py --checkpoint "$run/$checkpoint" --onnx "$fp32" --card "$card" ${offsets[@]+"${offsets[@]}"}
 # How FER-2013 frames a face, through the live detector: the live pipeline aligns faces to it.
 node models/training/measure-framing.mjs "$data/train-images-idx3-ubyte.gz" "$card" 4000
 $py models/training/quantize.py prepare --fp32 "$fp32" --augmented "$work/augmented.onnx" --data "$data" \

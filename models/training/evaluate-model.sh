@@ -8,6 +8,10 @@ cd "$(dirname "$0")/../.."
 data=${DATA:-../shared/data/fer2013}
 dev_set=${DEV_SET:-../shared/data/muxspace-facial-expressions/manifest.csv}
 ferplus=${FERPLUS:-../shared/data/ferplus}
+# The card's evaluation is rewritten whole: without these sets their figures would silently go.
+for needed in "$data/val-images-idx3-ubyte.gz" "$dev_set" "$ferplus"; do
+  [ -e "$needed" ] || { echo "evaluate-model.sh: $needed is missing (DATA, DEV_SET, FERPLUS)" >&2; exit 2; }
+done
 py=/usr/bin/python3   # Debian's python3-torch / python3-onnx, not a pyenv interpreter without them
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -60,8 +60,9 @@ def main():
             args["fine_tuned_from"] = {"onnx": previous["onnx"], "sha256": previous["sha256"], "training": history}
         return args
 
+    # Both first: they refuse bad arguments or a lost history before any file is written.
     offsets = logit_offsets(args.logit_offset, meta["labels"])
-    training_args = recipe(meta)  # first: it refuses to lose the history, before any file is written
+    training_args = recipe(meta)
     torch.onnx.export(
         net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
@@ -96,17 +97,19 @@ def logit_offsets(specs, labels):
     """One offset per label from LABEL=VALUE strings, or None when none is given."""
     if not specs:
         return None
-    offsets = [0.0] * len(labels)
+    offsets, given = [0.0] * len(labels), set()
     for spec in specs:
         label, _, value = spec.partition("=")
-        if label not in labels:
-            sys.exit(f"--logit-offset {spec}: the labels are {', '.join(labels)}")
+        if label not in labels or label in given:
+            sys.exit(f"--logit-offset {spec}: one offset per label, the labels are {', '.join(labels)}")
         try:
-            offsets[labels.index(label)] = float(value)
+            number = float(value)
         except ValueError:
-            offsets[labels.index(label)] = math.nan
-        if not math.isfinite(offsets[labels.index(label)]):
+            number = math.nan
+        if not math.isfinite(number):
             sys.exit(f"--logit-offset {spec}: {value!r} is not a finite number")
+        offsets[labels.index(label)] = number
+        given.add(label)
     return offsets
 
 

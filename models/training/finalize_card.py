@@ -71,8 +71,13 @@ def metrics_markdown(card):
         lines += [f"| {label} recall ({dev['int8']['per_class'][label]['support']}) | {pct(dev['fp32']['per_class'][label]['recall'])} | "
                   f"{pct(dev['int8']['per_class'][label]['recall'])} |" for label in labels]
     t = card["training"]
+    offsets = ev.get("logit_offsets")
+    if offsets:
+        shifted = ", ".join(f"{label} {value:+g}" for label, value in zip(labels, offsets) if value)
+        lines += ["", f"All figures above with the card's logit offsets ({shifted}) added before the softmax."]
     lines += ["", f"Training selected epoch {t['selected_epoch']} of {t['args']['epochs']} "
-                  f"(validation accuracy in PyTorch: {pct(t['val_acc'])}, flip-averaged {pct(t['val_acc_flip'])}).",
+                  f"(validation accuracy in PyTorch, without logit offsets: {pct(t['val_acc'])}, "
+                  f"flip-averaged {pct(t['val_acc_flip'])}).",
               "", "| file | bytes | sha256 |", "| --- | ---: | --- |"]
     lines += [f"| `{f['path']}` | {f['bytes']} | `{f['sha256']}` |" for f in card["files"].values()]
     return "\n".join(lines)
@@ -114,6 +119,8 @@ def main():
         "latency_setup": args.latency_setup,
         "fp32": fp32, "int8": int8,
         "int8_speedup": round(fp32["ms_per_face"] / int8["ms_per_face"], 2),
+        # What the figures were measured with: a later edit of the card's offsets leaves them stale.
+        "logit_offsets": card["output"].get("logit_offsets"),
     }
     if args.faces_fp32 and args.faces_int8:
         with open(args.faces_int8) as f:

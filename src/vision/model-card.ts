@@ -59,7 +59,7 @@ export const modelCardSchema = z.looseObject({
      * training targets (-tau x log prior), which a model carries into every answer. FER+'s crowd
      * calls a third of its faces neutral, so without it a mild expression on a real face reads neutral.
      */
-    logit_offsets: z.array(z.number().finite()).optional(),
+    logit_offsets: z.array(z.number()).optional(),
   }),
   labels: z.array(z.string().min(1)).min(2),
   /** Average the prediction of the face and its mirror image. */

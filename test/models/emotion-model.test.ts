@@ -16,7 +16,7 @@ const modelPath = (v: string) => path.join(models, `emotion-mobilenetv2-${v}.onn
 const { card } = loadModelCard(modelPath('int8'));
 const raw = JSON.parse(readFileSync(path.join(models, 'emotion-mobilenetv2.json'), 'utf8')) as {
   files: Record<string, { path: string; bytes: number; sha256: string }>;
-  evaluation: { fp32: { accuracy: number }; int8: { accuracy: number } };
+  evaluation: { fp32: { accuracy: number }; int8: { accuracy: number }; logit_offsets?: number[] | null };
 };
 
 t.test('the model card describes the committed files: sha256, size, input shape, labels', async (t) => {
@@ -35,6 +35,7 @@ t.test('the model card describes the committed files: sha256, size, input shape,
     }
     await session.release();
   }
+  t.same(raw.evaluation.logit_offsets ?? null, card.output.logit_offsets ?? null, "the card's figures were measured with its logit offsets");
 });
 
 t.test('INT8 holds the FP32 accuracy recorded in the card', async (t) => {

@@ -45,6 +45,20 @@ t.test("the card's logit offsets shift the logits before the softmax", async (t)
   t.equal(Array.from(probs!).indexOf(Math.max(...probs!)), 0, 'the largest logit (last) loses to the first after its offset');
 });
 
+t.test('with test-time flip, the face and its mirror image each get the offsets before their softmax', async (t) => {
+  const offsets = [0, 0, -1, 1];
+  const classifier = await EmotionClassifier.load(tinyModel((card) => {
+    card.test_time_flip = true;
+    card.output.logit_offsets = offsets;
+  }), { executionProvider: 'cpu', threads: 1 });
+  t.teardown(() => classifier.release());
+  const shifted = (pixels: number[]) => softmax(normalised(pixels).map((v, i) => v + offsets[i]!));
+  const [probs] = await classifier.classify([grayMat(new Uint8Array([255, 0, 0, 100]), 2, 2)]);
+  const a = shifted([255, 0, 0, 100]);
+  const b = shifted([0, 255, 100, 0]);
+  t.ok(close(probs!, a.map((v, i) => (v + b[i]!) / 2)));
+});
+
 t.test('an execution provider this installation lacks is not tried: CPU runs, and the reason is what the installation says', async (t) => {
   const classifier = await EmotionClassifier.load(tinyModel(), { executionProvider: 'cuda', threads: 0 });
   t.teardown(() => classifier.release());

@@ -36,6 +36,9 @@ t.test('a missing or invalid card is an error naming the file and the field', as
   offsets.output.logit_offsets = [0, -0.5];
   writeFileSync(path.join(dir, 'offsets.json'), JSON.stringify(offsets));
   t.throws(() => loadModelCard(path.join(dir, 'offsets.onnx')), { message: /offsets\.json: output\.logit_offsets: one logit offset per label/ });
+  offsets.output = { ...offsets.output, activation: 'none', logit_offsets: [0, 0, 0, -0.5] };
+  writeFileSync(path.join(dir, 'raw.json'), JSON.stringify(offsets));
+  t.throws(() => loadModelCard(path.join(dir, 'raw.onnx')), { message: /raw\.json: output\.logit_offsets: logit offsets need logits/ });
   writeFileSync(path.join(dir, 'garbled.json'), '{"name": ');
   t.throws(() => loadModelCard(path.join(dir, 'garbled.onnx')), { message: /garbled\.json: .*JSON/ });
 });
