@@ -46,7 +46,8 @@ export function describeSource(source: CameraConfig['source']): SourceSpec {
   return { device: `${folder ? 'image folder' : 'video file'} ${file}`, target: file, live: false, folder };
 }
 
-const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|tiff?|webp|pgm|ppm)$/i;
+/** Still images OpenCV reads: a camera's image folder, `emobot look`'s folders. */
+export const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|tiff?|webp|pgm|ppm)$/i;
 
 /** A folder of images played in name order at the configured rate: for replays and tests. */
 function openImageFolder(device: string, folder: string, config: CameraConfig): FrameSource {

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat } from '@u4/opencv4nodejs';
 import { round } from '../bench/stats.js';
+import { IMAGE_EXTENSIONS } from '../camera/sources.js';
 import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import type { Point } from '../vision/face.js';
@@ -15,8 +16,6 @@ export interface LookOptions {
   vision: Config['vision'];
 }
 
-const PHOTO = /\.(jpe?g|png|webp|bmp|tiff?)$/i;
-
 /** The files named: files as given, folders by their files whose names match `pattern`, in name order. */
 export function filesFrom(inputs: string[], pattern: RegExp): string[] {
   return inputs.flatMap((input) => {
@@ -29,7 +28,7 @@ export function filesFrom(inputs: string[], pattern: RegExp): string[] {
 }
 
 /** The photos named: files as given, folders by their image files in name order. */
-export const photoFiles = (inputs: string[]): string[] => filesFrom(inputs, PHOTO);
+export const photoFiles = (inputs: string[]): string[] => filesFrom(inputs, IMAGE_EXTENSIONS);
 
 /**
  * `<dir>/<photo's file name>.annotated.jpg` for each photo: never one of the photos themselves, and
