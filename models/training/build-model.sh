@@ -9,13 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 run=${1:?usage: build-model.sh <training run folder> [checkpoint]}
 checkpoint=${2:-best.pt}
-data=${DATA:-../shared/data/fer2013}
-py=/usr/bin/python3   # Debian's python3-torch / python3-onnx, not a pyenv interpreter without them
+source models/training/model-files.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fp32=models/emotion-mobilenetv2-fp32.onnx
-int8=models/emotion-mobilenetv2-int8.onnx
-card=models/emotion-mobilenetv2.json
 
 read -ra specs <<< "${LOGIT_OFFSETS:-}"
 offsets=()
