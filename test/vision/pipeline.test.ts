@@ -34,18 +34,23 @@ t.test('the committed INT8 model runs behind detection, tracking and smoothing',
   t.equal(afterCat.attendedTrackId, undefined);
 });
 
+/** Grace Hopper's portrait cut to the inner 70% of her face box: forehead to chin, no hair, no background. */
+async function tightPortrait(pipeline: VisionPipeline) {
+  const portrait = cv.imread(path.join(faces, 'grace_hopper.jpg'));
+  const [whole] = await pipeline.still(portrait);
+  const inset = Math.round(whole!.box.width * 0.15);
+  const tight = portrait.getRegion(new cv.Rect(whole!.box.x + inset, whole!.box.y + inset, whole!.box.width - 2 * inset, whole!.box.height - 2 * inset)).copy();
+  return { whole: whole!, tight };
+}
+
 t.test('a photo cropped tight to the face is looked at again with a border; a face-less photo stays face-less', async (t) => {
   const pipeline = await VisionPipeline.create(vision);
   t.teardown(() => pipeline.release());
-  const portrait = cv.imread(path.join(faces, 'grace_hopper.jpg'));
-  const [whole] = await pipeline.still(portrait);
-  // The inner 70% of her face box: forehead to chin, no hair, no background.
-  const inset = Math.round(whole!.box.width * 0.15);
-  const tight = portrait.getRegion(new cv.Rect(whole!.box.x + inset, whole!.box.y + inset, whole!.box.width - 2 * inset, whole!.box.height - 2 * inset)).copy();
+  const { whole, tight } = await tightPortrait(pipeline);
   t.same(await pipeline.detector.detect(tight), [], 'the detector alone misses it');
   const [face, ...others] = await pipeline.still(tight);
   t.same(others, []);
-  t.equal(face?.label, whole!.label, `the same reading as in the whole portrait (${whole!.label})`);
+  t.equal(face?.label, whole.label, `the same reading as in the whole portrait (${whole.label})`);
   const eyes = face!.landmarks!;
   for (const p of [eyes.rightEye, eyes.leftEye]) t.ok(p.x > 0 && p.x < tight.cols && p.y > 0 && p.y < tight.rows / 2, 'eyes in the upper half of the crop, in its own pixels');
   t.ok(Math.abs(face!.box.x + face!.box.width / 2 - tight.cols / 2) < tight.cols * 0.15, 'the box is centred on the crop');
@@ -55,10 +60,7 @@ t.test('a photo cropped tight to the face is looked at again with a border; a fa
 t.test("on the second look, a face centred in the replicated border is dropped: it is not in the photo", async (t) => {
   const pipeline = await VisionPipeline.create(vision);
   t.teardown(() => pipeline.release());
-  const portrait = cv.imread(path.join(faces, 'grace_hopper.jpg'));
-  const [whole] = await pipeline.still(portrait);
-  const inset = Math.round(whole!.box.width * 0.15);
-  const tight = portrait.getRegion(new cv.Rect(whole!.box.x + inset, whole!.box.y + inset, whole!.box.width - 2 * inset, whole!.box.height - 2 * inset)).copy();
+  const { tight } = await tightPortrait(pipeline);
   // Replicated edges can look like a face to a detector; this stands in for one that says so: its
   // answer on the padded copy gets a second face in the top-left corner of the border.
   const detect = pipeline.detector.detect.bind(pipeline.detector);
