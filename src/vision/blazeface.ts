@@ -7,6 +7,7 @@ import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
 import type { DetectorSource, FaceDetector } from './detector.js';
 import { byAreaDescending, iou, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
+import { resizeTo } from './preprocess.js';
 
 /**
  * MediaPipe's BlazeFace as ONNX, the files of the npm package that ships them (Apache-2.0), kept in
@@ -172,15 +173,17 @@ export class BlazeFaceDetector implements FaceDetector {
     const cols = Math.max(1, Math.round(image.cols * scale));
     const rows = Math.max(1, Math.round(image.rows * scale));
     // Resized first: the colour conversion then touches the model's few pixels, not the frame's.
-    const resized = image.resize(rows, cols, 0, 0, scale < 1 ? cv.INTER_AREA : cv.INTER_LINEAR);
+    const resized = resizeTo(image, cols, rows);
     const rgb = resized.cvtColor(image.channels === 1 ? cv.COLOR_GRAY2RGB : cv.COLOR_BGR2RGB);
     resized.release();
     const padded = rgb.copyMakeBorder(0, this.size - rows, 0, this.size - cols, cv.BORDER_CONSTANT, new cv.Vec3(0, 0, 0));
     rgb.release();
-    const pixels = padded.getData();
+    const scaled = padded.convertTo(cv.CV_32FC3, 1 / 127.5, -1);
     padded.release();
-    const data = new Float32Array(pixels.length);
-    for (let i = 0; i < pixels.length; i++) data[i] = pixels[i]! / 127.5 - 1;
+    const bytes = scaled.getData();
+    scaled.release();
+    // A view when the copy OpenCV handed over is aligned for floats, as it is in practice.
+    const data = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
     return { tensor: new ort.Tensor('float32', data, [1, this.size, this.size, 3]), scale };
   }
 }

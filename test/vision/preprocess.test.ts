@@ -4,7 +4,7 @@ import t from 'tap';
 import { opencv } from '../../src/runtime/opencv.js';
 import { readIdxImages } from '../../src/vision/idx.js';
 import { modelCardSchema, type ModelCard } from '../../src/vision/model-card.js';
-import { alignFace, cropFace, cropWithMargin, facesToTensor, grayMat, idxImageMat } from '../../src/vision/preprocess.js';
+import { alignFace, cropFace, cropWithMargin, facesToTensor, grayMat, idxImageMat, resizeTo } from '../../src/vision/preprocess.js';
 
 const cv = opencv();
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
@@ -128,6 +128,45 @@ t.test('alignFace shrinks a large face with area averaging and still frames it t
   const crop = alignFace(frame, landmarksAt(right, left), framing);
   const [r, l] = blobCentres(crop);
   t.ok(Math.abs(r!.x - 14.4) < 1 && Math.abs(l!.x - 33.6) < 1 && Math.abs(r!.y - 19.2) < 1 && Math.abs(l!.y - 19.2) < 1, `eyes at ${JSON.stringify([r, l])}`);
+});
+
+t.test('alignFace reaches every pixel a rolled crop of a large face samples', async (t) => {
+  // A smooth texture that differs everywhere, so that any resampling gives nearly the same values,
+  // and a crop cut from too small a region shows instead the region's replicated edge in its corners.
+  const pixels = new Uint8Array(2000 * 2000);
+  for (let i = 0; i < pixels.length; i++) {
+    const [x, y] = [i % 2000, Math.floor(i / 2000)];
+    pixels[i] = 127 + 60 * Math.sin(x / 37) + 60 * Math.cos(y / 53 + x / 91);
+  }
+  const frame = grayMat(pixels, 2000, 2000);
+  const angle = (45 * Math.PI) / 180;
+  const mid = { x: 1000, y: 1000 };
+  const right = { x: mid.x - 200 * Math.cos(angle), y: mid.y - 200 * Math.sin(angle) };
+  const left = { x: mid.x + 200 * Math.cos(angle), y: mid.y + 200 * Math.sin(angle) };
+  const crop = alignFace(frame, landmarksAt(right, left), framing);
+  // The same similarity transform straight from the whole frame (scale 19.2 / 400).
+  const scale = (framing.eye_distance * framing.side) / 400;
+  const cos = Math.cos(angle) * scale;
+  const sin = Math.sin(angle) * scale;
+  const matrix = new cv.Mat([[cos, sin, framing.eye_centre[0] * framing.side - (cos * mid.x + sin * mid.y)], [-sin, cos, framing.eye_centre[1] * framing.side - (-sin * mid.x + cos * mid.y)]], cv.CV_64F);
+  const reference = frame.warpAffine(matrix, new cv.Size(framing.side, framing.side), cv.INTER_LINEAR, cv.BORDER_REPLICATE);
+  const [ours, theirs] = [crop.getData(), reference.getData()];
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
+  t.ok(worst <= 6, `largest difference from the whole-frame warp: ${worst} grey levels`);
+});
+
+t.test('resizeTo averages a large reduction and keeps the requested size', async (t) => {
+  // One-pixel stripes, the finest detail there is: bilinear sampling alone at 5x lands on whole
+  // pixels and returns them black and white; averaging four samples per pixel halves the swing.
+  const stripes = new cv.Mat(480, 640, cv.CV_8UC1, 0);
+  for (let x = 0; x < 640; x += 2) stripes.drawLine(new cv.Point2(x, 0), new cv.Point2(x, 479), new cv.Vec3(255, 255, 255), 1);
+  const small = resizeTo(stripes, 128, 96);
+  t.same([small.cols, small.rows], [128, 96]);
+  const values = [...small.getData()];
+  t.ok(values.every((v) => Math.abs(v - 127.5) <= 64), `every pixel within a quarter of mid-grey: ${Math.min(...values)}..${Math.max(...values)}`);
+  const enlarged = resizeTo(grayMat(new Uint8Array([0, 255, 0, 255]), 2, 2), 5, 3);
+  t.same([enlarged.cols, enlarged.rows], [5, 3], 'an enlargement too');
 });
 
 t.test('cropFace aligns when the detector gave landmarks and the card a framing, once per zoom, else crops the box', async (t) => {
