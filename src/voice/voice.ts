@@ -8,9 +8,13 @@ import { Speech, type Cloud } from './speech.js';
 import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
-import { createSpeechDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from './vad.js';
+import { Pipeline, type DownFrame, type Stage } from './frames.js';
+import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage } from './listening.js';
+import { createSpeechDetector, VoiceActivityDetector } from './vad.js';
 
 const HISTORY = 5;
+
+type Words = Extract<DownFrame, { type: 'transcript' | 'not-understood' }>;
 
 interface Attended {
   trackId: number;
@@ -21,7 +25,9 @@ interface Attended {
 
 /**
  * The robot's voice. It speaks up when the person's emotion changes and holds (not more often than
- * the cooldown), and says what it is asked to; one utterance at a time, cancelled at once by mute,
+ * the cooldown), says what it is asked to, and answers what it hears: the microphone's audio flows
+ * through the listening stages (frames.ts, listening.ts) into this subsystem's responder, the last
+ * stage, and what the robot does flows back up. One utterance at a time, cancelled at once by mute,
  * a mode change or stop. Only emotion labels and text leave the robot, never images.
  */
 export class Voice implements Subsystem {
@@ -34,15 +40,16 @@ export class Voice implements Subsystem {
   /** Why the utterance in progress is being said, for the voice.said events. */
   private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
   private ctx?: SubsystemContext;
-  private microphone?: Microphone;
-  private listening?: { vad: VoiceActivityDetector; detector: SpeechDetector };
+  private listening?: { microphone: Microphone; pipeline: Pipeline };
   private stopped = false;
   private transcriber?: Transcriber;
   /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
   private speakingNow = false;
   private bargeInAt?: number;
-  private attention?: AttentionGate;
-  private warnedBlind = false;
+  /** The reply in progress waits here for what the recogniser made of the person's words. */
+  private awaitingWords?: (words?: Words) => void;
+  /** The listening pipeline's last stage: the robot's side of the conversation. */
+  private readonly responder: Stage = { name: 'responder', down: (frame) => this.respondTo(frame) };
 
   constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
 
@@ -58,7 +65,7 @@ export class Voice implements Subsystem {
     this.speech = new Speech(voice, sink, offline, cloud, {
       speaking: (on, stillQueuedMs = 0) => {
         this.speakingNow = on;
-        this.attention?.speakingChanged(on);
+        this.listening?.pipeline.pushUp({ type: 'robot-speaking', speaking: on, at: performance.now() });
         if (!on && this.bargeInAt !== undefined) {
           // Silence comes when the audio already handed to the device has played too.
           const stopMs = Math.round(performance.now() - this.bargeInAt + stillQueuedMs);
@@ -90,7 +97,9 @@ export class Voice implements Subsystem {
       if (this.attended?.trackId === trackId) this.attended = undefined;
     });
     ctx.bus.on('robot.state', (state) => {
-      if (!mayTalk(state)) this.cancel();
+      if (mayTalk(state)) return;
+      this.cancel();
+      this.listening?.pipeline.pushUp({ type: 'cancel' });
     });
     ctx.bus.on('voice.say', ({ text }) => {
       if (ctx.robotState().muted) return ctx.log.info(`not saying "${text}": muted`);
@@ -102,23 +111,18 @@ export class Voice implements Subsystem {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.microphone?.stop();
+    this.listening?.microphone.stop();
     clearTimeout(this.proactiveTimer);
     this.cancel();
+    this.listening?.pipeline.pushUp({ type: 'cancel' });
     await this.current?.done;
-    // Audio already captured is still being judged: the detector is released once that is done, and once only.
+    // Audio already captured is still being judged: the stages let go once that is done, and once only.
     const listening = this.listening;
     this.listening = undefined;
-    await listening?.vad.idle();
-    await listening?.detector.release();
+    await listening?.pipeline.stop();
   }
 
   private async listen(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): Promise<void> {
-    if (listen.require_attention) {
-      const attention = new AttentionGate(listen);
-      this.attention = attention;
-      ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
-    }
     const microphone = new Microphone(ctx.config.voice.microphone, recorderFor(process.env));
     const detector = await createSpeechDetector(listen, microphone.sampleRate).catch((err: unknown) => {
       // A robot that listens with the cheaper detector is better than one that does not listen.
@@ -131,65 +135,62 @@ export class Voice implements Subsystem {
       // Once is enough to know; a broken detector would otherwise log every 32 ms.
       if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
     });
-    this.listening = { vad, detector };
-    this.microphone = microphone;
+    const stages: Stage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => mayTalk(ctx.robotState()))];
+    if (listen.require_attention) {
+      const attention = new AttentionGate(listen);
+      ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
+      stages.push(new AttentionStage(attention, ctx.log));
+    }
+    stages.push(new RecogniserStage(this.transcriber, microphone.sampleRate, ctx.log), this.responder);
+    const pipeline = new Pipeline(stages, (stage, err) => ctx.log.warn(`listening (${stage}): ${asError(err).message}`));
+    this.listening = { microphone, pipeline };
     ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector`);
-    const onEvents = (events: VadEvent[]) => {
-      // A stopped voice (a reload starts a new one) answers nothing it heard before.
-      if (this.stopped) return;
-      for (const event of events) {
-        if (event.type === 'onset') {
-          if (this.speakingNow && listen.barge_in && this.current) {
-            this.bargeInAt = performance.now();
-            this.cancel();
-          }
-        } else this.heard(ctx, event.pcm, event.durationMs, microphone.sampleRate);
-      }
-    };
     microphone.start(
-      (pcm) => {
-        vad
-          .push(pcm, this.speakingNow ? listen.barge_in_ratio : 1)
-          .then(onEvents)
-          .catch((err: unknown) => ctx.log.warn(`listening: ${asError(err).message}`));
-      },
+      (pcm) => pipeline.push({ type: 'audio', pcm, capturedAt: performance.now() }),
       // A missing or broken microphone leaves a robot that still sees, moves and speaks.
       (err) => ctx.log.warn(`${err.message}; not listening (check voice.microphone, \`arecord -L\`)`),
     );
   }
 
   /**
-   * One utterance of the person: understood (cloud) and answered, or apologised for (offline); or,
-   * when nobody was paying the robot attention, dropped here, unheard by anyone.
+   * What reaches the end of the listening path: the person started talking (over the robot: it
+   * stops), said something meant for it (the reply turn begins, and waits for the words), and
+   * what those words were, or that they could not be understood (the offline apology).
    */
-  private heard(ctx: SubsystemContext, pcm: Buffer, durationMs: number, sampleRate: number): void {
-    if (!mayTalk(ctx.robotState())) return;
-    const verdict = this.attention?.admits(durationMs);
-    if (verdict && !verdict.admitted) {
-      const ms = Math.round(durationMs);
-      ctx.log.info({ durationMs: ms }, `utterance of ${ms} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
-      // Once: a robot whose vision reports nothing would otherwise drop everything with info lines only.
-      if (this.attention?.blind && !this.warnedBlind) {
-        this.warnedBlind = true;
-        ctx.log.warn('the robot hears speech but vision reports no frames, so nobody can be seen paying attention: every utterance is dropped (check the camera and vision, or set voice.listen.require_attention: false)');
-      }
-      return;
+  private respondTo(frame: DownFrame): void {
+    // A stopped voice (a reload starts a new one) answers nothing it heard before.
+    if (this.stopped) return;
+    switch (frame.type) {
+      case 'speech-started':
+        if (this.speakingNow && this.ctx!.config.voice.listen.barge_in && this.current) {
+          this.bargeInAt = performance.now();
+          this.cancel();
+        }
+        return;
+      case 'utterance':
+        this.utter('reply', (signal) => this.answer(signal));
+        return;
+      case 'transcript':
+      case 'not-understood':
+        this.awaitingWords?.(frame);
+        return;
     }
-    const transcriber = this.transcriber;
-    this.utter('reply', async (signal) => {
-      if (!transcriber) return this.speech!.apologize(signal);
-      let text: string;
-      try {
-        text = await transcriber.transcribe(pcm, sampleRate, signal);
-      } catch (err) {
-        if (signal.aborted) return;
-        ctx.log.warn(`speech-to-text failed: ${asError(err).message}`);
-        return this.speech!.apologize(signal);
-      }
-      if (!text || signal.aborted) return;
-      ctx.bus.emit('voice.heard', { text, at: Date.now() });
-      await this.speech!.respond({ userText: text, ...this.seeing() }, signal);
+  }
+
+  private async answer(signal: AbortSignal): Promise<void> {
+    const words = await new Promise<Words | undefined>((resolve) => {
+      const settle = (got?: Words) => {
+        if (this.awaitingWords === settle) this.awaitingWords = undefined;
+        resolve(got);
+      };
+      this.awaitingWords = settle;
+      signal.addEventListener('abort', () => settle(), { once: true });
     });
+    if (!words || signal.aborted) return;
+    if (words.type === 'not-understood') return this.speech!.apologize(signal);
+    if (!words.text) return;
+    this.ctx!.bus.emit('voice.heard', { text: words.text, at: Date.now() });
+    await this.speech!.respond({ userText: words.text, ...this.seeing() }, signal);
   }
 
   private scheduleProactive(): void {

@@ -1,0 +1,151 @@
+import type { Logger } from '../runtime/logger.js';
+import { asError } from '../runtime/errors.js';
+import type { AttentionGate } from './attention.js';
+import type { DownFrame, Push, Stage, UpFrame } from './frames.js';
+import type { Transcriber } from './transcriber.js';
+import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
+
+/**
+ * The listening path's stages, in their order in the pipeline: speech detector, awake gate,
+ * attention gate, recogniser. Each passes on the frames it does not handle.
+ */
+
+const MAX_SPEAKING_CHANGES = 16;
+
+/**
+ * Audio in, `speech-started` and `utterance` out, judged in the order captured. While the robot
+ * talks the bar for speech is `barge_in_ratio` times higher (the microphone hears the robot):
+ * whether it talked is looked up for the moment the audio was captured, however long the audio
+ * waited for the detector.
+ */
+export class DetectorStage implements Stage {
+  readonly name = 'speech detector';
+  /** The robot's speaking changes, oldest first; only the last one before the oldest waiting audio matters. */
+  private changes: { at: number; speaking: boolean }[] = [];
+
+  constructor(
+    private readonly vad: VoiceActivityDetector,
+    private readonly detector: SpeechDetector,
+    private readonly bargeInRatio: number,
+  ) {}
+
+  async down(frame: DownFrame, push: Push): Promise<void> {
+    if (frame.type !== 'audio') return push(frame);
+    const boost = this.robotSpeakingAt(frame.capturedAt) ? this.bargeInRatio : 1;
+    for (const event of await this.vad.push(frame.pcm, boost)) {
+      if (event.type === 'onset') push({ type: 'speech-started', atMs: event.atMs });
+      else push({ type: 'utterance', pcm: event.pcm, durationMs: event.durationMs, startMs: event.startMs, endMs: event.endMs });
+    }
+  }
+
+  up(frame: UpFrame): void {
+    if (frame.type !== 'robot-speaking') return;
+    this.changes.push({ at: frame.at, speaking: frame.speaking });
+    // Pruned as audio is judged; without audio (no microphone) only the last few can matter.
+    if (this.changes.length > MAX_SPEAKING_CHANGES) this.changes.shift();
+  }
+
+  async stop(): Promise<void> {
+    await this.vad.idle();
+    await this.detector.release();
+  }
+
+  private robotSpeakingAt(at: number): boolean {
+    while (this.changes.length > 1 && this.changes[1]!.at <= at) this.changes.shift();
+    const first = this.changes[0];
+    return first !== undefined && first.at <= at && first.speaking;
+  }
+}
+
+/** Drops utterances while the robot may not answer (muted, asleep, another mode): nothing heard then leaves it. */
+export class AwakeStage implements Stage {
+  readonly name = 'awake gate';
+
+  constructor(private readonly mayAnswer: () => boolean) {}
+
+  down(frame: DownFrame, push: Push): void {
+    if (frame.type === 'utterance' && !this.mayAnswer()) return;
+    push(frame);
+  }
+}
+
+/** Drops, on the robot, utterances nobody addressed to it (see AttentionGate); logs each drop. */
+export class AttentionStage implements Stage {
+  readonly name = 'attention gate';
+  private warnedBlind = false;
+
+  constructor(
+    private readonly gate: AttentionGate,
+    private readonly log: Logger,
+  ) {}
+
+  down(frame: DownFrame, push: Push): void {
+    if (frame.type !== 'utterance') return push(frame);
+    const verdict = this.gate.admits(frame.durationMs);
+    if (verdict.admitted) return push(frame);
+    const ms = Math.round(frame.durationMs);
+    this.log.info({ durationMs: ms }, `utterance of ${ms} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
+    // Once: a robot whose vision reports nothing would otherwise drop everything with info lines only.
+    if (this.gate.blind && !this.warnedBlind) {
+      this.warnedBlind = true;
+      this.log.warn('the robot hears speech but vision reports no frames, so nobody can be seen paying attention: every utterance is dropped (check the camera and vision, or set voice.listen.require_attention: false)');
+    }
+  }
+
+  up(frame: UpFrame): void {
+    if (frame.type === 'robot-speaking') this.gate.speakingChanged(frame.speaking);
+  }
+}
+
+/**
+ * Utterances to words: passes the utterance on at once (the person has the turn), then its
+ * transcript, or `not-understood` without speech-to-text (offline) or when it failed. Speech-to-text
+ * runs beside the pipeline, so the detector keeps up meanwhile; a newer utterance or a `cancel`
+ * from below abandons it, and an abandoned one pushes nothing.
+ */
+export class RecogniserStage implements Stage {
+  readonly name = 'recogniser';
+  private inFlight?: { controller: AbortController; done: Promise<void> };
+
+  constructor(
+    private readonly transcriber: Transcriber | undefined,
+    private readonly sampleRate: number,
+    private readonly log: Logger,
+  ) {}
+
+  down(frame: DownFrame, push: Push): void {
+    if (frame.type !== 'utterance') return push(frame);
+    this.abandon();
+    push(frame);
+    const transcriber = this.transcriber;
+    if (!transcriber) return push({ type: 'not-understood', because: 'offline' });
+    const controller = new AbortController();
+    const done = transcriber.transcribe(frame.pcm, this.sampleRate, controller.signal).then(
+      (text) => {
+        if (!controller.signal.aborted) push({ type: 'transcript', text });
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted) return;
+        this.log.warn(`speech-to-text failed: ${asError(err).message}`);
+        push({ type: 'not-understood', because: 'speech-to-text failed' });
+      },
+    ).finally(() => {
+      if (this.inFlight?.controller === controller) this.inFlight = undefined;
+    });
+    this.inFlight = { controller, done };
+  }
+
+  up(frame: UpFrame): void {
+    if (frame.type === 'cancel') this.abandon();
+  }
+
+  async stop(): Promise<void> {
+    const inFlight = this.inFlight;
+    this.abandon();
+    await inFlight?.done;
+  }
+
+  private abandon(): void {
+    this.inFlight?.controller.abort();
+  }
+}

@@ -1,0 +1,172 @@
+import t from 'tap';
+import { AttentionGate } from '../../src/voice/attention.js';
+import { Pipeline, type DownFrame, type Stage } from '../../src/voice/frames.js';
+import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage } from '../../src/voice/listening.js';
+import type { Transcriber } from '../../src/voice/transcriber.js';
+import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
+import { capturingLogger } from '../helpers/log.js';
+import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
+
+const RATE = 16_000;
+const FRAME = 512;
+const settings = { sampleRate: RATE, min_speech_ms: 60, end_silence_ms: 100, preroll_ms: 0, max_utterance_ms: 15_000 };
+
+/** The end of a pipeline under test: keeps what reaches it. */
+function collector(): Stage & { got: DownFrame[] } {
+  const got: DownFrame[] = [];
+  return { name: 'collector', got, down: (frame) => void got.push(frame) };
+}
+
+const utterance = (durationMs = 800): DownFrame => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs });
+const kinds = (frames: DownFrame[]) => frames.map((f) => f.type);
+
+/** Speech wherever a sample is non-zero, unless `boost` is above 1; records the boosts it was asked with. */
+function loudnessDetector(): SpeechDetector & { boosts: number[] } {
+  const boosts: number[] = [];
+  return {
+    name: 'test',
+    frameSamples: FRAME,
+    boosts,
+    judge: (frame, boost) => {
+      boosts.push(boost);
+      const speech = frame.some((s) => s !== 0) && boost === 1;
+      return { starts: speech, continues: speech };
+    },
+    release: async () => {},
+  };
+}
+
+const audio = (loud: boolean, frames: number, capturedAt: number): DownFrame => ({ type: 'audio', pcm: Buffer.alloc(FRAME * 2 * frames, loud ? 0x40 : 0), capturedAt });
+
+t.test('speech detector: audio in, speech-started then the utterance out; other frames pass', async (t) => {
+  const detector = loudnessDetector();
+  const end = collector();
+  const pipeline = new Pipeline([new DetectorStage(new VoiceActivityDetector(settings, detector), detector, 3), end], () => t.fail('no stage fails'));
+  pipeline.push(audio(true, 10, 0));
+  pipeline.push(audio(false, 10, 1));
+  pipeline.push({ type: 'transcript', text: 'passes' });
+  await pipeline.idle();
+  t.same(kinds(end.got), ['speech-started', 'utterance', 'transcript']);
+  const said = end.got[1] as Extract<DownFrame, { type: 'utterance' }>;
+  t.ok(said.durationMs > 300 && said.durationMs < 700, `the utterance: ${Math.round(said.durationMs)} ms`);
+});
+
+t.test('speech detector: the bar is raised for audio captured while the robot talked, however late it is judged', async (t) => {
+  const detector = loudnessDetector();
+  const stage = new DetectorStage(new VoiceActivityDetector(settings, detector), detector, 3);
+  const pipeline = new Pipeline([stage, collector()], () => t.fail('no stage fails'));
+  pipeline.pushUp({ type: 'robot-speaking', speaking: true, at: 100 });
+  pipeline.pushUp({ type: 'robot-speaking', speaking: false, at: 200 });
+  // All of it reaches the detector after both changes were known.
+  pipeline.push(audio(true, 1, 50));
+  pipeline.push(audio(true, 1, 150));
+  pipeline.push(audio(true, 1, 250));
+  await pipeline.idle();
+  t.same(detector.boosts, [1, 3, 1], 'before, while and after the robot talked');
+});
+
+t.test('awake gate: utterances are dropped while the robot may not answer; the rest passes', async (t) => {
+  let awake = false;
+  const end = collector();
+  const pipeline = new Pipeline([new AwakeStage(() => awake), end], () => t.fail('no stage fails'));
+  pipeline.push({ type: 'speech-started', atMs: 0 });
+  pipeline.push(utterance());
+  await pipeline.idle();
+  awake = true;
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.same(kinds(end.got), ['speech-started', 'utterance']);
+});
+
+t.test('attention gate: drops an utterance nobody addressed to the robot, says why, warns once when vision is blind', async (t) => {
+  const { log, messages } = capturingLogger();
+  let now = 10_000;
+  const gate = new AttentionGate({ attention_max_yaw_deg: 35, attention_window_ms: 2000 }, () => now);
+  const end = collector();
+  const pipeline = new Pipeline([new AttentionStage(gate, log), end], () => t.fail('no stage fails'));
+  pipeline.push(utterance());
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.same(end.got, [], 'nobody in view: both dropped');
+  t.equal(messages().filter((m) => /utterance of 800 ms dropped on the robot/.test(m)).length, 2);
+  t.equal(messages().filter((m) => /vision reports no frames/.test(m)).length, 1, 'the blind-vision warning, once');
+  gate.frame(visionFrame([attendedFace({})]));
+  now += 500;
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.same(kinds(end.got), ['utterance'], 'a face in view, facing the robot: passed');
+});
+
+t.test('attention gate: hears from below that the robot talks, which opens it for a person in view', async (t) => {
+  const { log } = capturingLogger();
+  let now = 10_000;
+  const gate = new AttentionGate({ attention_max_yaw_deg: 35, attention_window_ms: 2000 }, () => now);
+  const end = collector();
+  const pipeline = new Pipeline([new AttentionStage(gate, log), end], () => t.fail('no stage fails'));
+  // In view but turned away: not facing.
+  const landmarks = { rightEye: { x: 70, y: 100 }, leftEye: { x: 130, y: 100 }, nose: { x: 150, y: 130 }, mouth: { x: 100, y: 150 }, rightEar: { x: 50, y: 110 }, leftEar: { x: 150, y: 110 } };
+  gate.frame(visionFrame([attendedFace({ landmarks })]));
+  now += 10;
+  pipeline.push(utterance(500));
+  await pipeline.idle();
+  t.same(end.got, [], 'turned away, the robot silent: dropped');
+  pipeline.pushUp({ type: 'robot-speaking', speaking: true, at: now });
+  pipeline.push(utterance(500));
+  await pipeline.idle();
+  t.same(kinds(end.got), ['utterance'], 'turned away while the robot talks to them: passed');
+});
+
+/** A speech-to-text stand-in whose answers the test releases one by one. */
+function scriptedTranscriber() {
+  const calls: { resolve(text: string): void; reject(err: Error): void; signal: AbortSignal }[] = [];
+  const transcriber = {
+    transcribe: (_pcm: Buffer, _rate: number, signal: AbortSignal) => new Promise<string>((resolve, reject) => calls.push({ resolve, reject, signal })),
+  } as unknown as Transcriber;
+  return { transcriber, calls };
+}
+
+t.test('recogniser: offline, an utterance is passed on and then not understood', async (t) => {
+  const { log } = capturingLogger();
+  const end = collector();
+  const pipeline = new Pipeline([new RecogniserStage(undefined, RATE, log), end], () => t.fail('no stage fails'));
+  pipeline.push({ type: 'speech-started', atMs: 0 });
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.same(kinds(end.got), ['speech-started', 'utterance', 'not-understood']);
+});
+
+t.test('recogniser: the transcript follows its utterance; a newer utterance or a cancel abandons the one in flight', async (t) => {
+  const { log, messages } = capturingLogger();
+  const { transcriber, calls } = scriptedTranscriber();
+  const end = collector();
+  const stage = new RecogniserStage(transcriber, RATE, log);
+  const pipeline = new Pipeline([stage, end], () => t.fail('no stage fails'));
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.same(kinds(end.got), ['utterance'], 'passed on at once: the person has the turn');
+  calls[0]!.resolve('hello robot');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(end.got.at(-1), { type: 'transcript', text: 'hello robot' });
+
+  pipeline.push(utterance());
+  pipeline.push(utterance());
+  await pipeline.idle();
+  t.ok(calls[1]!.signal.aborted && !calls[2]!.signal.aborted, 'the second utterance abandoned the first one\'s speech-to-text');
+  calls[1]!.resolve('too late');
+  calls[2]!.resolve('what time is it');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(end.got.filter((f) => f.type === 'transcript').map((f) => (f as { text: string }).text), ['hello robot', 'what time is it'], 'an abandoned transcript is not pushed');
+
+  pipeline.push(utterance());
+  await pipeline.idle();
+  pipeline.pushUp({ type: 'cancel' });
+  t.ok(calls[3]!.signal.aborted, 'a cancel from below abandons it');
+  calls[3]!.reject(new Error('aborted'));
+  pipeline.push(utterance());
+  await pipeline.idle();
+  calls[4]!.reject(new Error('HTTP 500'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(end.got.at(-1), { type: 'not-understood', because: 'speech-to-text failed' }, 'a failure: not understood');
+  t.equal(messages().filter((m) => /speech-to-text failed/.test(m)).length, 1, 'logged once: the abandoned one is not a failure');
+  await stage.stop();
+});
