@@ -49,6 +49,7 @@ export interface Stage {
  */
 export class Pipeline {
   private readonly queues: Promise<void>[];
+  private stopping = false;
 
   constructor(
     private readonly stages: Stage[],
@@ -57,9 +58,9 @@ export class Pipeline {
     this.queues = stages.map(() => Promise.resolve());
   }
 
-  /** Into the first stage. */
+  /** Into the first stage; nothing once the pipeline is stopping (a microphone's last chunks). */
   push(frame: DownFrame): void {
-    this.pushTo(0, frame);
+    if (!this.stopping) this.pushTo(0, frame);
   }
 
   /** Into the last stage's `up`, then on up through every stage before it. */
@@ -84,11 +85,21 @@ export class Pipeline {
     }
   }
 
-  /** Stops the stages from the top, so that none is handed a frame after it stopped. */
+  /**
+   * Takes no more audio, then stops the stages from the top, each once the frames handed to it are
+   * done, so that what the ones above still pass on reaches a running stage. One that fails to stop
+   * is reported and the others still stop.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (let i = 0; i < this.stages.length; i++) {
+      const stage = this.stages[i]!;
       await this.queues[i];
-      await this.stages[i]!.stop?.();
+      try {
+        await stage.stop?.();
+      } catch (err) {
+        this.onError(stage.name, err);
+      }
     }
   }
 

@@ -10,7 +10,8 @@ import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
  * attention gate, recogniser. Each passes on the frames it does not handle.
  */
 
-const MAX_SPEAKING_CHANGES = 16;
+/** Changes kept without audio to prune them (no microphone); a backlog of audio spans far fewer. */
+const MAX_SPEAKING_CHANGES = 64;
 
 /**
  * Audio in, `speech-started` and `utterance` out, judged in the order captured. While the robot
@@ -41,7 +42,6 @@ export class DetectorStage implements Stage {
   up(frame: UpFrame): void {
     if (frame.type !== 'robot-speaking') return;
     this.changes.push({ at: frame.at, speaking: frame.speaking });
-    // Pruned as audio is judged; without audio (no microphone) only the last few can matter.
     if (this.changes.length > MAX_SPEAKING_CHANGES) this.changes.shift();
   }
 
@@ -120,7 +120,8 @@ export class RecogniserStage implements Stage {
     const transcriber = this.transcriber;
     if (!transcriber) return push({ type: 'not-understood', because: 'offline' });
     const controller = new AbortController();
-    const done = transcriber.transcribe(frame.pcm, this.sampleRate, controller.signal).then(
+    // Through a promise even if transcribe throws at once: the responder waits for words or this.
+    const done = Promise.resolve().then(() => transcriber.transcribe(frame.pcm, this.sampleRate, controller.signal)).then(
       (text) => {
         if (!controller.signal.aborted) push({ type: 'transcript', text });
       },

@@ -135,7 +135,7 @@ export class Voice implements Subsystem {
       // Once is enough to know; a broken detector would otherwise log every 32 ms.
       if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
     });
-    const stages: Stage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => mayTalk(ctx.robotState()))];
+    const stages: Stage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => !this.stopped && mayTalk(ctx.robotState()))];
     if (listen.require_attention) {
       const attention = new AttentionGate(listen);
       ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
@@ -144,6 +144,8 @@ export class Voice implements Subsystem {
     stages.push(new RecogniserStage(this.transcriber, microphone.sampleRate, ctx.log), this.responder);
     const pipeline = new Pipeline(stages, (stage, err) => ctx.log.warn(`listening (${stage}): ${asError(err).message}`));
     this.listening = { microphone, pipeline };
+    // The robot may have started talking while the detector loaded.
+    if (this.speakingNow) pipeline.pushUp({ type: 'robot-speaking', speaking: true, at: performance.now() });
     ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector`);
     microphone.start(
       (pcm) => pipeline.push({ type: 'audio', pcm, capturedAt: performance.now() }),
@@ -168,7 +170,7 @@ export class Voice implements Subsystem {
         }
         return;
       case 'utterance':
-        this.utter('reply', (signal) => this.answer(signal));
+        if (mayTalk(this.ctx!.robotState())) this.utter('reply', (signal) => this.answer(signal));
         return;
       case 'transcript':
       case 'not-understood':
@@ -223,6 +225,9 @@ export class Voice implements Subsystem {
 
   /** One utterance at a time: a new one replaces (cancels) the one in progress. */
   private utter(trigger: 'emotion' | 'say' | 'reply', speak: (signal: AbortSignal) => Promise<void>): void {
+    // A reply still waiting for the person's words is given up, and so is their speech-to-text,
+    // unless a newer utterance replaces it: the recogniser is already on that one's words.
+    if (trigger !== 'reply' && this.awaitingWords) this.listening?.pipeline.pushUp({ type: 'cancel' });
     this.cancel();
     const controller = new AbortController();
     this.trigger = trigger;

@@ -78,30 +78,45 @@ t.test('frames pushed up reach every stage from the last to the first', async (t
   t.same(order, ['last', 'first']);
 });
 
-t.test('idle waits for frames a stage pushes later; stop lets each stage finish, top first', async (t) => {
-  const end = collector();
-  const events: string[] = [];
-  const later: Stage = {
-    name: 'later',
-    down: (frame, push) => void setTimeout(() => push(frame), 20),
-    stop: async () => void events.push('later stopped'),
-  };
-  const waiting: Stage = {
-    name: 'waiting',
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A stage that takes `ms` for each frame, noting when it is done with one and when it stopped. */
+function awaiting(name: string, ms: number, events: string[], stopFails = false): Stage {
+  return {
+    name,
     down: async (frame, push) => {
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      events.push('waiting done');
+      await wait(ms);
+      events.push(`${name} done`);
       push(frame);
     },
-    stop: async () => void events.push('waiting stopped'),
+    stop: async () => {
+      events.push(`${name} stopped`);
+      if (stopFails) throw new Error('stuck');
+    },
   };
-  const pipeline = new Pipeline([later, waiting, end], () => t.fail('no stage fails'));
-  pipeline.push(transcript('a'));
-  await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
+t.test('idle waits until a frame is through every awaiting stage in a row', async (t) => {
+  const end = collector();
+  const pipeline = new Pipeline([awaiting('a', 10, []), awaiting('b', 10, []), end], () => t.fail('no stage fails'));
+  pipeline.push(transcript('x'));
   await pipeline.idle();
-  t.same(texts(end.got), ['a'], 'idle returned after the frame pushed late was through');
-  pipeline.push(transcript('b'));
-  await new Promise((resolve) => setTimeout(resolve, 25));
-  await pipeline.stop();
-  t.same(events, ['waiting done', 'later stopped', 'waiting done', 'waiting stopped'], 'a stage stops once the frames handed to it are done');
+  t.same(texts(end.got), ['x']);
+});
+
+t.test('stop takes no more audio and stops each stage once what it was handed is done, top first', async (t) => {
+  const events: string[] = [];
+  const errors: string[] = [];
+  const end = collector();
+  const pipeline = new Pipeline([awaiting('first', 20, events, true), awaiting('second', 20, events), end], (stage, err) => errors.push(`${stage}: ${(err as Error).message}`));
+  pipeline.push(transcript('a'));
+  await wait(5);
+  const stopped = pipeline.stop();
+  pipeline.push(transcript('too late'));
+  await stopped;
+  // Long enough for a frame that was let in to have come through both stages.
+  await wait(60);
+  t.same(events, ['first done', 'first stopped', 'second done', 'second stopped'], 'the frame in the first stage still went through the second');
+  t.same(texts(end.got), ['a'], 'nothing pushed after stop began');
+  t.same(errors, ['first: stuck'], 'a stage that fails to stop is reported, and the next still stops');
 });

@@ -168,5 +168,35 @@ t.test('recogniser: the transcript follows its utterance; a newer utterance or a
   await new Promise((resolve) => setImmediate(resolve));
   t.same(end.got.at(-1), { type: 'not-understood', because: 'speech-to-text failed' }, 'a failure: not understood');
   t.equal(messages().filter((m) => /speech-to-text failed/.test(m)).length, 1, 'logged once: the abandoned one is not a failure');
-  await stage.stop();
+  pipeline.push(utterance());
+  await pipeline.idle();
+  const stopped = stage.stop();
+  t.ok(calls[5]!.signal.aborted, 'stopping abandons the one in flight');
+  calls[5]!.reject(new Error('aborted'));
+  await stopped;
+  t.equal(end.got.at(-1)!.type, 'utterance', 'and pushes nothing for it');
+});
+
+t.test('recogniser: a transcriber that throws at once still ends in not-understood', async (t) => {
+  const { log } = capturingLogger();
+  const throwing = { transcribe: () => { throw new Error('no audio device'); } } as unknown as Transcriber;
+  const end = collector();
+  const pipeline = new Pipeline([new RecogniserStage(throwing, RATE, log), end], () => t.fail('no stage fails'));
+  pipeline.push(utterance());
+  await pipeline.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(kinds(end.got), ['utterance', 'not-understood'], 'the responder is never left waiting for words');
+});
+
+t.test('speech detector: stopping waits for the audio in hand and releases the detector once', async (t) => {
+  const detector = loudnessDetector();
+  let releases = 0;
+  detector.release = async () => void releases++;
+  const end = collector();
+  const pipeline = new Pipeline([new DetectorStage(new VoiceActivityDetector(settings, detector), detector, 3), end], () => t.fail('no stage fails'));
+  pipeline.push(audio(true, 10, 0));
+  pipeline.push(audio(false, 10, 1));
+  await pipeline.stop();
+  t.same(kinds(end.got), ['speech-started', 'utterance'], 'what was captured before the stop was judged');
+  t.equal(releases, 1);
 });
