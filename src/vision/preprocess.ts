@@ -79,8 +79,8 @@ function evenSide(start: number, end: number, limit: number): number {
 /**
  * The image at cols x rows, for the detector's letterbox and the alignment's shrink. A reduction
  * wants area averaging (bilinear sampling skips pixels and aliases), but OpenCV's INTER_AREA is slow
- * except at exactly 2x: 0.29 ms for 640x480 -> 128x96 (5x) and 0.39 ms for a 330 px square -> 128
- * on one Xeon core, against 0.15 ms and 0.07 ms halving by area while the image is over twice the
+ * except at exactly 2x: 0.26 ms for 640x480 -> 128x96 (5x) and 0.35 ms for a 330 px square -> 128
+ * on one Xeon core, against 0.12 ms and 0.06 ms halving by area while the image is over twice the
  * target, then resizing bilinearly by the rest (under 2x, where bilinear still reads every pixel).
  * An odd size cannot be halved exactly; from there one INTER_AREA step does the rest.
  */

@@ -6,7 +6,11 @@
  * recogniser) without touching the others; none of them knows what comes before or after it.
  */
 
-/** Flows down, from the microphone towards the responder. */
+/**
+ * Flows down, from the microphone towards the responder. Two clocks: `capturedAt` and `at` are
+ * performance.now(); `atMs`, `startMs` and `endMs` are milliseconds of audio since the detector
+ * started (where in the recording, as `emobot hear` prints them).
+ */
 export type DownFrame =
   /** 16-bit mono PCM, and when it was captured (performance.now()). */
   | { type: 'audio'; pcm: Buffer; capturedAt: number }
