@@ -97,9 +97,7 @@ export class Voice implements Subsystem {
       if (this.attended?.trackId === trackId) this.attended = undefined;
     });
     ctx.bus.on('robot.state', (state) => {
-      if (mayTalk(state)) return;
-      this.cancel();
-      this.listening?.pipeline.pushUp({ type: 'cancel' });
+      if (!mayTalk(state)) this.cancelWithListening();
     });
     ctx.bus.on('voice.say', ({ text }) => {
       if (ctx.robotState().muted) return ctx.log.info(`not saying "${text}": muted`);
@@ -113,8 +111,7 @@ export class Voice implements Subsystem {
     this.stopped = true;
     this.listening?.microphone.stop();
     clearTimeout(this.proactiveTimer);
-    this.cancel();
-    this.listening?.pipeline.pushUp({ type: 'cancel' });
+    this.cancelWithListening();
     await this.current?.done;
     // Audio already captured is still being judged: the stages let go once that is done, and once only.
     const listening = this.listening;
@@ -227,8 +224,8 @@ export class Voice implements Subsystem {
   private utter(trigger: 'emotion' | 'say' | 'reply', speak: (signal: AbortSignal) => Promise<void>): void {
     // A reply still waiting for the person's words is given up, and so is their speech-to-text,
     // unless a newer utterance replaces it: the recogniser is already on that one's words.
-    if (trigger !== 'reply' && this.awaitingWords) this.listening?.pipeline.pushUp({ type: 'cancel' });
-    this.cancel();
+    if (trigger !== 'reply' && this.awaitingWords) this.cancelWithListening();
+    else this.cancel();
     const controller = new AbortController();
     this.trigger = trigger;
     const done = speak(controller.signal)
@@ -242,6 +239,12 @@ export class Voice implements Subsystem {
 
   private cancel(): void {
     this.current?.controller.abort();
+  }
+
+  /** Also abandons what the listening stages still do with the person's last words (speech-to-text). */
+  private cancelWithListening(): void {
+    this.cancel();
+    this.listening?.pipeline.pushUp({ type: 'cancel' });
   }
 }
 

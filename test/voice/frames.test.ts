@@ -1,15 +1,9 @@
 import t from 'tap';
-import { Pipeline, type DownFrame, type Push, type Stage, type UpFrame } from '../../src/voice/frames.js';
+import { Pipeline, type DownFrame, type Push, type Stage } from '../../src/voice/frames.js';
+import { collector } from '../helpers/stages.js';
 
 const transcript = (text: string): DownFrame => ({ type: 'transcript', text });
 const texts = (frames: DownFrame[]) => frames.map((f) => (f.type === 'transcript' ? f.text : f.type));
-
-/** The last stage: keeps what reaches it. */
-function collector(): Stage & { got: DownFrame[]; ups: UpFrame[] } {
-  const got: DownFrame[] = [];
-  const ups: UpFrame[] = [];
-  return { name: 'collector', got, ups, down: (frame) => void got.push(frame), up: (frame) => void ups.push(frame) };
-}
 
 const released = () => {
   let release!: () => void;

@@ -1,21 +1,16 @@
 import t from 'tap';
 import { AttentionGate } from '../../src/voice/attention.js';
-import { Pipeline, type DownFrame, type Stage } from '../../src/voice/frames.js';
+import { Pipeline, type DownFrame } from '../../src/voice/frames.js';
 import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage } from '../../src/voice/listening.js';
 import type { Transcriber } from '../../src/voice/transcriber.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
 import { capturingLogger } from '../helpers/log.js';
+import { collector } from '../helpers/stages.js';
 import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
 
 const RATE = 16_000;
 const FRAME = 512;
 const settings = { sampleRate: RATE, min_speech_ms: 60, end_silence_ms: 100, preroll_ms: 0, max_utterance_ms: 15_000 };
-
-/** The end of a pipeline under test: keeps what reaches it. */
-function collector(): Stage & { got: DownFrame[] } {
-  const got: DownFrame[] = [];
-  return { name: 'collector', got, down: (frame) => void got.push(frame) };
-}
 
 const utterance = (durationMs = 800): DownFrame => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs });
 const kinds = (frames: DownFrame[]) => frames.map((f) => f.type);
