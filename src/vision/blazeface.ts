@@ -182,9 +182,8 @@ export class BlazeFaceDetector implements FaceDetector {
     padded.release();
     const bytes = scaled.getData();
     scaled.release();
-    // getData copies into a buffer of its own (offset 0), so a view reads the floats; a binding
-    // that handed out a slice of a shared one at an odd offset gets a copy instead of a RangeError.
-    const data = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
+    // getData copies into a buffer of its own (offset 0), so a view reads the floats without a copy.
+    const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     return { tensor: new ort.Tensor('float32', data, [1, this.size, this.size, 3]), scale };
   }
 }
