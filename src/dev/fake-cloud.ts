@@ -33,6 +33,8 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The client closed the connection before the whole answer was sent (it gave the request up). */
+  abandoned: boolean;
 }
 
 /** Deterministic PCM for a sentence: its bytes identify the text, so tests can find it at the speaker. */
@@ -59,7 +61,9 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
     req.on('data', (d: Buffer) => (body += d.toString('latin1')));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      requests.push({ path: `${req.method} ${url.pathname}${url.search}`, headers: req.headers, body });
+      const recorded: RecordedRequest = { path: `${req.method} ${url.pathname}${url.search}`, headers: req.headers, body, abandoned: false };
+      requests.push(recorded);
+      res.once('close', () => (recorded.abandoned = !res.writableFinished));
       if (req.method === 'POST' && url.pathname === '/v1/chat/completions') return chat(res, body);
       if (req.method === 'POST' && url.pathname === '/v1/audio/transcriptions') return transcription(res);
       const tts = /^\/v1\/text-to-speech\/([^/]+)\/stream$/.exec(url.pathname);

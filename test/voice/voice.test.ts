@@ -6,7 +6,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { Voice } from '../../src/voice/voice.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 import { subsystemContext } from '../helpers/context.js';
-import { pcmFor, startFakeCloud } from '../../src/dev/fake-cloud.js';
+import { pcmFor, startFakeCloud, type FakeCloudOptions } from '../../src/dev/fake-cloud.js';
 import { realtimeMicrophone, spokenRecording } from '../../src/dev/fake-microphone.js';
 import { attendedFace, visionFrame } from '../helpers/vision-frame.js';
 import { waitFor } from '../helpers/wait.js';
@@ -108,7 +108,7 @@ function hear(t: { teardown(fn: () => unknown): void }, file: string): () => voi
  * The voice with the cloud on the fake services (what they hear and answer), listening through the
  * real-time fake microphone to a person saying `said` after `leadMs`.
  */
-async function startListening(t: { teardown(fn: () => unknown): void }, services: { transcript: string; reply: string }, said: string, leadMs: number, listen: Record<string, unknown> = {}) {
+async function startListening(t: { teardown(fn: () => unknown): void }, services: FakeCloudOptions & { transcript: string; reply: string }, said: string, leadMs: number, listen: Record<string, unknown> = {}) {
   const cloud = await startFakeCloud(services);
   t.teardown(cloud.close);
   hear(t, await micFile(said.replace(/\W+/g, '-'), said, leadMs));
@@ -202,4 +202,21 @@ t.test('attention off (voice.listen.require_attention: false): every utterance i
   await r.subsystem.start(r.ctx);
   await waitFor(() => r.said.length === 1, 'the answer', 15_000);
   t.equal(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions').length, 1);
+});
+
+t.test('a say while the person\'s words are still being transcribed: the say is spoken, and the words are not answered', async (t) => {
+  const { cloud, r } = await startListening(t, { transcript: 'What is the weather?', reply: 'Sunny.', sttDelayMs: 1500 }, 'What is the weather like?', 500, { require_attention: false });
+  const heard: string[] = [];
+  r.bus.on('voice.heard', (e) => void heard.push(e.text));
+  await r.subsystem.start(r.ctx);
+  await waitFor(() => cloud.requests.some((q) => q.path === 'POST /v1/audio/transcriptions'), 'the utterance to go to speech-to-text', 15_000);
+  r.bus.emit('voice.say', { text: 'Dinner is ready.', by: 'MQTT' });
+  await waitFor(() => r.said.length === 1, 'the say text');
+  // Past the transcript's arrival: it came, and nobody waits for it any more.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  t.same(r.said.map((s) => [s.text, s.trigger]), [['Dinner is ready.', 'say']]);
+  t.same(heard, [], 'the transcript that came after the say was not taken as something to answer');
+  t.same(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions').map((q) => q.abandoned), [true], 'the robot gave up the speech-to-text request');
+  t.same(cloud.requests.filter((q) => q.path === 'POST /v1/chat/completions'), [], 'nothing went to the language model');
+  t.same(r.failures, [], 'no handler failed');
 });
