@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ElevenLabsClient } from '@elevenlabs/elevenlabs-js';
 import type { Config } from '../config/schema.js';
+import { asError } from '../runtime/errors.js';
 
 type VoiceConfig = Config['voice'];
 
@@ -25,22 +26,34 @@ export interface Synthesizer {
 export class ElevenLabsSynthesizer implements Synthesizer {
   readonly name = 'elevenlabs';
   readonly sampleRate: number;
-  private readonly client: Promise<ElevenLabsClient>;
+  private client?: Promise<ElevenLabsClient>;
 
   constructor(
     private readonly config: VoiceConfig,
-    apiKey: string,
+    private readonly apiKey: string,
   ) {
     this.sampleRate = sampleRateOf(config.tts.output_format);
-    this.client = import('@elevenlabs/elevenlabs-js').then(({ ElevenLabsClient }) => new ElevenLabsClient({ apiKey, baseUrl: config.elevenlabs_base_url }));
     // A failed load surfaces on the first sentence spoken, not as an unhandled rejection at start.
-    this.client.catch(() => {});
+    this.load().catch(() => {});
+  }
+
+  /** The client, loading the SDK once; a load that failed (a full file table, say) is tried again next time. */
+  private load(): Promise<ElevenLabsClient> {
+    const loading = (this.client ??= import('@elevenlabs/elevenlabs-js').then(
+      ({ ElevenLabsClient }) => new ElevenLabsClient({ apiKey: this.apiKey, baseUrl: this.config.elevenlabs_base_url }),
+      (err: unknown) => {
+        if (this.client === loading) this.client = undefined;
+        throw new Error(`cannot load the ElevenLabs SDK: ${asError(err).message}`);
+      },
+    ));
+    return loading;
   }
 
   async *synthesize(text: string, signal: AbortSignal, listenerEmotion?: string): AsyncGenerator<Buffer> {
     const { tts } = this.config;
     const calm = listenerEmotion !== undefined && tts.calm_for.includes(listenerEmotion);
-    const client = await this.client;
+    const client = await this.load();
+    if (signal.aborted) return;
     const stream = await client.textToSpeech.stream(
       tts.voice_id,
       { text, modelId: tts.model, outputFormat: tts.output_format, voiceSettings: calm ? { stability: 0.8, style: 0 } : { stability: 0.45, style: 0.3 } },

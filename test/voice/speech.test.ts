@@ -11,6 +11,10 @@ import { alsaFileDevices } from '../helpers/alsa.js';
 import { pcmFor, startFakeCloud, type FakeCloudOptions } from '../../src/dev/fake-cloud.js';
 import { capturingLogger } from '../helpers/log.js';
 
+// Loaded before any clock starts: the timings below are the pipeline's, not the SDK's first load
+// (about 0.7 s, which the synthesizer starts when it is made).
+await import('@elevenlabs/elevenlabs-js');
+
 // The real SDKs against a fake OpenAI + ElevenLabs on 127.0.0.1, and the real speaker package into a
 // file-backed ALSA device: what the tests compare is the audio that reached the speaker.
 async function setup(teardown: (cleanup: () => unknown) => void, fake: FakeCloudOptions = {}, voice: Record<string, unknown> = {}) {
