@@ -212,10 +212,10 @@ t.test('a say while the person\'s words are still being transcribed: the say is 
   await waitFor(() => cloud.requests.some((q) => q.path === 'POST /v1/audio/transcriptions'), 'the utterance to go to speech-to-text', 15_000);
   r.bus.emit('voice.say', { text: 'Dinner is ready.', by: 'MQTT' });
   await waitFor(() => r.said.length === 1, 'the say text');
-  // Past the transcript's arrival: it came, and nobody waits for it any more.
+  // Past the moment the fake speech-to-text answers (1.5 s after the request), had the robot still been waiting.
   await new Promise((resolve) => setTimeout(resolve, 2000));
   t.same(r.said.map((s) => [s.text, s.trigger]), [['Dinner is ready.', 'say']]);
-  t.same(heard, [], 'the transcript that came after the say was not taken as something to answer');
+  t.same(heard, [], 'the person\'s words were not answered after the say');
   t.same(cloud.requests.filter((q) => q.path === 'POST /v1/audio/transcriptions').map((q) => q.abandoned), [true], 'the robot gave up the speech-to-text request');
   t.same(cloud.requests.filter((q) => q.path === 'POST /v1/chat/completions'), [], 'nothing went to the language model');
   t.same(r.failures, [], 'no handler failed');
