@@ -85,7 +85,8 @@ def main():
         "test_time_flip": True,
         "training": {"selected_epoch": ckpt["record"]["epoch"], "val_acc": ckpt["record"]["val_acc"],
                      "val_acc_flip": ckpt["record"]["val_acc_tta"], "train_images": meta["train_count"],
-                     "args": training_args},
+                     "args": training_args,
+                     **({"averaged": meta["averaged"]} if "averaged" in meta else {})},
     }
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)
