@@ -1,37 +1,19 @@
 /**
- * The listening path as typed frames flowing through stages, after Pipecat's frames and processors:
- * the microphone's audio goes in at the top, each stage turns the frames it handles into the next
- * kind and passes the others on, and what the robot does (it started or stopped talking) flows
- * back up to the stages that care. A stage can be swapped (another speech detector, a local
- * recogniser) without touching the others; none of them knows what comes before or after it.
+ * Typed frames flowing through stages, after Pipecat's frames and processors: frames go in at the
+ * top, each stage turns the frames it handles into the next kind and passes the others on, and
+ * what happens further down (the robot started talking, a cloud service failed) flows back up to
+ * the stages that care. A stage can be swapped without touching the others; none of them knows
+ * what comes before or after it. The listening path (listening.ts) and the speaking path
+ * (speaking.ts) are such pipelines, each with frame types of its own.
  */
 
-/**
- * Flows down, from the microphone towards the responder. Two clocks: `capturedAt` and `at` are
- * performance.now(); `atMs`, `startMs` and `endMs` are milliseconds of audio since the detector
- * started (where in the recording, as `emobot hear` prints them).
- */
-export type DownFrame =
-  /** 16-bit mono PCM, and when it was captured (performance.now()). */
-  | { type: 'audio'; pcm: Buffer; capturedAt: number }
-  /** The person started talking (a detected onset): the robot stops talking over them (barge-in). */
-  | { type: 'speech-started'; atMs: number }
-  /** What the person said, from onset to the end of speech, with the pre-roll. */
-  | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number }
-  | { type: 'transcript'; text: string }
-  /** An utterance meant for the robot that it cannot understand now (offline, speech-to-text failed). */
-  | { type: 'not-understood'; because: string };
+export interface Frame {
+  readonly type: string;
+}
 
-/** Flows up, from the responder towards the microphone. */
-export type UpFrame =
-  /** The robot started or stopped making sound (performance.now() then), so the microphone hears it or not. */
-  | { type: 'robot-speaking'; speaking: boolean; at: number }
-  /** The robot may no longer answer (muted, asleep, stopping): work on the person's last words is void. */
-  | { type: 'cancel' };
+export type Push<Down extends Frame> = (frame: Down) => void;
 
-export type Push = (frame: DownFrame) => void;
-
-export interface Stage {
+export interface Stage<Down extends Frame, Up extends Frame> {
   readonly name: string;
   /**
    * One frame from the stage above; what the stage passes on goes down through `push`, in order.
@@ -39,9 +21,9 @@ export interface Stage {
    * judge audio in order) or lets it run and pushes when it is done (the recogniser: speech-to-text
    * must not hold up the detector).
    */
-  down(frame: DownFrame, push: Push): void | Promise<void>;
+  down(frame: Down, push: Push<Down>, pushUp: Push<Up>): void | Promise<void>;
   /** A frame on its way back up from the stages below; it goes on up after this returns. */
-  up?(frame: UpFrame): void;
+  up?(frame: Up): void;
   /** Waits for the work the stage still has in hand and lets go of what it holds. */
   stop?(): Promise<void>;
 }
@@ -51,32 +33,27 @@ export interface Stage {
  * awaiting stage holds up only itself and those below it. A stage that throws loses that frame,
  * not the pipeline: `onError` hears of it.
  */
-export class Pipeline {
+export class Pipeline<Down extends Frame, Up extends Frame> {
   private readonly queues: Promise<void>[];
   private stopping = false;
 
+  /** `onUp` hears each frame that comes out of the top: what the owner of the pipeline is told. */
   constructor(
-    private readonly stages: Stage[],
+    private readonly stages: Stage<Down, Up>[],
     private readonly onError: (stage: string, error: unknown) => void,
+    private readonly onUp: (frame: Up) => void = () => {},
   ) {
     this.queues = stages.map(() => Promise.resolve());
   }
 
   /** Into the first stage; nothing once the pipeline is stopping (a microphone's last chunks). */
-  push(frame: DownFrame): void {
+  push(frame: Down): void {
     if (!this.stopping) this.pushTo(0, frame);
   }
 
-  /** Into the last stage's `up`, then on up through every stage before it. */
-  pushUp(frame: UpFrame): void {
-    for (let i = this.stages.length - 1; i >= 0; i--) {
-      const stage = this.stages[i]!;
-      try {
-        stage.up?.(frame);
-      } catch (err) {
-        this.onError(stage.name, err);
-      }
-    }
+  /** Into the last stage's `up`, then on up through every stage before it, and out of the top. */
+  pushUp(frame: Up): void {
+    this.upFrom(this.stages.length - 1, frame);
   }
 
   /** Resolves when every frame pushed so far has been through every stage that awaits its work. */
@@ -107,10 +84,27 @@ export class Pipeline {
     }
   }
 
-  private pushTo(index: number, frame: DownFrame): void {
+  private pushTo(index: number, frame: Down): void {
     const stage = this.stages[index];
     if (!stage) return;
-    const next = (out: DownFrame) => this.pushTo(index + 1, out);
-    this.queues[index] = this.queues[index]!.then(() => stage.down(frame, next)).catch((err: unknown) => this.onError(stage.name, err));
+    const next = (out: Down) => this.pushTo(index + 1, out);
+    const back = (out: Up) => this.upFrom(index - 1, out);
+    this.queues[index] = this.queues[index]!.then(() => stage.down(frame, next, back)).catch((err: unknown) => this.onError(stage.name, err));
+  }
+
+  private upFrom(index: number, frame: Up): void {
+    for (let i = index; i >= 0; i--) {
+      const stage = this.stages[i]!;
+      try {
+        stage.up?.(frame);
+      } catch (err) {
+        this.onError(stage.name, err);
+      }
+    }
+    try {
+      this.onUp(frame);
+    } catch (err) {
+      this.onError('owner', err);
+    }
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../runtime/logger.js';
 import { asError } from '../runtime/errors.js';
 import type { AttentionGate } from './attention.js';
-import type { DownFrame, Push, Stage, UpFrame } from './frames.js';
+import type { Push as PushOf, Stage } from './frames.js';
 import type { Transcriber } from './transcriber.js';
 import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
 
@@ -9,6 +9,32 @@ import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
  * The listening path's stages, in their order in the pipeline: speech detector, awake gate,
  * attention gate, recogniser. Each passes on the frames it does not handle.
  */
+
+/**
+ * The listening path's frames. Flowing down, from the microphone towards the responder. Two clocks:
+ * `capturedAt` and `at` are performance.now(); `atMs`, `startMs` and `endMs` are milliseconds of
+ * audio since the detector started (where in the recording, as `emobot hear` prints them).
+ */
+export type ListeningFrame =
+  /** 16-bit mono PCM, and when it was captured (performance.now()). */
+  | { type: 'audio'; pcm: Buffer; capturedAt: number }
+  /** The person started talking (a detected onset): the robot stops talking over them (barge-in). */
+  | { type: 'speech-started'; atMs: number }
+  /** What the person said, from onset to the end of speech, with the pre-roll. */
+  | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number }
+  | { type: 'transcript'; text: string }
+  /** An utterance meant for the robot that it cannot understand now (offline, speech-to-text failed). */
+  | { type: 'not-understood'; because: string };
+
+/** Flowing up, from the responder towards the microphone. */
+export type ListeningUpFrame =
+  /** The robot started or stopped making sound (performance.now() then), so the microphone hears it or not. */
+  | { type: 'robot-speaking'; speaking: boolean; at: number }
+  /** The robot may no longer answer (muted, asleep, stopping): work on the person's last words is void. */
+  | { type: 'cancel' };
+
+export type ListeningStage = Stage<ListeningFrame, ListeningUpFrame>;
+type Push = PushOf<ListeningFrame>;
 
 /** Changes kept without audio to prune them (no microphone); a backlog of audio spans far fewer. */
 const MAX_SPEAKING_CHANGES = 64;
@@ -19,7 +45,7 @@ const MAX_SPEAKING_CHANGES = 64;
  * whether it talked is looked up for the moment the audio was captured, however long the audio
  * waited for the detector.
  */
-export class DetectorStage implements Stage {
+export class DetectorStage implements ListeningStage {
   readonly name = 'speech detector';
   /** The robot's speaking changes, oldest first; only the last one before the oldest waiting audio matters. */
   private changes: { at: number; speaking: boolean }[] = [];
@@ -30,7 +56,7 @@ export class DetectorStage implements Stage {
     private readonly bargeInRatio: number,
   ) {}
 
-  async down(frame: DownFrame, push: Push): Promise<void> {
+  async down(frame: ListeningFrame, push: Push): Promise<void> {
     if (frame.type !== 'audio') return push(frame);
     const boost = this.robotSpeakingAt(frame.capturedAt) ? this.bargeInRatio : 1;
     for (const event of await this.vad.push(frame.pcm, boost)) {
@@ -39,7 +65,7 @@ export class DetectorStage implements Stage {
     }
   }
 
-  up(frame: UpFrame): void {
+  up(frame: ListeningUpFrame): void {
     if (frame.type !== 'robot-speaking') return;
     this.changes.push({ at: frame.at, speaking: frame.speaking });
     if (this.changes.length > MAX_SPEAKING_CHANGES) this.changes.shift();
@@ -58,19 +84,19 @@ export class DetectorStage implements Stage {
 }
 
 /** Drops utterances while the robot may not answer (muted, asleep, another mode): nothing heard then leaves it. */
-export class AwakeStage implements Stage {
+export class AwakeStage implements ListeningStage {
   readonly name = 'awake gate';
 
   constructor(private readonly mayAnswer: () => boolean) {}
 
-  down(frame: DownFrame, push: Push): void {
+  down(frame: ListeningFrame, push: Push): void {
     if (frame.type === 'utterance' && !this.mayAnswer()) return;
     push(frame);
   }
 }
 
 /** Drops, on the robot, utterances nobody addressed to it (see AttentionGate); logs each drop. */
-export class AttentionStage implements Stage {
+export class AttentionStage implements ListeningStage {
   readonly name = 'attention gate';
   private warnedBlind = false;
 
@@ -79,7 +105,7 @@ export class AttentionStage implements Stage {
     private readonly log: Logger,
   ) {}
 
-  down(frame: DownFrame, push: Push): void {
+  down(frame: ListeningFrame, push: Push): void {
     if (frame.type !== 'utterance') return push(frame);
     const verdict = this.gate.admits(frame.durationMs);
     if (verdict.admitted) return push(frame);
@@ -92,7 +118,7 @@ export class AttentionStage implements Stage {
     }
   }
 
-  up(frame: UpFrame): void {
+  up(frame: ListeningUpFrame): void {
     if (frame.type === 'robot-speaking') this.gate.speakingChanged(frame.speaking);
   }
 }
@@ -103,7 +129,7 @@ export class AttentionStage implements Stage {
  * runs beside the pipeline, so the detector keeps up meanwhile; a newer utterance or a `cancel`
  * from below abandons it, and an abandoned one pushes nothing.
  */
-export class RecogniserStage implements Stage {
+export class RecogniserStage implements ListeningStage {
   readonly name = 'recogniser';
   private inFlight?: { controller: AbortController; done: Promise<void> };
 
@@ -113,7 +139,7 @@ export class RecogniserStage implements Stage {
     private readonly log: Logger,
   ) {}
 
-  down(frame: DownFrame, push: Push): void {
+  down(frame: ListeningFrame, push: Push): void {
     if (frame.type !== 'utterance') return push(frame);
     this.abandon();
     push(frame);
@@ -136,7 +162,7 @@ export class RecogniserStage implements Stage {
     this.inFlight = { controller, done };
   }
 
-  up(frame: UpFrame): void {
+  up(frame: ListeningUpFrame): void {
     if (frame.type === 'cancel') this.abandon();
   }
 

@@ -1,14 +1,13 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../runtime/logger.js';
 import { asError } from '../runtime/errors.js';
-import type { AudioSink, Playback } from './audio-out.js';
-import type { ChatBrain, ReplyRequest } from './brain.js';
-import { CircuitBreaker } from './circuit-breaker.js';
-import { SentenceSplitter } from './sentences.js';
+import type { AudioSink } from './audio-out.js';
+import type { ReplyRequest } from './brain.js';
+import { Pipeline } from './frames.js';
+import { BrainStage, SentenceStage, SpeakerStage, SynthesizerStage, type Cloud, type SpeakingFrame, type SpeakingUpFrame, type SpeechSource, type Turn } from './speaking.js';
 import type { Synthesizer } from './synthesizer.js';
 
 type VoiceConfig = Config['voice'];
-export type SpeechSource = 'cloud' | 'offline';
 
 export interface SpeechEvents {
   /** `stillQueuedMs`: when speech is cut off, the audio already in the device that still sounds. */
@@ -17,112 +16,69 @@ export interface SpeechEvents {
   said(text: string, source: SpeechSource): void;
 }
 
-export interface Cloud {
-  brain: ChatBrain;
-  synthesizer: Synthesizer;
-}
-
 /**
- * Turns replies into sound: the language model's stream is cut into sentences, each sentence is
- * synthesised and played while the next is being written, so the first words play long before the
- * reply is complete. Any cloud failure before the robot has said something falls back to the
- * offline voice; the circuit breaker keeps a failing cloud from being asked again and again.
+ * Turns replies into sound through the speaking stages (speaking.ts): brain, sentence splitter,
+ * synthesiser, speaker. Each call is one turn, which ends when everything of it has played, or at
+ * once when its signal fires; the first words play long before a streamed reply is complete.
  */
 export class Speech {
-  private readonly breaker: CircuitBreaker;
-  private phraseIndex = 0;
+  private readonly pipeline: Pipeline<SpeakingFrame, SpeakingUpFrame>;
+  private readonly ending = new Map<Turn, () => void>();
+  private turns = 0;
+  private stopped = false;
 
   constructor(
-    private readonly config: VoiceConfig,
-    private readonly sink: AudioSink,
-    private readonly offline: Synthesizer,
-    private readonly cloud: Cloud | undefined,
+    config: VoiceConfig,
+    sink: AudioSink,
+    offline: Synthesizer,
+    cloud: Cloud | undefined,
     private readonly events: SpeechEvents,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.breaker = new CircuitBreaker(config.circuit_breaker);
+    const stages = [new BrainStage(config, cloud?.brain, log), new SentenceStage(), new SynthesizerStage(config, offline, cloud?.synthesizer), new SpeakerStage(sink)];
+    this.pipeline = new Pipeline(stages, (stage, err) => log.warn(`voice (${stage}): ${asError(err).message}`), (frame) => this.heard(frame));
   }
 
   /** Answers the person (or speaks up about how they look). */
-  async respond(request: ReplyRequest, signal: AbortSignal): Promise<void> {
-    if (this.cloud && this.breaker.available()) {
-      const cloud = this.cloud;
-      const spoke = await this.tryCloud(() => this.sentences(cloud.brain.reply(request, signal)), request.emotion?.label, signal);
-      if (spoke) return;
-    }
-    // Picked only when needed: the phrases rotate, and a turn the cloud answered must not use one up.
-    await this.speak([this.phrase(request.userText ? 'reply' : request.emotion?.label)], this.offline, 'offline', undefined, signal);
+  respond(request: ReplyRequest, signal: AbortSignal): Promise<void> {
+    const emotion = request.emotion?.label;
+    return this.turn(signal, { phrase: request.userText ? 'reply' : (emotion ?? 'neutral') }, emotion, (turn) => ({ type: 'reply', turn, request }));
   }
 
   /** The person said something the robot cannot understand or answer now (no cloud, failed transcription). */
-  async apologize(signal: AbortSignal): Promise<void> {
-    await this.speak([this.phrase('reply')], this.offline, 'offline', undefined, signal);
+  apologize(signal: AbortSignal): Promise<void> {
+    return this.turn(signal, { phrase: 'reply' }, undefined, (turn) => ({ type: 'offline', turn }));
   }
 
   /** Speaks given text as it is (the MQTT `say` command). */
-  async say(text: string, signal: AbortSignal): Promise<void> {
-    if (this.cloud && this.breaker.available()) {
-      const spoke = await this.tryCloud(async function* () {
-        yield text;
-      }, undefined, signal);
-      if (spoke) return;
+  say(text: string, signal: AbortSignal): Promise<void> {
+    return this.turn(signal, { text }, undefined, (turn) => ({ type: 'say', turn, text }));
+  }
+
+  /** Lets what is still playing end, and the stages go. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.pipeline.stop();
+  }
+
+  private turn(signal: AbortSignal, offline: Turn['offline'], listenerEmotion: string | undefined, first: (turn: Turn) => SpeakingFrame): Promise<void> {
+    const turn: Turn = { id: ++this.turns, signal, offline, ...(listenerEmotion ? { listenerEmotion } : {}) };
+    if (this.stopped) return Promise.resolve();
+    const ended = new Promise<void>((resolve) => this.ending.set(turn, resolve));
+    this.pipeline.push(first(turn));
+    return ended;
+  }
+
+  private heard(frame: SpeakingUpFrame): void {
+    switch (frame.type) {
+      case 'speaking':
+        return this.events.speaking(frame.speaking, frame.stillQueuedMs);
+      case 'said':
+        return this.events.said(frame.text, frame.source);
+      case 'turn-ended':
+        this.ending.get(frame.turn)?.();
+        this.ending.delete(frame.turn);
+        return;
     }
-    await this.speak([text], this.offline, 'offline', undefined, signal);
-  }
-
-  /** True when the cloud handled the turn (or it was cancelled); false to fall back offline. */
-  private async tryCloud(sentences: () => AsyncIterable<string>, emotion: string | undefined, signal: AbortSignal): Promise<boolean> {
-    let wroteAudio = false;
-    try {
-      wroteAudio = await this.speak(sentences(), this.cloud!.synthesizer, 'cloud', emotion, signal, () => (wroteAudio = true));
-      this.breaker.succeeded();
-      return true;
-    } catch (err) {
-      if (signal.aborted) return true;
-      const opened = this.breaker.failed();
-      this.log.warn({ err: asError(err).message }, `cloud voice failed: ${asError(err).message}${opened ? `; offline only for ${this.config.circuit_breaker.open_ms} ms` : ''}`);
-      // Half a reply followed by a stock phrase would sound broken: only fall back if nothing was said.
-      return wroteAudio;
-    }
-  }
-
-  /** Plays sentences through one synthesizer; returns whether any audio was written. */
-  private async speak(sentences: Iterable<string> | AsyncIterable<string>, synthesizer: Synthesizer, source: SpeechSource, emotion: string | undefined, signal: AbortSignal, onAudio?: () => void): Promise<boolean> {
-    let playback: Playback | undefined;
-    try {
-      for await (const sentence of sentences) {
-        if (signal.aborted) break;
-        for await (const pcm of synthesizer.synthesize(sentence, signal, emotion)) {
-          if (signal.aborted) break;
-          if (!playback) {
-            playback = this.sink.open(synthesizer.sampleRate);
-            this.events.speaking(true);
-            onAudio?.();
-          }
-          await playback.write(pcm, signal);
-        }
-        if (playback && !signal.aborted) this.events.said(sentence, source);
-      }
-    } finally {
-      if (playback) {
-        const queued = signal.aborted ? playback.queuedMs() : 0;
-        await playback.end(signal.aborted);
-        this.events.speaking(false, queued);
-      }
-    }
-    return playback !== undefined;
-  }
-
-  private async *sentences(tokens: AsyncIterable<string>): AsyncGenerator<string> {
-    const splitter = new SentenceSplitter();
-    for await (const token of tokens) yield* splitter.push(token);
-    yield* splitter.flush();
-  }
-
-  /** The next phrase for an emotion (or for a reply), rotating so repeats are rare. */
-  private phrase(key: string | undefined): string {
-    const table = this.config.offline.phrases as Record<string, string[]>;
-    const list = table[key ?? 'neutral'] ?? table.neutral!;
-    return list[this.phraseIndex++ % list.length]!;
   }
 }

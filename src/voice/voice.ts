@@ -4,17 +4,18 @@ import { asError } from '../runtime/errors.js';
 import { AttentionGate } from './attention.js';
 import { SilentSink, SpeakerSink, type AudioSink } from './audio-out.js';
 import { ChatBrain, type ReplyRequest } from './brain.js';
-import { Speech, type Cloud } from './speech.js';
+import { Speech } from './speech.js';
+import type { Cloud } from './speaking.js';
 import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
-import { Pipeline, type DownFrame, type Stage } from './frames.js';
-import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage } from './listening.js';
+import { Pipeline } from './frames.js';
+import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage, type ListeningFrame, type ListeningStage, type ListeningUpFrame } from './listening.js';
 import { createSpeechDetector, VoiceActivityDetector } from './vad.js';
 
 const HISTORY = 5;
 
-type Words = Extract<DownFrame, { type: 'transcript' | 'not-understood' }>;
+type Words = Extract<ListeningFrame, { type: 'transcript' | 'not-understood' }>;
 
 interface Attended {
   trackId: number;
@@ -27,7 +28,8 @@ interface Attended {
  * The robot's voice. It speaks up when the person's emotion changes and holds (not more often than
  * the cooldown), says what it is asked to, and answers what it hears: the microphone's audio flows
  * through the listening stages (frames.ts, listening.ts) into this subsystem's responder, the last
- * stage, and what the robot does flows back up. One utterance at a time, cancelled at once by mute,
+ * stage, and what the robot does flows back up. What it says goes through the speaking stages
+ * (speech.ts, speaking.ts). One utterance at a time, cancelled at once by mute,
  * a mode change or stop. Only emotion labels and text leave the robot, never images.
  */
 export class Voice implements Subsystem {
@@ -40,7 +42,7 @@ export class Voice implements Subsystem {
   /** Why the utterance in progress is being said, for the voice.said events. */
   private trigger: 'emotion' | 'say' | 'reply' = 'emotion';
   private ctx?: SubsystemContext;
-  private listening?: { microphone: Microphone; pipeline: Pipeline };
+  private listening?: { microphone: Microphone; pipeline: Pipeline<ListeningFrame, ListeningUpFrame> };
   private stopped = false;
   private transcriber?: Transcriber;
   /** True from the first audio of an utterance until it ended (what the microphone may hear back). */
@@ -49,7 +51,7 @@ export class Voice implements Subsystem {
   /** The reply in progress waits here for what the recogniser made of the person's words. */
   private awaitingWords?: (words?: Words) => void;
   /** The listening pipeline's last stage: the robot's side of the conversation. */
-  private readonly responder: Stage = { name: 'responder', down: (frame) => this.respondTo(frame) };
+  private readonly responder: ListeningStage = { name: 'responder', down: (frame) => this.respondTo(frame) };
 
   constructor(private readonly sinkFor: (device: string, sampleRate: number) => Promise<AudioSink> = defaultSink) {}
 
@@ -113,6 +115,7 @@ export class Voice implements Subsystem {
     clearTimeout(this.proactiveTimer);
     this.cancelWithListening();
     await this.current?.done;
+    await this.speech?.stop();
     // Audio already captured is still being judged: the stages let go once that is done, and once only.
     const listening = this.listening;
     this.listening = undefined;
@@ -132,7 +135,7 @@ export class Voice implements Subsystem {
       // Once is enough to know; a broken detector would otherwise log every 32 ms.
       if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
     });
-    const stages: Stage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => !this.stopped && mayTalk(ctx.robotState()))];
+    const stages: ListeningStage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => !this.stopped && mayTalk(ctx.robotState()))];
     if (listen.require_attention) {
       const attention = new AttentionGate(listen);
       ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
@@ -156,7 +159,7 @@ export class Voice implements Subsystem {
    * stops), said something meant for it (the reply turn begins, and waits for the words), and
    * what those words were, or that they could not be understood (the offline apology).
    */
-  private respondTo(frame: DownFrame): void {
+  private respondTo(frame: ListeningFrame): void {
     // A stopped voice (a reload starts a new one) answers nothing it heard before.
     if (this.stopped) return;
     switch (frame.type) {

@@ -1,9 +1,14 @@
 import t from 'tap';
-import { Pipeline, type DownFrame, type Push, type Stage } from '../../src/voice/frames.js';
-import { collector } from '../helpers/stages.js';
+import { Pipeline, type Push, type Stage as StageOf } from '../../src/voice/frames.js';
+import { collector as collectorOf } from '../helpers/stages.js';
 
-const transcript = (text: string): DownFrame => ({ type: 'transcript', text });
-const texts = (frames: DownFrame[]) => frames.map((f) => (f.type === 'transcript' ? f.text : f.type));
+// Frames of the tests' own: the pipeline knows nothing of what flows through it.
+type Down = { type: 'text'; text: string } | { type: 'other' };
+type Up = { type: 'note'; text: string };
+type Stage = StageOf<Down, Up>;
+const collector = () => collectorOf<Down, Up>();
+const transcript = (text: string): Down => ({ type: 'text', text });
+const texts = (frames: Down[]) => frames.map((f) => (f.type === 'text' ? f.text : f.type));
 
 const released = () => {
   let release!: () => void;
@@ -53,7 +58,7 @@ t.test('a stage that fails loses that frame only, and the error names the stage'
   const picky: Stage = {
     name: 'picky',
     down: (frame, push) => {
-      if (frame.type === 'transcript' && frame.text === 'bad') throw new Error('cannot');
+      if (frame.type === 'text' && frame.text === 'bad') throw new Error('cannot');
       push(frame);
     },
   };
@@ -66,10 +71,29 @@ t.test('a stage that fails loses that frame only, and the error names the stage'
 
 t.test('frames pushed up reach every stage from the last to the first', async (t) => {
   const order: string[] = [];
-  const stage = (name: string): Stage => ({ name, down: (frame: DownFrame, push: Push) => push(frame), up: () => void order.push(name) });
-  const pipeline = new Pipeline([stage('first'), { name: 'no up', down: () => {} }, stage('last')], () => t.fail('no stage fails'));
-  pipeline.pushUp({ type: 'cancel' });
-  t.same(order, ['last', 'first']);
+  const stage = (name: string): Stage => ({ name, down: (frame: Down, push: Push<Down>) => push(frame), up: () => void order.push(name) });
+  const pipeline = new Pipeline<Down, Up>([stage('first'), { name: 'no up', down: () => {} }, stage('last')], () => t.fail('no stage fails'), () => order.push('owner'));
+  pipeline.pushUp({ type: 'note', text: 'x' });
+  t.same(order, ['last', 'first', 'owner'], 'and out of the top, to the pipeline\'s owner');
+});
+
+t.test('a stage sends frames up from where it is: the stages above it hear them, it and those below do not', async (t) => {
+  const heard: string[] = [];
+  const listener = (name: string): Stage => ({ name, down: (frame, push) => push(frame), up: (frame) => void heard.push(`${name}: ${frame.text}`) });
+  const reporter: Stage = {
+    name: 'reporter',
+    down: (frame, push, pushUp) => {
+      pushUp({ type: 'note', text: 'failed' });
+      push(frame);
+    },
+    up: (frame) => void heard.push(`reporter: ${frame.text}`),
+  };
+  const end = collector();
+  const pipeline = new Pipeline<Down, Up>([listener('top'), listener('middle'), reporter, listener('below'), end], () => t.fail('no stage fails'), (frame) => heard.push(`owner: ${frame.text}`));
+  pipeline.push(transcript('a'));
+  await pipeline.idle();
+  t.same(heard, ['middle: failed', 'top: failed', 'owner: failed']);
+  t.same(texts(end.got), ['a'], 'and the frame itself went on down');
 });
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

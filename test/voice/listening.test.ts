@@ -1,7 +1,7 @@
 import t from 'tap';
 import { AttentionGate } from '../../src/voice/attention.js';
-import { Pipeline, type DownFrame } from '../../src/voice/frames.js';
-import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage } from '../../src/voice/listening.js';
+import { Pipeline } from '../../src/voice/frames.js';
+import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage, type ListeningFrame } from '../../src/voice/listening.js';
 import type { Transcriber } from '../../src/voice/transcriber.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
 import { capturingLogger } from '../helpers/log.js';
@@ -12,8 +12,8 @@ const RATE = 16_000;
 const FRAME = 512;
 const settings = { sampleRate: RATE, min_speech_ms: 60, end_silence_ms: 100, preroll_ms: 0, max_utterance_ms: 15_000 };
 
-const utterance = (durationMs = 800): DownFrame => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs });
-const kinds = (frames: DownFrame[]) => frames.map((f) => f.type);
+const utterance = (durationMs = 800): ListeningFrame => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs });
+const kinds = (frames: ListeningFrame[]) => frames.map((f) => f.type);
 
 /** Speech wherever a sample is non-zero, unless `boost` is above 1; records the boosts it was asked with. */
 function loudnessDetector(): SpeechDetector & { boosts: number[] } {
@@ -31,7 +31,7 @@ function loudnessDetector(): SpeechDetector & { boosts: number[] } {
   };
 }
 
-const audio = (loud: boolean, frames: number, capturedAt: number): DownFrame => ({ type: 'audio', pcm: Buffer.alloc(FRAME * 2 * frames, loud ? 0x40 : 0), capturedAt });
+const audio = (loud: boolean, frames: number, capturedAt: number): ListeningFrame => ({ type: 'audio', pcm: Buffer.alloc(FRAME * 2 * frames, loud ? 0x40 : 0), capturedAt });
 
 t.test('speech detector: audio in, speech-started then the utterance out; other frames pass', async (t) => {
   const detector = loudnessDetector();
@@ -42,7 +42,7 @@ t.test('speech detector: audio in, speech-started then the utterance out; other 
   pipeline.push({ type: 'transcript', text: 'passes' });
   await pipeline.idle();
   t.same(kinds(end.got), ['speech-started', 'utterance', 'transcript']);
-  const said = end.got[1] as Extract<DownFrame, { type: 'utterance' }>;
+  const said = end.got[1] as Extract<ListeningFrame, { type: 'utterance' }>;
   t.ok(said.durationMs > 300 && said.durationMs < 700, `the utterance: ${Math.round(said.durationMs)} ms`);
 });
 
