@@ -46,8 +46,25 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Until the device takes more audio, or never will (it failed or closed), or the wait is called off:
+ * a speaker that broke must not hold up the robot's next turn.
+ */
+function drained(output: Writable, signal?: AbortSignal): Promise<void> {
+  if (output.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of ['drain', 'error', 'close']) output.off(event, done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const event of ['drain', 'error', 'close']) output.once(event, done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Real-time pacing shared by both sinks: wait until the audio already written is nearly due. */
-class PacedPlayback implements Playback {
+export class PacedPlayback implements Playback {
   bytes = 0;
   firstWriteAt?: number;
 
@@ -67,7 +84,7 @@ class PacedPlayback implements Playback {
       if (aheadMs > MAX_LEAD_MS) await sleep(aheadMs - MAX_LEAD_MS, signal);
       if (signal?.aborted) return;
       this.bytes += piece.length;
-      if (this.output && !this.output.write(piece)) await new Promise((resolve) => this.output!.once('drain', resolve));
+      if (this.output && !this.output.write(piece)) await drained(this.output, signal);
     }
   }
 

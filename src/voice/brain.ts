@@ -71,7 +71,6 @@ export class ChatBrain {
     const firstToken = new AbortController();
     const timer = setTimeout(() => firstToken.abort(new TimeoutError(`${this.config.openai_base_url} (${llm.model})`, llm.timeout_ms)), llm.timeout_ms);
     const both = AbortSignal.any([signal, firstToken.signal]);
-    let text = '';
     try {
       const stream = await this.client.chat.completions.create(
         { model: llm.model, messages: this.messages(request), max_tokens: llm.max_tokens, temperature: llm.temperature, stream: true },
@@ -83,7 +82,6 @@ export class ChatBrain {
         const piece = typeof content === 'string' ? content : '';
         if (!piece) continue;
         clearTimeout(timer);
-        text += piece;
         yield piece;
       }
       // The SDK ends a stream quietly when it is aborted: a timeout must still be an error.
@@ -98,11 +96,13 @@ export class ChatBrain {
     } finally {
       clearTimeout(timer);
     }
-    // A reply cut off by the person talking over it still happened: the robot remembers what it said.
-    if (request.userText && text) this.remember(request.userText, text);
   }
 
-  private remember(user: string, assistant: string): void {
+  /**
+   * An exchange for the next replies to build on. What the robot said, which is not always what it
+   * was given: a reply cut off by the person talking over it happened as far as it was said.
+   */
+  remember(user: string, assistant: string): void {
     this.memory.push({ user, assistant });
     while (this.memory.length > this.config.llm.memory_turns) this.memory.shift();
   }

@@ -16,7 +16,8 @@ export type Push<Down extends Frame> = (frame: Down) => void;
 export interface Stage<Down extends Frame, Up extends Frame> {
   readonly name: string;
   /**
-   * One frame from the stage above; what the stage passes on goes down through `push`, in order.
+   * One frame from the stage above; what the stage passes on goes down through `push`, in order,
+   * and what the stages above must hear of (a failure) goes up through `pushUp`, from here.
    * A stage whose work takes a while either awaits it (the next frame waits: the detector must
    * judge audio in order) or lets it run and pushes when it is done (the recogniser: speech-to-text
    * must not hold up the detector).
@@ -46,7 +47,7 @@ export class Pipeline<Down extends Frame, Up extends Frame> {
     this.queues = stages.map(() => Promise.resolve());
   }
 
-  /** Into the first stage; nothing once the pipeline is stopping (a microphone's last chunks). */
+  /** Into the first stage; nothing once the pipeline is stopping (a microphone's last chunks, a turn begun too late). */
   push(frame: Down): void {
     if (!this.stopping) this.pushTo(0, frame);
   }
@@ -67,7 +68,7 @@ export class Pipeline<Down extends Frame, Up extends Frame> {
   }
 
   /**
-   * Takes no more audio, then stops the stages from the top, each once the frames handed to it are
+   * Takes no more frames in at the top, then stops the stages from the top, each once the frames handed to it are
    * done, so that what the ones above still pass on reaches a running stage. One that fails to stop
    * is reported and the others still stop.
    */

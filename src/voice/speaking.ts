@@ -23,13 +23,15 @@ export type SpeechSource = 'cloud' | 'offline';
  * cancels it (barge-in, mute) through `signal`, and every stage then drops what it still has of it.
  */
 export interface Turn {
-  readonly id: number;
   readonly signal: AbortSignal;
   /** The person's emotion, which the cloud voice takes into account (calmer for a sad listener). */
   readonly listenerEmotion?: string;
   /** What the offline voice says when the cloud cannot: one of the configured phrases, or this text. */
-  readonly offline: { phrase: string } | { text: string };
+  readonly offline: { phrase: PhraseKey } | { text: string };
 }
+
+/** The offline phrases are kept per emotion, and for a reply the robot cannot give. */
+export type PhraseKey = keyof VoiceConfig['offline']['phrases'];
 
 /** Flows down, from the owner towards the speaker. Every turn ends with `turn-end`, cancelled or not. */
 export type SpeakingFrame =
@@ -58,13 +60,13 @@ export type SpeakingUpFrame =
   | { type: 'cloud-spoke' }
   /** `stillQueuedMs`: when speech is cut off, the audio already in the device that still sounds. */
   | { type: 'speaking'; speaking: boolean; stillQueuedMs: number }
-  | { type: 'said'; text: string; source: SpeechSource }
+  | { type: 'said'; turn: Turn; text: string; source: SpeechSource }
   /** Everything of the turn has played, or been dropped. */
   | { type: 'turn-ended'; turn: Turn };
 
 export type SpeakingStage = Stage<SpeakingFrame, SpeakingUpFrame>;
-type Down = Push<SpeakingFrame>;
-type Up = Push<SpeakingUpFrame>;
+type PushDown = Push<SpeakingFrame>;
+type PushUp = Push<SpeakingUpFrame>;
 
 /** What the robot needs to talk through the cloud; without it, it speaks offline only. */
 export interface Cloud {
@@ -74,45 +76,63 @@ export interface Cloud {
 
 /**
  * Where every turn starts, and where it is ended. Replies and `say`s in, text out, through the
- * cloud while it is usable: the circuit breaker keeps
- * a failing cloud from being asked again and again, and counts failures of the cloud voice that
- * come back up. Without the cloud, the turn goes to the offline voice.
+ * cloud while it is usable: the circuit breaker keeps a failing cloud from being asked again and
+ * again, and counts failures of the cloud voice that come back up, once per turn. Without the
+ * cloud, the turn goes to the offline voice. The language model is told, for the next turns, what
+ * of its reply the person heard: a reply cut off by barge-in still happened, as far as it was said.
  */
 export class BrainStage implements SpeakingStage {
   readonly name = 'brain';
   private readonly breaker: CircuitBreaker;
   /** The reply being written, so that a failure of the cloud voice further down stops it. */
   private writing?: { turn: Turn; controller: AbortController };
+  /** Replies to the person's words, until they have ended: what of each was said. */
+  private readonly replies = new Map<Turn, { userText: string; said: string[] }>();
+  /** The last turn whose cloud failure was counted: the language model and the voice failing in one turn is one failure. */
+  private countedFailure?: Turn;
 
   constructor(
     private readonly config: VoiceConfig,
-    private readonly brain: ChatBrain | undefined,
+    private readonly cloud: Cloud | undefined,
     private readonly log: Logger,
   ) {
     this.breaker = new CircuitBreaker(config.circuit_breaker);
   }
 
-  async down(frame: SpeakingFrame, push: Down): Promise<void> {
+  async down(frame: SpeakingFrame, push: PushDown): Promise<void> {
     if (frame.type !== 'reply' && frame.type !== 'say' && frame.type !== 'offline') return push(frame);
     const { turn } = frame;
     try {
       if (turn.signal.aborted) return;
-      if (frame.type === 'offline' || !this.brain || !this.breaker.available()) return push({ type: 'offline', turn });
+      if (frame.type === 'offline' || !this.cloud || !this.breaker.available()) return push({ type: 'offline', turn });
       if (frame.type === 'say') return push({ type: 'sentence', turn, text: frame.text });
-      await this.write(frame.request, turn, this.brain, push);
+      if (frame.request.userText) this.replies.set(turn, { userText: frame.request.userText, said: [] });
+      await this.write(frame.request, turn, this.cloud.brain, push);
     } finally {
       push({ type: 'turn-end', turn });
     }
   }
 
   up(frame: SpeakingUpFrame): void {
-    if (frame.type === 'cloud-spoke') this.breaker.succeeded();
-    if (frame.type !== 'cloud-failed') return;
-    if (this.writing?.turn === frame.turn) this.writing.controller.abort();
-    this.failed(frame.error);
+    switch (frame.type) {
+      case 'cloud-spoke':
+        return this.breaker.succeeded();
+      case 'cloud-failed':
+        if (this.writing?.turn === frame.turn) this.writing.controller.abort();
+        return this.failed(frame.turn, frame.error);
+      case 'said':
+        if (frame.source === 'cloud') this.replies.get(frame.turn)?.said.push(frame.text);
+        return;
+      case 'turn-ended': {
+        const reply = this.replies.get(frame.turn);
+        this.replies.delete(frame.turn);
+        if (reply?.said.length) this.cloud?.brain.remember(reply.userText, reply.said.join(' '));
+        return;
+      }
+    }
   }
 
-  private async write(request: ReplyRequest, turn: Turn, brain: ChatBrain, push: Down): Promise<void> {
+  private async write(request: ReplyRequest, turn: Turn, brain: ChatBrain, push: PushDown): Promise<void> {
     const controller = new AbortController();
     this.writing = { turn, controller };
     const signal = AbortSignal.any([turn.signal, controller.signal]);
@@ -121,14 +141,16 @@ export class BrainStage implements SpeakingStage {
     } catch (err) {
       // Cancelled, or stopped because the voice failed (counted when it came up).
       if (signal.aborted) return;
-      this.failed(err);
+      this.failed(turn, err);
       push({ type: 'brain-failed', turn });
     } finally {
       if (this.writing?.controller === controller) this.writing = undefined;
     }
   }
 
-  private failed(err: unknown): void {
+  private failed(turn: Turn, err: unknown): void {
+    if (this.countedFailure === turn) return;
+    this.countedFailure = turn;
     const opened = this.breaker.failed();
     const message = asError(err).message;
     this.log.warn({ err: message }, `cloud voice failed: ${message}${opened ? `; offline only for ${this.config.circuit_breaker.open_ms} ms` : ''}`);
@@ -140,7 +162,7 @@ export class SentenceStage implements SpeakingStage {
   readonly name = 'sentence splitter';
   private splitter = new SentenceSplitter();
 
-  down(frame: SpeakingFrame, push: Down): void {
+  down(frame: SpeakingFrame, push: PushDown): void {
     switch (frame.type) {
       case 'text':
         for (const text of this.splitter.push(frame.text)) push({ type: 'sentence', turn: frame.turn, text });
@@ -172,17 +194,17 @@ export class SynthesizerStage implements SpeakingStage {
   constructor(
     private readonly config: VoiceConfig,
     private readonly offline: Synthesizer,
-    private readonly cloud: Synthesizer | undefined,
+    private readonly cloud: Cloud | undefined,
   ) {}
 
-  async down(frame: SpeakingFrame, push: Down, pushUp: Up): Promise<void> {
+  async down(frame: SpeakingFrame, push: PushDown, pushUp: PushUp): Promise<void> {
     const voicing = this.voicingOf(frame.turn);
     switch (frame.type) {
       case 'sentence':
         if (frame.turn.signal.aborted || voicing.failed) return;
         try {
-          if (!this.cloud) throw new Error('no cloud voice is set up');
-          await this.voice(frame.text, this.cloud, 'cloud', frame.turn, push);
+          // The brain sends sentences only with the cloud set up.
+          await this.voice(frame.text, this.cloud!.synthesizer, 'cloud', frame.turn, push);
           voicing.cloudSpoke = true;
         } catch (err) {
           if (frame.turn.signal.aborted) return;
@@ -197,7 +219,8 @@ export class SynthesizerStage implements SpeakingStage {
       case 'offline':
         return this.voice(this.offlineText(frame.turn), this.offline, 'offline', frame.turn, push);
       case 'turn-end':
-        if (voicing.cloudSpoke && !voicing.failed && !frame.turn.signal.aborted) pushUp({ type: 'cloud-spoke' });
+        // A turn cut off after the cloud voice spoke is one the cloud served well.
+        if (voicing.cloudSpoke && !voicing.failed) pushUp({ type: 'cloud-spoke' });
         return push(frame);
       default:
         return push(frame);
@@ -209,11 +232,11 @@ export class SynthesizerStage implements SpeakingStage {
     return this.voicing;
   }
 
-  private async fallBack(turn: Turn, push: Down): Promise<void> {
+  private async fallBack(turn: Turn, push: PushDown): Promise<void> {
     if (!this.voicingOf(turn).heard && !turn.signal.aborted) await this.voice(this.offlineText(turn), this.offline, 'offline', turn, push);
   }
 
-  private async voice(text: string, synthesizer: Synthesizer, source: SpeechSource, turn: Turn, push: Down): Promise<void> {
+  private async voice(text: string, synthesizer: Synthesizer, source: SpeechSource, turn: Turn, push: PushDown): Promise<void> {
     const voicing = this.voicingOf(turn);
     for await (const pcm of synthesizer.synthesize(text, turn.signal, turn.listenerEmotion)) {
       if (turn.signal.aborted) return;
@@ -226,8 +249,7 @@ export class SynthesizerStage implements SpeakingStage {
   /** Picked only when needed: the phrases rotate, and a turn the cloud answered must not use one up. */
   private offlineText(turn: Turn): string {
     if ('text' in turn.offline) return turn.offline.text;
-    const table = this.config.offline.phrases as Record<string, string[]>;
-    const list = table[turn.offline.phrase] ?? table.neutral!;
+    const list = this.config.offline.phrases[turn.offline.phrase];
     return list[this.phraseIndex++ % list.length]!;
   }
 }
@@ -240,21 +262,31 @@ export class SynthesizerStage implements SpeakingStage {
 export class SpeakerStage implements SpeakingStage {
   readonly name = 'speaker';
   private playing?: { turn: Turn; playback: Playback; close: (abandon: boolean) => Promise<void> };
+  /** A turn whose sound the device would not take: the rest of its audio is dropped, and the failure told once. */
+  private unplayable?: Turn;
 
   constructor(private readonly sink: AudioSink) {}
 
-  async down(frame: SpeakingFrame, push: Down, pushUp: Up): Promise<void> {
+  async down(frame: SpeakingFrame, push: PushDown, pushUp: PushUp): Promise<void> {
     switch (frame.type) {
       case 'audio': {
         const { turn } = frame;
-        if (turn.signal.aborted) return;
-        if (this.playing && this.playing.turn !== turn) await this.playing.close(true);
-        const playing = this.playing ?? this.open(turn, frame.sampleRate, pushUp);
+        if (turn.signal.aborted || this.unplayable === turn) return;
+        // A turn's audio comes after the turn-end of the one before, which closed its playback.
+        let playing = this.playing;
+        if (!playing) {
+          try {
+            playing = this.open(turn, frame.sampleRate, pushUp);
+          } catch (err) {
+            this.unplayable = turn;
+            throw err;
+          }
+        }
         await playing.playback.write(frame.pcm, turn.signal);
         return;
       }
       case 'said':
-        if (this.playing?.turn === frame.turn && !frame.turn.signal.aborted) pushUp({ type: 'said', text: frame.text, source: frame.source });
+        if (this.playing?.turn === frame.turn && !frame.turn.signal.aborted) pushUp({ type: 'said', turn: frame.turn, text: frame.text, source: frame.source });
         return;
       case 'turn-end':
         try {
@@ -272,7 +304,7 @@ export class SpeakerStage implements SpeakingStage {
     await this.playing?.close(true);
   }
 
-  private open(turn: Turn, sampleRate: number, pushUp: Up): NonNullable<SpeakerStage['playing']> {
+  private open(turn: Turn, sampleRate: number, pushUp: PushUp): NonNullable<SpeakerStage['playing']> {
     const playback = this.sink.open(sampleRate);
     let closing: Promise<void> | undefined;
     const close = (abandon: boolean): Promise<void> =>
@@ -286,7 +318,8 @@ export class SpeakerStage implements SpeakingStage {
           pushUp({ type: 'speaking', speaking: false, stillQueuedMs });
         }
       })());
-    const onAbort = () => void close(true);
+    // Ending an abandoned playback only ends the device's stream; a device that fails shows on the next turn's open.
+    const onAbort = () => void close(true).catch(() => {});
     turn.signal.addEventListener('abort', onAbort, { once: true });
     this.playing = { turn, playback, close };
     pushUp({ type: 'speaking', speaking: true, stillQueuedMs: 0 });

@@ -4,14 +4,14 @@ import { asError } from '../runtime/errors.js';
 import type { AudioSink } from './audio-out.js';
 import type { ReplyRequest } from './brain.js';
 import { Pipeline } from './frames.js';
-import { BrainStage, SentenceStage, SpeakerStage, SynthesizerStage, type Cloud, type SpeakingFrame, type SpeakingUpFrame, type SpeechSource, type Turn } from './speaking.js';
+import { BrainStage, SentenceStage, SpeakerStage, SynthesizerStage, type Cloud, type PhraseKey, type SpeakingFrame, type SpeakingUpFrame, type SpeechSource, type Turn } from './speaking.js';
 import type { Synthesizer } from './synthesizer.js';
 
 type VoiceConfig = Config['voice'];
 
+/** What the speaking stages report up (speaking.ts), for the voice subsystem. */
 export interface SpeechEvents {
-  /** `stillQueuedMs`: when speech is cut off, the audio already in the device that still sounds. */
-  speaking(on: boolean, stillQueuedMs?: number): void;
+  speaking(on: boolean, stillQueuedMs: number): void;
   /** A sentence went to the speaker. */
   said(text: string, source: SpeechSource): void;
 }
@@ -24,25 +24,24 @@ export interface SpeechEvents {
 export class Speech {
   private readonly pipeline: Pipeline<SpeakingFrame, SpeakingUpFrame>;
   private readonly ending = new Map<Turn, () => void>();
-  private turns = 0;
   private stopped = false;
 
   constructor(
-    config: VoiceConfig,
+    private readonly config: VoiceConfig,
     sink: AudioSink,
     offline: Synthesizer,
     cloud: Cloud | undefined,
     private readonly events: SpeechEvents,
     log: Logger,
   ) {
-    const stages = [new BrainStage(config, cloud?.brain, log), new SentenceStage(), new SynthesizerStage(config, offline, cloud?.synthesizer), new SpeakerStage(sink)];
+    const stages = [new BrainStage(config, cloud, log), new SentenceStage(), new SynthesizerStage(config, offline, cloud), new SpeakerStage(sink)];
     this.pipeline = new Pipeline(stages, (stage, err) => log.warn(`voice (${stage}): ${asError(err).message}`), (frame) => this.heard(frame));
   }
 
   /** Answers the person (or speaks up about how they look). */
   respond(request: ReplyRequest, signal: AbortSignal): Promise<void> {
     const emotion = request.emotion?.label;
-    return this.turn(signal, { phrase: request.userText ? 'reply' : (emotion ?? 'neutral') }, emotion, (turn) => ({ type: 'reply', turn, request }));
+    return this.turn(signal, { phrase: request.userText ? 'reply' : this.phraseFor(emotion) }, emotion, (turn) => ({ type: 'reply', turn, request }));
   }
 
   /** The person said something the robot cannot understand or answer now (no cloud, failed transcription). */
@@ -61,8 +60,14 @@ export class Speech {
     return this.pipeline.stop();
   }
 
-  private turn(signal: AbortSignal, offline: Turn['offline'], listenerEmotion: string | undefined, first: (turn: Turn) => SpeakingFrame): Promise<void> {
-    const turn: Turn = { id: ++this.turns, signal, offline, ...(listenerEmotion ? { listenerEmotion } : {}) };
+  /** An emotion the phrases do not know (a model with other labels) gets the neutral ones. */
+  private phraseFor(emotion: string | undefined): PhraseKey {
+    return emotion && emotion in this.config.offline.phrases ? (emotion as PhraseKey) : 'neutral';
+  }
+
+  /** `first` is what the brain stage begins a turn with; it ends every turn it begins. */
+  private turn(signal: AbortSignal, offline: Turn['offline'], listenerEmotion: string | undefined, first: (turn: Turn) => Extract<SpeakingFrame, { type: 'reply' | 'say' | 'offline' }>): Promise<void> {
+    const turn: Turn = { signal, offline, ...(listenerEmotion ? { listenerEmotion } : {}) };
     if (this.stopped) return Promise.resolve();
     const ended = new Promise<void>((resolve) => this.ending.set(turn, resolve));
     this.pipeline.push(first(turn));

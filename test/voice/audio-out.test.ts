@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { SilentSink, SpeakerSink } from '../../src/voice/audio-out.js';
+import { Writable } from 'node:stream';
+import { PacedPlayback, SilentSink, SpeakerSink } from '../../src/voice/audio-out.js';
 import { alsaFileDevices } from '../helpers/alsa.js';
 
 // Real ALSA: the default playback device is a file (see shared/notes/platform.md).
@@ -51,4 +52,27 @@ t.test('the silent stand-in keeps real time too', async (t) => {
   await playback.write(Buffer.alloc(8000));
   await playback.end();
   t.ok(performance.now() - started >= 240, 'a quarter second of audio takes a quarter second');
+});
+
+t.test('a device that stops taking audio holds up a write only until it is called off, fails or closes', async (t) => {
+  // Takes nothing after the first piece: its buffer stays full, and 'drain' never comes.
+  const stuck = () => new Writable({ highWaterMark: 1, write: () => {} });
+  const slice = Buffer.alloc(640);
+  for (const [how, end] of [
+    ['cancelled', (_: Writable, controller: AbortController) => controller.abort()],
+    ['failed', (output: Writable) => output.destroy(new Error('device gone'))],
+    ['closed', (output: Writable) => output.destroy()],
+  ] as const) {
+    const output = stuck();
+    output.on('error', () => {});
+    const controller = new AbortController();
+    const writing = new PacedPlayback(16_000, output).write(Buffer.concat([slice, slice]), controller.signal);
+    let done = false;
+    void writing.then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    t.notOk(done, `${how}: waiting while the device's buffer is full`);
+    end(output, controller);
+    await writing;
+    t.pass(`${how}: the write returned`);
+  }
 });

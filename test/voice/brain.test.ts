@@ -11,13 +11,16 @@ const collect = async (stream: AsyncIterable<string>) => {
   return text;
 };
 
-t.test('streams the reply and keeps a bounded memory of the conversation', async (t) => {
+t.test('streams the reply, and keeps a bounded memory of the exchanges it is told happened', async (t) => {
   const cloud = await startFakeCloud({ reply: 'Nice to meet you.' });
   t.teardown(cloud.close);
   const config = configSchema.parse({ voice: { openai_base_url: cloud.openaiBaseUrl, llm: { memory_turns: 2, model: 'llama3.2' } } }).voice;
   const brain = new ChatBrain(config, 'sk');
+  await collect(brain.reply({ userText: 'zero?', recentEmotions: [] }, new AbortController().signal));
+  t.equal(brain.messages({ userText: 'one?', recentEmotions: [] }).length, 2, 'a reply written is not remembered: one said is (speaking.ts tells it)');
   for (const question of ['one?', 'two?', 'three?']) {
     t.equal(await collect(brain.reply({ userText: question, recentEmotions: [] }, new AbortController().signal)), 'Nice to meet you.');
+    brain.remember(question, 'Nice to meet you.');
   }
   const messages = brain.messages({ userText: 'four?', recentEmotions: [] });
   t.same(messages.map((m) => [m.role, m.content]).slice(1), [

@@ -7,7 +7,7 @@ type Down = { type: 'text'; text: string } | { type: 'other' };
 type Up = { type: 'note'; text: string };
 type Stage = StageOf<Down, Up>;
 const collector = () => collectorOf<Down, Up>();
-const transcript = (text: string): Down => ({ type: 'text', text });
+const frame = (text: string): Down => ({ type: 'text', text });
 const texts = (frames: Down[]) => frames.map((f) => (f.type === 'text' ? f.text : f.type));
 
 const released = () => {
@@ -28,7 +28,7 @@ t.test('frames reach the end in the order pushed, through a stage that awaits it
     },
   };
   const pipeline = new Pipeline([slow, end], () => t.fail('no stage fails'));
-  for (const text of ['a', 'b', 'c']) pipeline.push(transcript(text));
+  for (const text of ['a', 'b', 'c']) pipeline.push(frame(text));
   await pipeline.idle();
   t.same(texts(end.got), ['a', 'b', 'c']);
 });
@@ -40,10 +40,10 @@ t.test('a stage that awaits holds up only itself and the stages below it', async
   const waiting: Stage = { name: 'waiting', down: async (frame, push) => (await gate.promise, push(frame)) };
   const end = collector();
   const pipeline = new Pipeline([above, waiting, end], () => t.fail('no stage fails'));
-  pipeline.push(transcript('a'));
+  pipeline.push(frame('a'));
   await new Promise((resolve) => setTimeout(resolve, 10));
   // 'a' is in the waiting stage now.
-  pipeline.push(transcript('b'));
+  pipeline.push(frame('b'));
   await new Promise((resolve) => setTimeout(resolve, 10));
   t.same(seenAbove, ['a', 'b'], 'the stage above has handled both');
   t.same(end.got, [], 'nothing is past the waiting stage yet');
@@ -63,7 +63,7 @@ t.test('a stage that fails loses that frame only, and the error names the stage'
     },
   };
   const pipeline = new Pipeline([picky, end], (stage, err) => errors.push(`${stage}: ${(err as Error).message}`));
-  for (const text of ['a', 'bad', 'c']) pipeline.push(transcript(text));
+  for (const text of ['a', 'bad', 'c']) pipeline.push(frame(text));
   await pipeline.idle();
   t.same(texts(end.got), ['a', 'c']);
   t.same(errors, ['picky: cannot']);
@@ -90,7 +90,7 @@ t.test('a stage sends frames up from where it is: the stages above it hear them,
   };
   const end = collector();
   const pipeline = new Pipeline<Down, Up>([listener('top'), listener('middle'), reporter, listener('below'), end], () => t.fail('no stage fails'), (frame) => heard.push(`owner: ${frame.text}`));
-  pipeline.push(transcript('a'));
+  pipeline.push(frame('a'));
   await pipeline.idle();
   t.same(heard, ['middle: failed', 'top: failed', 'owner: failed']);
   t.same(texts(end.got), ['a'], 'and the frame itself went on down');
@@ -117,20 +117,20 @@ function awaiting(name: string, ms: number, events: string[], stopFails = false)
 t.test('idle waits until a frame is through every awaiting stage in a row', async (t) => {
   const end = collector();
   const pipeline = new Pipeline([awaiting('a', 10, []), awaiting('b', 10, []), end], () => t.fail('no stage fails'));
-  pipeline.push(transcript('x'));
+  pipeline.push(frame('x'));
   await pipeline.idle();
   t.same(texts(end.got), ['x']);
 });
 
-t.test('stop takes no more audio and stops each stage once what it was handed is done, top first', async (t) => {
+t.test('stop takes no more frames in and stops each stage once what it was handed is done, top first', async (t) => {
   const events: string[] = [];
   const errors: string[] = [];
   const end = collector();
   const pipeline = new Pipeline([awaiting('first', 20, events, true), awaiting('second', 20, events), end], (stage, err) => errors.push(`${stage}: ${(err as Error).message}`));
-  pipeline.push(transcript('a'));
+  pipeline.push(frame('a'));
   await wait(5);
   const stopped = pipeline.stop();
-  pipeline.push(transcript('too late'));
+  pipeline.push(frame('too late'));
   await stopped;
   // Long enough for a frame that was let in to have come through both stages.
   await wait(60);

@@ -13,10 +13,9 @@ const config = configSchema.parse({}).voice;
 const RATE = 16_000;
 const collector = () => collectorOf<SpeakingFrame, SpeakingUpFrame>();
 
-let turns = 0;
 function turnOf(offline: Turn['offline'] = { phrase: 'reply' }): Turn & { cancel: () => void } {
   const controller = new AbortController();
-  return { id: ++turns, signal: controller.signal, offline, cancel: () => controller.abort() };
+  return { signal: controller.signal, offline, cancel: () => controller.abort() };
 }
 
 /** A pipeline of the stages under test, with what reaches its end and what comes out of its top. */
@@ -42,6 +41,9 @@ function wordVoice(name: string, failOn?: string): Synthesizer & { asked: string
     },
   };
 }
+
+/** The cloud as the synthesiser sees it: only its voice is used there. */
+const cloudVoice = (synthesizer: Synthesizer) => ({ brain: new ChatBrain(config, 'sk-unused'), synthesizer });
 
 const said = (frames: SpeakingFrame[]) => frames.flatMap((f) => (f.type === 'said' ? [`${f.source}: ${f.text}`] : []));
 
@@ -72,7 +74,7 @@ t.test('sentence splitter: half a sentence of a reply that broke off is not said
 t.test('synthesiser: a cloud voice failing before anything was heard: the offline voice answers, the failure goes up, the rest of the turn is dropped', async (t) => {
   const cloud = wordVoice('cloud', 'First one.');
   const offline = wordVoice('offline');
-  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(config, offline, cloud)]);
+  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(config, offline, cloudVoice(cloud))]);
   const turn = turnOf({ phrase: 'reply' });
   for (const text of ['First one.', 'Second one.']) pipeline.push({ type: 'sentence', turn, text });
   pipeline.push({ type: 'turn-end', turn });
@@ -86,7 +88,7 @@ t.test('synthesiser: a cloud voice failing before anything was heard: the offlin
 t.test('synthesiser: a cloud voice failing after the person heard a sentence ends the turn there, without a stock phrase', async (t) => {
   const cloud = wordVoice('cloud', 'Second one.');
   const offline = wordVoice('offline');
-  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(config, offline, cloud)]);
+  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(config, offline, cloudVoice(cloud))]);
   const turn = turnOf();
   for (const text of ['First one.', 'Second one.', 'Third one.']) pipeline.push({ type: 'sentence', turn, text });
   pipeline.push({ type: 'turn-end', turn });
@@ -103,7 +105,7 @@ t.test('synthesiser: a whole turn in the cloud voice is reported up as spoken; o
   const cloud = wordVoice('cloud');
   const offline = wordVoice('offline');
   const twoPhrases = configSchema.parse({ voice: { offline: { phrases: { sad: ['One sad.', 'Two sad.'] } } } }).voice;
-  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(twoPhrases, offline, cloud)]);
+  const { pipeline, end, up } = pipelineOf([new SynthesizerStage(twoPhrases, offline, cloudVoice(cloud))]);
   const turn = turnOf();
   pipeline.push({ type: 'sentence', turn, text: 'All is fine.' });
   pipeline.push({ type: 'turn-end', turn });
@@ -158,7 +160,7 @@ t.test('brain: a cloud voice failure coming up stops the language model writing 
       else push(frame);
     },
   };
-  const { pipeline, end } = pipelineOf([new BrainStage(voice, new ChatBrain(voice, 'sk-test'), log), failing]);
+  const { pipeline, end } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log), failing]);
   const first = turnOf();
   pipeline.push({ type: 'reply', turn: first, request: { userText: 'Hello?', recentEmotions: [] } });
   await pipeline.idle();
@@ -185,7 +187,7 @@ t.test('brain: a failed reply stream goes down as brain-failed; a cancelled one 
   t.teardown(cloud.close);
   const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
   const { log } = capturingLogger();
-  const { pipeline, end } = pipelineOf([new BrainStage(voice, new ChatBrain(voice, 'sk-test'), log)]);
+  const { pipeline, end } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
   pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Hello?', recentEmotions: [] } });
   const cancelled = turnOf();
   cancelled.cancel();
@@ -193,4 +195,60 @@ t.test('brain: a failed reply stream goes down as brain-failed; a cancelled one 
   pipeline.push({ type: 'offline', turn: turnOf() });
   await pipeline.idle();
   t.same(end.got.map((f) => f.type), ['brain-failed', 'turn-end', 'turn-end', 'offline', 'turn-end']);
+});
+
+t.test('brain: the language model and the cloud voice failing in one turn count as one failure', async (t) => {
+  const cloud = await startFakeCloud({ llmStatus: 500 });
+  t.teardown(cloud.close);
+  const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, circuit_breaker: { failures: 2 } } }).voice;
+  const { log, messages } = capturingLogger();
+  // Below the brain: the voice fails too, on the turn the brain just failed.
+  const failingToo: SpeakingStage = {
+    name: 'failing voice',
+    down: (frame, push, pushUp) => {
+      if (frame.type === 'brain-failed') pushUp({ type: 'cloud-failed', turn: frame.turn, error: new Error('voice is down too') });
+      push(frame);
+    },
+  };
+  const { pipeline, end } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log), failingToo]);
+  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Hello?', recentEmotions: [] } });
+  await pipeline.idle();
+  t.equal(messages().filter((m) => /cloud voice failed/.test(m)).length, 1, 'one warning');
+  pipeline.push({ type: 'say', turn: turnOf({ text: 'Still there?' }), text: 'Still there?' });
+  await pipeline.idle();
+  t.match(end.got.at(-2), { type: 'sentence' }, 'one failure of two: the breaker is still closed');
+});
+
+t.test('brain: the language model is told what of its reply was said, not what it wrote', async (t) => {
+  const cloud = await startFakeCloud({ reply: 'First part. Second part. Third part.' });
+  t.teardown(cloud.close);
+  const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
+  const { log } = capturingLogger();
+  const brain = new ChatBrain(voice, 'sk-test');
+  const speaker: SpeakingStage = {
+    name: 'speaker saying one sentence',
+    down: (frame, _push, pushUp) => {
+      if (frame.type === 'turn-end') {
+        // The person talked over the robot after its first sentence.
+        pushUp({ type: 'said', turn: frame.turn, text: 'First part.', source: 'cloud' });
+        pushUp({ type: 'turn-ended', turn: frame.turn });
+      }
+    },
+  };
+  const { pipeline } = pipelineOf([new BrainStage(voice, { brain, synthesizer: wordVoice('unused') }, log), new SentenceStage(), speaker]);
+  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Tell me three things.', recentEmotions: [] } });
+  await pipeline.idle();
+  const history = brain.messages({ userText: 'And then?', recentEmotions: [] }).slice(1).map((m) => [m.role, m.content]);
+  t.same(history, [['user', 'Tell me three things.'], ['assistant', 'First part.'], ['user', 'And then?']]);
+});
+
+t.test('speaker: a device that cannot be opened fails the turn once, not once per piece of audio', async (t) => {
+  const broken = { description: 'broken', open: () => { throw new Error('no such device'); } };
+  const { pipeline, up, errors } = pipelineOf([new SpeakerStage(broken)]);
+  const turn = turnOf();
+  for (let i = 0; i < 5; i++) pipeline.push({ type: 'audio', turn, pcm: Buffer.alloc(640), sampleRate: RATE });
+  pipeline.push({ type: 'turn-end', turn });
+  await pipeline.idle();
+  t.same(errors, ['speaker: no such device']);
+  t.same(up.map((f) => f.type), ['turn-ended'], 'no sound reported; the turn still ends');
 });
