@@ -35,6 +35,9 @@ def parse_args():
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--warmup-epochs", type=float, default=2.0)
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+                   help="after the warm-up: a cosine down to zero, or the peak held (snapshots to average, "
+                        "average-checkpoints.py)")
     p.add_argument("--init", help="start from this checkpoint's weights (a finished run's last.pt) with a fresh "
                                   "optimizer and schedule: a second cosine cycle (warm restart)")
     p.add_argument("--init-onnx", help="(not with --init) ""start from a shipped FP32 ONNX model (BatchNorm folded), e.g. "
@@ -169,9 +172,11 @@ def evaluate(net, images, labels, size, mean, std, batch=256):
     return acc, acc_tta
 
 
-def cosine_lr(step, total, warmup, peak):
+def scheduled_lr(step, total, warmup, peak, schedule):
     if step < warmup:
         return peak * (step + 1) / warmup
+    if schedule == "constant":
+        return peak
     progress = (step - warmup) / max(1, total - warmup)
     return peak * 0.5 * (1 + math.cos(math.pi * progress))
 
@@ -289,7 +294,7 @@ def main():
         for step in range(steps_per_epoch):
             global_step = epoch * steps_per_epoch + step
             for group in opt.param_groups:
-                group["lr"] = cosine_lr(global_step, total_steps, warmup_steps, args.lr)
+                group["lr"] = scheduled_lr(global_step, total_steps, warmup_steps, args.lr, args.schedule)
             idx = perm[step * args.batch:(step + 1) * args.batch]
             x = normalise(augment(train_x[idx], args.size, gen, args.camera_aug, args.jitter), pixel_mean, pixel_std)
             y = train_y[idx]
