@@ -13,6 +13,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base            # GStreamer camera pipelines (videoconvert, appsink, videotestsrc)
   libasound2-dev alsa-utils sox libsox-fmt-all   # microphone and speaker
   espeak-ng                            # offline voice
+  pocketsphinx pocketsphinx-en-us      # spoken commands, recognised on the robot
   mosquitto mosquitto-clients          # MQTT broker for tests and local use
   gcc-avr avr-libc make                # expression board firmware (firmware/Makefile)
   libsimavr-dev libsimavrparts1 libelf-dev   # the firmware's hardware-in-the-loop test in the simavr simulator

@@ -11,6 +11,7 @@ import { printReport, saveReport } from '../bench/report.js';
 import { startup } from '../bench/startup.js';
 import { round } from '../bench/stats.js';
 import { replay, STAGES, throughput, type Throughput } from '../bench/vision.js';
+import { benchCommands } from '../bench/commands.js';
 import { benchListening } from '../bench/listening.js';
 import { benchWeb } from '../bench/web.js';
 import { benchVoice, type VoiceBench } from '../bench/voice.js';
@@ -109,6 +110,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     }
     progress('both speech detectors on generated speech in noise, and on each noise alone');
     const listening = await benchListening();
+    progress('spoken commands: the recogniser on generated commands and ordinary talk, quiet and in noise');
+    const commands = await benchCommands();
     progress(`the web page: vision with no page open, then with three (${options.webSeconds} s each)`);
     const webPage = await benchWeb(config, options.webSeconds);
     const report = {
@@ -119,6 +122,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
       startup: started,
       voice,
       listening,
+      commands,
       web: webPage,
       peer,
       comparison: compare(byFaces, models.int8.accuracy, peer, devSet),

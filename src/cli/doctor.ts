@@ -15,6 +15,7 @@ import { EmotionClassifier } from '../vision/classifier.js';
 import { createDetector } from '../vision/detector.js';
 import { executionProviders } from '../vision/execution-providers.js';
 import { isLoopbackBind, servingProblem } from '../web/access.js';
+import { CommandRecognizer } from '../voice/commands.js';
 
 const run = promisify(execFile);
 
@@ -198,7 +199,25 @@ async function checkAudio(config: Config): Promise<Check[]> {
   } catch {
     checks.push({ name: 'offline voice', status: 'fail', detail: 'espeak-ng not installed', fix: 'sudo bash scripts/setup.sh' });
   }
+  checks.push(checkSpokenCommands(config));
   return checks;
+}
+
+/** The recogniser is built as the daemon builds it: pocketsphinx there, and every pose sayable. */
+function checkSpokenCommands(config: Config): Check {
+  const name = 'spoken commands';
+  if (!config.voice.listen.enabled || !config.voice.listen.commands) return { name, status: 'ok', detail: 'off (voice.listen.commands)' };
+  let recognizer: CommandRecognizer;
+  try {
+    recognizer = CommandRecognizer.create(Object.keys(config.expression.poses));
+  } catch (err) {
+    return { name, status: 'warn', detail: asError(err).message, fix: 'sudo bash scripts/setup.sh' };
+  }
+  recognizer.release();
+  const detail = `pocketsphinx: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}`;
+  if (!recognizer.unspeakable.length) return { name, status: 'ok', detail };
+  const unsayable = recognizer.unspeakable.map(({ pose, word }) => `${pose} ("${word}")`).join(', ');
+  return { name, status: 'warn', detail: `${detail}; poses that cannot be said: ${unsayable}`, fix: 'name poses with English words, e.g. look_up' };
 }
 
 async function checkApiKeys(config: Config): Promise<Check[]> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
+import { CommandRecognizer } from '../voice/commands.js';
 import { createSpeechDetector, VoiceActivityDetector, type VadEvent } from '../voice/vad.js';
 import { filesFrom } from './look.js';
 
@@ -8,6 +9,8 @@ export interface HearOptions {
   inputs: string[];
   json: boolean;
   listen: Config['voice']['listen'];
+  /** The configured poses, which are spoken commands too. */
+  poses: string[];
 }
 
 /** What the microphone records, and so what the detector is tuned for. */
@@ -48,21 +51,27 @@ export interface HeardUtterance {
   file: string;
   startMs: number;
   endMs: number;
-  /** What was said, and the spoken command it is: null until the robot has an offline recogniser (issue 17). */
+  /**
+   * The spoken command it is (`sleep`, `pose:nod`) and its words as recognised; both null for
+   * anything else, which the robot does not recognise on the device (it goes to speech-to-text).
+   */
   text: string | null;
   command: string | null;
 }
 
-/** The real listening path's detector and segmenter over one recording, as the microphone would feed it. */
-export async function utterancesIn(file: string, listen: Config['voice']['listen']): Promise<HeardUtterance[]> {
+/**
+ * The real listening path's detector and segmenter over one recording, as the microphone would
+ * feed it, and its command recogniser on each utterance (when given one).
+ */
+export async function utterancesIn(file: string, listen: Config['voice']['listen'], commands?: CommandRecognizer): Promise<HeardUtterance[]> {
   const { pcm, sampleRate } = readWav(file);
   if (sampleRate !== SAMPLE_RATE) throw new WavError(`${file}: ${sampleRate} Hz; the robot listens at ${SAMPLE_RATE} Hz (convert it: sox in.wav -r ${SAMPLE_RATE} out.wav)`);
   const detector = await createSpeechDetector(listen, SAMPLE_RATE);
   let failure: unknown;
   const vad = new VoiceActivityDetector({ ...listen, sampleRate: SAMPLE_RATE }, detector, (err) => (failure ??= err));
-  const found: HeardUtterance[] = [];
+  const found: { startMs: number; endMs: number; pcm: Buffer }[] = [];
   const take = (events: VadEvent[]) => {
-    for (const e of events) if (e.type === 'utterance') found.push({ file, startMs: e.startMs, endMs: e.endMs, text: null, command: null });
+    for (const e of events) if (e.type === 'utterance') found.push(e);
   };
   try {
     const chunk = (SAMPLE_RATE * CHUNK_MS * 2) / 1000;
@@ -73,7 +82,12 @@ export async function utterancesIn(file: string, listen: Config['voice']['listen
     await detector.release();
   }
   if (failure) throw new Error(`${file}: the ${detector.name} speech detector failed: ${asError(failure).message}`);
-  return found;
+  const heard: HeardUtterance[] = [];
+  for (const { startMs, endMs, pcm: said } of found) {
+    const command = await commands?.recognise(said);
+    heard.push({ file, startMs, endMs, text: command?.command ? command.text : null, command: command?.command?.name ?? null });
+  }
+  return heard;
 }
 
 /** `emobot hear <wav|folder>... [--json]`: every utterance the robot would hear in each recording. */
@@ -89,11 +103,27 @@ export async function hearCommand(options: HearOptions): Promise<number> {
     process.stderr.write(`emobot hear: no .wav recordings in ${options.inputs.join(', ')}\n`);
     return 2;
   }
+  let commands: CommandRecognizer | undefined;
+  if (options.listen.commands) {
+    try {
+      commands = CommandRecognizer.create(options.poses);
+    } catch (err) {
+      process.stderr.write(`emobot hear: no spoken commands: ${asError(err).message}\n`);
+    }
+  } else process.stderr.write('emobot hear: spoken commands are off (voice.listen.commands)\n');
+  try {
+    return await hearFiles(files, options, commands);
+  } finally {
+    commands?.release();
+  }
+}
+
+async function hearFiles(files: string[], options: HearOptions, commands: CommandRecognizer | undefined): Promise<number> {
   let failed = 0;
   for (const file of files) {
     let utterances: HeardUtterance[];
     try {
-      utterances = await utterancesIn(file, options.listen);
+      utterances = await utterancesIn(file, options.listen, commands);
     } catch (err) {
       failed++;
       process.stderr.write(`emobot hear: ${asError(err).message}\n`);
@@ -103,7 +133,7 @@ export async function hearCommand(options: HearOptions): Promise<number> {
     else {
       const seconds = (ms: number) => (ms / 1000).toFixed(2);
       process.stdout.write(`${file}: ${utterances.length} utterance${utterances.length === 1 ? '' : 's'} (${options.listen.detector} detector)\n`);
-      for (const u of utterances) process.stdout.write(`  ${seconds(u.startMs)}-${seconds(u.endMs)} s  speech\n`);
+      for (const u of utterances) process.stdout.write(`  ${seconds(u.startMs)}-${seconds(u.endMs)} s  ${u.command ? `command ${u.command} ("${u.text}")` : 'speech'}\n`);
     }
   }
   return failed ? 1 : 0;

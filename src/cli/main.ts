@@ -30,7 +30,8 @@ Commands:
   calibrate [--out f]    jog each servo with the arrow keys, set min/centre/max, write the calibration
   replay <video|folder>  run the vision pipeline over a recording, one line (--json: JSON) per frame
   bench [--json]         benchmark: vision stages and fps with 0/1/3 faces, INT8 vs FP32, startup, memory
-                         over a replay, voice first audio and barge-in, face-api on the same frames;
+                         over a replay, voice first audio and barge-in, speech detectors, spoken
+                         commands, face-api on the same frames;
                          writes bench.json and bench.svg to --out (default bench-results)
   soak [--minutes n]     the daemon in full mode for n minutes (30) against a private mosquitto, the
                          fake cloud and the simulated board: memory and event-loop delay over time;
@@ -38,7 +39,8 @@ Commands:
   eval-model             accuracy of an emotion model on IDX images:
                          --model <onnx> --images <idx3[.gz]> --labels <idx1[.gz]> [--json]
   hear <wav|folder>...   every utterance the robot's speech detector finds in each 16 kHz recording:
-                         start and end (--json: one line per utterance); for checking a microphone
+                         start, end and the spoken command it is, if one (--json: one line per
+                         utterance); for checking a microphone
   look <image|folder>... every face in each photo: box, keypoints, emotion and probabilities
                          (--json: one line per photo; --annotate <dir>: copies with them drawn on)
   eval-faces --manifest <csv>
@@ -185,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const loaded = loadConfigOrReport(values.config);
-      return loaded ? hearCommand({ inputs: rest, json: values.json === true, listen: loaded.config.voice.listen }) : 2;
+      return loaded ? hearCommand({ inputs: rest, json: values.json === true, listen: loaded.config.voice.listen, poses: Object.keys(loaded.config.expression.poses) }) : 2;
     }
     case 'look': {
       if (!rest.length) {

@@ -300,7 +300,7 @@ export const voiceSchema = z.strictObject({
   listen: z
     .strictObject({
       enabled: z.boolean().default(true),
-      /** Speech-to-text model on the OpenAI-compatible endpoint (needs the cloud; offline the robot cannot understand words). */
+      /** Speech-to-text model on the OpenAI-compatible endpoint (needs the cloud; offline the robot understands only spoken commands: see `commands`). */
       stt_model: z.string().min(1).default('whisper-1'),
       /** ISO-639-1 hint for speech-to-text, e.g. "en"; empty lets the model detect it. */
       language: z.string().max(8).default(''),
@@ -330,6 +330,11 @@ export const voiceSchema = z.strictObject({
        * otherwise it is dropped on the robot. People talking to each other get no answer and go nowhere.
        */
       require_attention: z.boolean().default(true),
+      /**
+       * Spoken commands recognised on the robot, in cloud mode too (pocketsphinx): sleep, wake up, be
+       * quiet, speak again, how do I look, what time is it, and the poses by name ("look left").
+       */
+      commands: z.boolean().default(true),
       /** Facing: the attended face turned at most this far to the side (estimated from eyes and nose). */
       attention_max_yaw_deg: z.number().min(5).max(90).default(35),
       attention_window_ms: milliseconds.min(500).max(60_000).default(5000),

@@ -1,13 +1,14 @@
 import type { Logger } from '../runtime/logger.js';
 import { asError } from '../runtime/errors.js';
 import type { AttentionGate } from './attention.js';
+import type { CommandRecognizer, SpokenCommand } from './commands.js';
 import type { Push as PushOf, Stage } from './frames.js';
 import type { Transcriber } from './transcriber.js';
 import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
 
 /**
  * The listening path's stages, in their order in the pipeline: speech detector, awake gate,
- * attention gate, recogniser. Each passes on the frames it does not handle.
+ * attention gate, command recogniser, recogniser. Each passes on the frames it does not handle.
  */
 
 /**
@@ -20,8 +21,10 @@ export type ListeningFrame =
   | { type: 'audio'; pcm: Buffer; capturedAt: number }
   /** The person started talking (a detected onset): the robot stops talking over them (barge-in). */
   | { type: 'speech-started'; atMs: number }
-  /** What the person said, from onset to the end of speech, with the pre-roll. */
-  | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number }
+  /** What the person said, from onset to the end of speech, with the pre-roll; `reach`: what it may lead to. */
+  | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number; reach: Reach }
+  /** An utterance that was a spoken command (recognised on the robot, so it never went to speech-to-text). */
+  | { type: 'command'; command: SpokenCommand; text: string; startMs: number; endMs: number }
   | { type: 'transcript'; text: string }
   /** An utterance meant for the robot that it cannot understand now (offline, speech-to-text failed). */
   | { type: 'not-understood'; because: string };
@@ -32,6 +35,13 @@ export type ListeningUpFrame =
   | { type: 'robot-speaking'; speaking: boolean; at: number }
   /** The robot may no longer answer (muted, asleep, stopping): work on the person's last words is void. */
   | { type: 'cancel' };
+
+/**
+ * What an utterance may lead to, by the robot's state when it was heard: `reply`, anything (a
+ * command, or words to answer); `commands`, a spoken command only (muted or idle: the robot does
+ * not talk, but hears "speak again"); `wake`, only the command that wakes it (asleep).
+ */
+export type Reach = 'reply' | 'commands' | 'wake';
 
 export type ListeningStage = Stage<ListeningFrame, ListeningUpFrame>;
 type Push = PushOf<ListeningFrame>;
@@ -61,7 +71,7 @@ export class DetectorStage implements ListeningStage {
     const boost = this.robotSpeakingAt(frame.capturedAt) ? this.bargeInRatio : 1;
     for (const event of await this.vad.push(frame.pcm, boost)) {
       if (event.type === 'onset') push({ type: 'speech-started', atMs: event.atMs });
-      else push({ type: 'utterance', pcm: event.pcm, durationMs: event.durationMs, startMs: event.startMs, endMs: event.endMs });
+      else push({ type: 'utterance', pcm: event.pcm, durationMs: event.durationMs, startMs: event.startMs, endMs: event.endMs, reach: 'reply' });
     }
   }
 
@@ -83,15 +93,19 @@ export class DetectorStage implements ListeningStage {
   }
 }
 
-/** Drops utterances while the robot may not answer (muted, asleep, another mode): nothing heard then leaves it. */
+/**
+ * Narrows what an utterance may lead to by what the robot may do now (`reachNow`: asleep, muted,
+ * stopping), and drops it when that is nothing: nothing heard then leaves the robot.
+ */
 export class AwakeStage implements ListeningStage {
   readonly name = 'awake gate';
 
-  constructor(private readonly mayAnswer: () => boolean) {}
+  constructor(private readonly reachNow: () => Reach | undefined) {}
 
   down(frame: ListeningFrame, push: Push): void {
-    if (frame.type === 'utterance' && !this.mayAnswer()) return;
-    push(frame);
+    if (frame.type !== 'utterance') return push(frame);
+    const reach = this.reachNow();
+    if (reach) push({ ...frame, reach });
   }
 }
 
@@ -106,7 +120,8 @@ export class AttentionStage implements ListeningStage {
   ) {}
 
   down(frame: ListeningFrame, push: Push): void {
-    if (frame.type !== 'utterance') return push(frame);
+    // Asleep the robot does not look, so nobody can be seen facing it: what wakes it needs no face.
+    if (frame.type !== 'utterance' || frame.reach === 'wake') return push(frame);
     const verdict = this.gate.admits(frame.durationMs);
     if (verdict.admitted) return push(frame);
     const ms = Math.round(frame.durationMs);
@@ -120,6 +135,46 @@ export class AttentionStage implements ListeningStage {
 
   up(frame: ListeningUpFrame): void {
     if (frame.type === 'robot-speaking') this.gate.speakingChanged(frame.speaking);
+  }
+}
+
+/**
+ * Spoken commands, on the robot (commands.ts): an utterance that is one goes on as `command` and no
+ * further, so it acts without a network round trip and its audio never leaves the robot. Any other
+ * utterance goes on to the recogniser if it may be answered, and is dropped here if not (muted,
+ * asleep). Recognition takes tens of milliseconds, awaited: the stages above keep up meanwhile.
+ */
+export class CommandStage implements ListeningStage {
+  readonly name = 'command recogniser';
+  private warned = false;
+
+  constructor(
+    private readonly recognizer: CommandRecognizer,
+    private readonly log: Logger,
+  ) {}
+
+  async down(frame: ListeningFrame, push: Push): Promise<void> {
+    if (frame.type !== 'utterance') return push(frame);
+    try {
+      const { text, command } = await this.recognizer.recognise(frame.pcm);
+      const allowed = command && (frame.reach !== 'wake' || (command.action.kind === 'control' && command.action.mode === 'active'));
+      if (allowed) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
+      if (frame.reach !== 'reply') {
+        const why = frame.reach === 'wake' ? 'asleep, only "wake up" is heard' : 'the robot is muted or idle: only spoken commands are heard';
+        this.log.info({ text, command: command?.name }, `utterance dropped on the robot: ${why}`);
+        return;
+      }
+    } catch (err) {
+      // Once: a broken decoder would otherwise warn on every utterance; the robot still listens.
+      if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); utterances go on as words`);
+      this.warned = true;
+      if (frame.reach !== 'reply') return;
+    }
+    push(frame);
+  }
+
+  async stop(): Promise<void> {
+    this.recognizer.release();
   }
 }
 

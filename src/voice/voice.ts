@@ -10,10 +10,13 @@ import { Microphone, recorderFor } from './microphone.js';
 import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthesizer.js';
 import { Transcriber } from './transcriber.js';
 import { Pipeline } from './frames.js';
-import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage, type ListeningFrame, type ListeningStage, type ListeningUpFrame } from './listening.js';
+import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type ListeningStage, type ListeningUpFrame, type Reach } from './listening.js';
+import { CommandRecognizer, type SpokenCommand } from './commands.js';
 import { createSpeechDetector, VoiceActivityDetector } from './vad.js';
 
 const HISTORY = 5;
+/** How an emotion label is said in "You look ...". */
+const LOOKS: Record<string, string> = { angry: 'angry', disgust: 'disgusted', fear: 'afraid', happy: 'happy', sad: 'sad', surprise: 'surprised', neutral: 'calm' };
 
 type Words = Extract<ListeningFrame, { type: 'transcript' | 'not-understood' }>;
 
@@ -135,23 +138,70 @@ export class Voice implements Subsystem {
       // Once is enough to know; a broken detector would otherwise log every 32 ms.
       if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
     });
-    const stages: ListeningStage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(() => !this.stopped && mayTalk(ctx.robotState()))];
+    const commands = listen.commands ? this.commandRecognizer(ctx) : undefined;
+    const reachNow = (): Reach | undefined => {
+      if (this.stopped) return undefined;
+      const state = ctx.robotState();
+      if (mayTalk(state)) return 'reply';
+      // Without spoken commands, a robot that may not talk has nothing to do with what it hears.
+      if (!commands) return undefined;
+      return state.mode === 'sleep' ? 'wake' : 'commands';
+    };
+    const stages: ListeningStage[] = [new DetectorStage(vad, detector, listen.barge_in_ratio), new AwakeStage(reachNow)];
     if (listen.require_attention) {
       const attention = new AttentionGate(listen);
       ctx.bus.on('vision.frame', (frame) => attention.frame(frame));
       stages.push(new AttentionStage(attention, ctx.log));
     }
+    if (commands) stages.push(new CommandStage(commands, ctx.log));
     stages.push(new RecogniserStage(this.transcriber, microphone.sampleRate, ctx.log), this.responder);
     const pipeline = new Pipeline(stages, (stage, err) => ctx.log.warn(`listening (${stage}): ${asError(err).message}`));
     this.listening = { microphone, pipeline };
     // The robot may have started talking while the detector loaded.
     if (this.speakingNow) pipeline.pushUp({ type: 'robot-speaking', speaking: true, at: performance.now() });
-    ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector`);
+    ctx.log.info(`listening on ${ctx.config.voice.microphone} with the ${detector.name} speech detector${commands ? `; spoken commands: ${commands.commands.map((c) => c.phrases[0]).join(', ')}` : ''}`);
     microphone.start(
       (pcm) => pipeline.push({ type: 'audio', pcm, capturedAt: performance.now() }),
       // A missing or broken microphone leaves a robot that still sees, moves and speaks.
       (err) => ctx.log.warn(`${err.message}; not listening (check voice.microphone, \`arecord -L\`)`),
     );
+  }
+
+  /** The offline command recogniser, or none (logged) when pocketsphinx is missing: the robot listens on without it. */
+  private commandRecognizer(ctx: SubsystemContext): CommandRecognizer | undefined {
+    try {
+      const recognizer = CommandRecognizer.create(Object.keys(ctx.config.expression.poses));
+      for (const { pose, word } of recognizer.unspeakable) ctx.log.warn(`pose "${pose}" cannot be a spoken command: "${word}" is not in the pronunciation dictionary (MQTT's pose command still takes it)`);
+      return recognizer;
+    } catch (err) {
+      ctx.log.warn(`no spoken commands: ${asError(err).message}`);
+      return undefined;
+    }
+  }
+
+  /** A spoken command acts as MQTT's commands do, through the bus; the two questions are answered aloud. */
+  private obey(command: SpokenCommand, text: string): void {
+    const ctx = this.ctx!;
+    ctx.log.info({ command: command.name, text }, `spoken command: ${command.name}`);
+    ctx.bus.emit('voice.command', { name: command.name, text, at: Date.now() });
+    const { action } = command;
+    switch (action.kind) {
+      case 'control':
+        return ctx.bus.emit('robot.control', { ...(action.mode ? { mode: action.mode } : {}), ...(action.muted !== undefined ? { muted: action.muted } : {}), by: 'voice' });
+      case 'pose':
+        return ctx.bus.emit('expression.pose', { name: action.pose, by: 'voice' });
+      case 'tell': {
+        if (!mayTalk(ctx.robotState())) return ctx.log.info(`not answering "${text}": the robot may not talk now`);
+        const answer = action.what === 'time' ? `It is ${new Date().toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' })}.` : this.howTheyLook();
+        this.utter('say', (signal) => this.speech!.say(answer, signal));
+        return;
+      }
+    }
+  }
+
+  private howTheyLook(): string {
+    const seen = this.attended;
+    return seen ? `You look ${LOOKS[seen.label] ?? seen.label}.` : 'I cannot see you right now.';
   }
 
   /**
@@ -172,6 +222,8 @@ export class Voice implements Subsystem {
       case 'utterance':
         if (mayTalk(this.ctx!.robotState())) this.utter('reply', (signal) => this.answer(signal));
         return;
+      case 'command':
+        return this.obey(frame.command, frame.text);
       case 'transcript':
       case 'not-understood':
         this.awaitingWords?.(frame);

@@ -60,7 +60,7 @@ t.test('what is missing is named, with how to fix it, and exit 1', async (t) => 
   copyFileSync(fixture.replace(/\.onnx$/, '.json'), path.join(dir, 'corrupt.json'));
   const { code, checks } = await doctor(
     config(
-      `camera:\n  source: ${path.join(dir, 'none.mp4')}\nvision:\n  model: ${corrupt}\nexpression:\n  board: hardware\n  port: /dev/ttyNOPE0\nvoice:\n  microphone: nosuchmic\n  speaker: nosuchspeaker\n  mode: cloud\nremote:\n  mqtt:\n    enabled: true\n    url: mqtt://127.0.0.1:9\n`,
+      `camera:\n  source: ${path.join(dir, 'none.mp4')}\nvision:\n  model: ${corrupt}\nexpression:\n  board: hardware\n  port: /dev/ttyNOPE0\n  poses:\n    rest: { head_pan: 0 }\n    sleep: { head_pan: 0 }\n    look_up: { head_tilt: 10 }\n    wave2: { head_pan: 10 }\nvoice:\n  microphone: nosuchmic\n  speaker: nosuchspeaker\n  mode: cloud\nremote:\n  mqtt:\n    enabled: true\n    url: mqtt://127.0.0.1:9\n`,
     ),
     { OPENAI_API_KEY: '', ELEVENLABS_API_KEY: 'set' },
   );
@@ -70,6 +70,7 @@ t.test('what is missing is named, with how to fix it, and exit 1', async (t) => 
   t.match(byName(checks, 'board'), { status: 'fail', detail: '/dev/ttyNOPE0: no such device' });
   t.match(byName(checks, 'microphone'), { status: 'fail', detail: /nosuchmic/, fix: /arecord -L/ });
   t.match(byName(checks, 'speaker'), { status: 'fail', detail: /nosuchspeaker/, fix: /aplay -L/ });
+  t.match(byName(checks, 'spoken commands'), { status: 'warn', detail: /pocketsphinx: .*look up; poses that cannot be said: wave2 \("wave2"\)$/, fix: /English words/ });
   t.match(byName(checks, 'OPENAI_API_KEY'), { status: 'warn', fix: /secrets\.env/ });
   t.match(byName(checks, 'ELEVENLABS_API_KEY'), { status: 'ok' });
   t.match(byName(checks, 'mqtt broker'), { status: 'fail', detail: /127\.0\.0\.1:9: connect ECONNREFUSED/ });

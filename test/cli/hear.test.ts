@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { readWav, utterancesIn, WavError } from '../../src/cli/hear.js';
+import { CommandRecognizer } from '../../src/voice/commands.js';
 import { configSchema } from '../../src/config/schema.js';
 import { spokenRecording } from '../../src/dev/fake-microphone.js';
 import { wav } from '../../src/voice/transcriber.js';
@@ -14,7 +15,7 @@ const listen = configSchema.parse({}).voice.listen;
 /** One recording: 1 s of silence, a question, 2 s of silence, a command, 1 s of silence. */
 async function conversation(): Promise<{ file: string; firstEndsMs: number; secondStartsMs: number }> {
   const first = await spokenRecording('What is the weather like today?', 1000, 2000);
-  const second = await spokenRecording('Please go to sleep now.', 0, 1000);
+  const second = await spokenRecording('Robot, please go to sleep.', 0, 1000);
   const file = path.join(dir, 'room.wav');
   writeFileSync(file, wav(Buffer.concat([first, second]), 16_000));
   return { file, firstEndsMs: first.length / 32 - 2000, secondStartsMs: first.length / 32 };
@@ -28,7 +29,11 @@ t.test('each utterance of a recording with its start and end, through the defaul
   t.ok(Math.abs(a!.startMs - 1000) < 300, `the first starts near 1.0 s (${a!.startMs} ms)`);
   t.ok(Math.abs(a!.endMs - firstEndsMs) < 400, `and ends near ${firstEndsMs} ms (${a!.endMs})`);
   t.ok(b!.startMs >= secondStartsMs - 100 && b!.startMs < secondStartsMs + 400, `the second starts near ${secondStartsMs} ms (${b!.startMs})`);
-  t.same([a!.text, a!.command], [null, null], 'no words yet: the robot has no offline recogniser');
+  t.same([a!.text, a!.command], [null, null], 'no command words: without a recogniser given');
+  const commands = CommandRecognizer.create(['rest', 'sleep']);
+  t.teardown(() => commands.release());
+  const recognised = await utterancesIn(file, listen, commands);
+  t.same(recognised.map((u) => [u.command, u.text]), [[null, null], ['sleep', 'robot please go to sleep']], 'the question is not a command; the second is');
   t.same(await utterancesIn(file, { ...listen, detector: 'energy' }).then((u) => u.length), 2, 'the energy detector finds them too in a quiet room');
 });
 
@@ -74,12 +79,13 @@ t.test('emobot hear: a folder, one JSON line per utterance, and a failing file m
   writeFileSync(path.join(folder, 'ignored.txt'), 'not a recording');
   const json = await runCli(['hear', '--json', folder, file]);
   t.equal(json.code, 0, json.stderr);
-  const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; startMs: number; endMs: number; text: null; command: null });
+  const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; startMs: number; endMs: number; text: string | null; command: string | null });
   t.same(lines.map((l) => path.basename(l.file)), ['a-room.wav', 'room.wav', 'room.wav']);
-  t.ok(lines.every((l) => l.endMs > l.startMs && l.text === null && l.command === null));
+  t.ok(lines.every((l) => l.endMs > l.startMs));
+  t.same(lines.map((l) => l.command), [null, null, 'sleep'], 'the spoken command, by the configured recogniser');
   const text = await runCli(['hear', file, path.join(dir, 'cd.wav')]);
   t.equal(text.code, 1);
-  t.match(text.stdout, /room\.wav: 2 utterances \(silero detector\)\n {2}\d+\.\d\d-\d+\.\d\d s {2}speech/);
+  t.match(text.stdout, /room\.wav: 2 utterances \(silero detector\)\n {2}\d+\.\d\d-\d+\.\d\d s {2}speech\n {2}\d+\.\d\d-\d+\.\d\d s {2}command sleep \("robot please go to sleep"\)\n/);
   t.match(text.stderr, /cd\.wav: 44100 Hz/);
   t.equal((await runCli(['hear'])).code, 2);
 });

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { AttentionGate } from '../../src/voice/attention.js';
 import { Pipeline } from '../../src/voice/frames.js';
-import { AttentionStage, AwakeStage, DetectorStage, RecogniserStage, type ListeningFrame } from '../../src/voice/listening.js';
+import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type Reach } from '../../src/voice/listening.js';
+import { CommandRecognizer } from '../../src/voice/commands.js';
+import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import type { Transcriber } from '../../src/voice/transcriber.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
 import { capturingLogger } from '../helpers/log.js';
@@ -12,7 +14,7 @@ const RATE = 16_000;
 const FRAME = 512;
 const settings = { sampleRate: RATE, min_speech_ms: 60, end_silence_ms: 100, preroll_ms: 0, max_utterance_ms: 15_000 };
 
-const utterance = (durationMs = 800): ListeningFrame => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs });
+const utterance = (durationMs = 800, reach: Reach = 'reply'): Extract<ListeningFrame, { type: 'utterance' }> => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs, reach });
 const kinds = (frames: ListeningFrame[]) => frames.map((f) => f.type);
 
 /** Speech wherever a sample is non-zero, unless `boost` is above 1; records the boosts it was asked with. */
@@ -60,17 +62,19 @@ t.test('speech detector: the bar is raised for audio captured while the robot ta
   t.same(detector.boosts, [1, 3, 1], 'before, while and after the robot talked');
 });
 
-t.test('awake gate: utterances are dropped while the robot may not answer; the rest passes', async (t) => {
-  let awake = false;
+t.test('awake gate: an utterance goes on with what the robot may do now, and is dropped when that is nothing', async (t) => {
+  let reach: Reach | undefined;
   const end = collector();
-  const pipeline = new Pipeline([new AwakeStage(() => awake), end], () => t.fail('no stage fails'));
+  const pipeline = new Pipeline([new AwakeStage(() => reach), end], () => t.fail('no stage fails'));
   pipeline.push({ type: 'speech-started', atMs: 0 });
   pipeline.push(utterance());
+  for (const now of ['wake', 'commands', 'reply'] as const) {
+    await pipeline.idle();
+    reach = now;
+    pipeline.push(utterance());
+  }
   await pipeline.idle();
-  awake = true;
-  pipeline.push(utterance());
-  await pipeline.idle();
-  t.same(kinds(end.got), ['speech-started', 'utterance']);
+  t.same(end.got.map((f) => (f.type === 'utterance' ? f.reach : f.type)), ['speech-started', 'wake', 'commands', 'reply']);
 });
 
 t.test('attention gate: drops an utterance nobody addressed to the robot, says why, warns once when vision is blind', async (t) => {
@@ -90,6 +94,17 @@ t.test('attention gate: drops an utterance nobody addressed to the robot, says w
   pipeline.push(utterance());
   await pipeline.idle();
   t.same(kinds(end.got), ['utterance'], 'a face in view, facing the robot: passed');
+});
+
+t.test('attention gate: asleep the robot does not look, so what may wake it passes without a face', async (t) => {
+  const { log } = capturingLogger();
+  const gate = new AttentionGate({ attention_max_yaw_deg: 35, attention_window_ms: 2000 });
+  const end = collector();
+  const pipeline = new Pipeline([new AttentionStage(gate, log), end], () => t.fail('no stage fails'));
+  pipeline.push(utterance(800, 'commands'));
+  pipeline.push(utterance(800, 'wake'));
+  await pipeline.idle();
+  t.same(end.got.map((f) => f.type === 'utterance' && f.reach), ['wake'], 'muted, nobody in view: dropped; asleep: passed');
 });
 
 t.test('attention gate: hears from below that the robot talks, which opens it for a person in view', async (t) => {
@@ -194,4 +209,38 @@ t.test('speech detector: stopping waits for the audio in hand and releases the d
   await pipeline.stop();
   t.same(kinds(end.got), ['speech-started', 'utterance'], 'what was captured before the stop was judged');
   t.equal(releases, 1);
+});
+
+t.test('command recogniser: a command goes on as a command and no further; other words go on only where they may be answered', async (t) => {
+  const { log, messages } = capturingLogger();
+  const recognizer = CommandRecognizer.create(['rest', 'sleep', 'nod']);
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+  t.teardown(() => pipeline.stop());
+  const spoken = async (text: string, reach: Reach): Promise<ListeningFrame> => ({ ...utterance(1500, reach), pcm: await spokenInNoise(text, VOICES[0]!, QUIET_ROOM) });
+  for (const [text, reach] of [
+    ['Robot, go to sleep.', 'reply'],
+    ['The weather is nice today.', 'reply'],
+    ['The weather is nice today.', 'commands'],
+    ['Robot, nod.', 'commands'],
+    ['Robot, go to sleep.', 'wake'],
+    ['Wake up.', 'wake'],
+  ] as const) {
+    pipeline.push(await spoken(text, reach));
+  }
+  await pipeline.idle();
+  t.same(end.got.map((f) => (f.type === 'command' ? f.command.name : f.type === 'utterance' ? `words (${f.reach})` : f.type)), ['sleep', 'words (reply)', 'pose:nod', 'wake-up']);
+  t.match(end.got[0], { type: 'command', text: 'robot go to sleep', startMs: 0, endMs: 1500 });
+  t.equal(messages().filter((m) => /utterance dropped on the robot/.test(m)).length, 2, 'the muted robot\'s talk and the sleeping robot\'s other command, each logged');
+});
+
+t.test('command recogniser: when the decoder fails the robot still listens for words, and says so once', async (t) => {
+  const { log, messages } = capturingLogger();
+  const broken = { recognise: () => Promise.reject(new Error('decoder crashed')), release: () => {} } as unknown as CommandRecognizer;
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(broken, log), end], () => t.fail('no stage fails'));
+  for (const reach of ['reply', 'commands', 'reply'] as const) pipeline.push(utterance(800, reach));
+  await pipeline.idle();
+  t.same(end.got.map((f) => f.type === 'utterance' && f.reach), ['reply', 'reply'], 'words go on where they may be answered; a muted robot drops them');
+  t.equal(messages().filter((m) => /spoken commands failed \(decoder crashed\)/.test(m)).length, 1);
 });

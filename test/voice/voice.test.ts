@@ -220,3 +220,51 @@ t.test('a say while the person\'s words are still being transcribed: the say is 
   t.same(cloud.requests.filter((q) => q.path === 'POST /v1/chat/completions'), [], 'nothing went to the language model');
   t.same(r.failures, [], 'no handler failed');
 });
+
+t.test('offline, a spoken command acts through the bus as MQTT\'s commands do; a question to the robot is answered aloud', async (t) => {
+  hear(t, await micFile('command-sleep', 'Robot, go to sleep.', 500));
+  const r = start(t, { listen: { enabled: true }, proactive: { enabled: false } });
+  const control: unknown[] = [];
+  const commands: string[] = [];
+  r.bus.on('robot.control', (e) => void control.push(e));
+  r.bus.on('voice.command', (e) => void commands.push(e.name));
+  await r.subsystem.start(r.ctx);
+  r.bus.emit('vision.frame', seen(0));
+  await waitFor(() => control.length === 1, 'the sleep request', 15_000);
+  t.same(control, [{ mode: 'sleep', by: 'voice' }]);
+  t.same(commands, ['sleep']);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.same(r.said, [], 'a command is not a question: no apology');
+  await r.subsystem.stop();
+
+  hear(t, await micFile('command-look', 'How do I look?', 500));
+  const asked = start(t, { listen: { enabled: true }, proactive: { enabled: false } });
+  await asked.subsystem.start(asked.ctx);
+  asked.bus.emit('vision.frame', seen(0));
+  asked.bus.emit('emotion', emotion('surprise'));
+  await waitFor(() => asked.said.length === 1, 'the answer', 15_000);
+  t.match(asked.said[0], { text: 'You look surprised.', source: 'offline', trigger: 'say' });
+  t.same([...r.failures, ...asked.failures], [], 'no handler failed');
+});
+
+t.test('asleep, the robot hears only "wake up", with nobody in view (its eyes are closed); the rest is dropped on the robot', async (t) => {
+  for (const [said, woken] of [['Robot, go to sleep.', false], ['Robot, wake up.', true]] as const) {
+    hear(t, await micFile(`asleep-${woken}`, said, 500));
+    const robot = { mode: 'sleep' as const, muted: false };
+    const config = configSchema.parse({ voice: { listen: { enabled: true }, proactive: { enabled: false } } });
+    const context = subsystemContext(config, { robot });
+    const subsystem = new Voice();
+    t.teardown(() => subsystem.stop());
+    const control: unknown[] = [];
+    context.bus.on('robot.control', (e) => void control.push(e));
+    await subsystem.start(context.ctx);
+    if (woken) {
+      await waitFor(() => control.length === 1, 'the wake-up request', 15_000);
+      t.same(control, [{ mode: 'active', by: 'voice' }], `"${said}" woke it`);
+    } else {
+      await waitFor(() => context.logs().some((m) => /utterance dropped on the robot: asleep, only "wake up" is heard/.test(m)), 'the drop', 15_000);
+      t.same(control, [], `"${said}" changed nothing`);
+    }
+    await subsystem.stop();
+  }
+});

@@ -1,0 +1,101 @@
+import { configSchema } from '../config/schema.js';
+import { CommandRecognizer } from '../voice/commands.js';
+import { QUIET_ROOM, spokenInNoise, VOICES, type Noise } from './listening.js';
+import { percentiles, type Percentiles } from './stats.js';
+
+/** Commands as people say them, and the command each is; the poses are the default config's. */
+export const COMMAND_SENTENCES: [text: string, command: string][] = [
+  ['Robot, go to sleep.', 'sleep'],
+  ['Wake up.', 'wake-up'],
+  ['Please speak again.', 'speak-again'],
+  ['How do I look?', 'how-do-i-look'],
+  ['Robot, what time is it?', 'what-time-is-it'],
+  ['Be quiet.', 'be-quiet'],
+  ['Look left.', 'pose:look_left'],
+  ['Robot, nod.', 'pose:nod'],
+];
+
+/** Ordinary talk, much of it close to a command: none of it is one. */
+export const TALK_SENTENCES = [
+  'What time does the shop open?',
+  'Be careful with that glass.',
+  'I had a long day at work.',
+  'Can you pass me the salt?',
+  'The weather is nice today.',
+  'Did you see the game last night?',
+  'I need to sleep on it.',
+  'Wake me up at seven tomorrow.',
+  'You look happy today.',
+  'Let us speak about it again later.',
+  'It is time to go home.',
+  'Look at that dog over there.',
+];
+
+const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number } }[] = [
+  { name: 'quiet room', noise: QUIET_ROOM },
+  { name: 'pink noise, 10 dB SNR', noise: { kind: 'pink', snrDb: 10 } },
+  { name: 'babble, 10 dB SNR', noise: { kind: 'babble', snrDb: 10 } },
+];
+
+export interface CommandsBench {
+  voices: string[];
+  conditions: {
+    name: string;
+    /** Commands recognised as what they are, of all said. */
+    recognised: number;
+    commands: number;
+    /** Commands recognised as another command (the worst error: the robot does the wrong thing). */
+    takenForAnother: number;
+    /** Ordinary sentences taken for a command, of all said. */
+    talkTakenForCommand: number;
+    talk: number;
+  }[];
+  /** One utterance through pocketsphinx, process start included (it runs on one core). */
+  decodeMs: Percentiles;
+  /** From the end of speech to the command: the detector's end_silence_ms, then the decode. */
+  endOfSpeechToCommandMs: Percentiles;
+}
+
+/**
+ * The command recogniser on the four benchmark voices of espeak-ng, each saying the commands and
+ * the ordinary sentences above, in a quiet room and at 10 dB SNR in pink noise and in babble.
+ */
+export async function benchCommands(): Promise<CommandsBench> {
+  const defaults = configSchema.parse({});
+  const recognizer = CommandRecognizer.create(Object.keys(defaults.expression.poses));
+  const decodes: number[] = [];
+  const timed = async (pcm: Buffer) => {
+    const started = performance.now();
+    const result = await recognizer.recognise(pcm);
+    decodes.push(performance.now() - started);
+    return result.command?.name;
+  };
+  try {
+    const conditions: CommandsBench['conditions'] = [];
+    for (const { name, noise } of CONDITIONS) {
+      const row = { name, recognised: 0, commands: 0, takenForAnother: 0, talkTakenForCommand: 0, talk: 0 };
+      for (const voice of VOICES) {
+        for (const [text, command] of COMMAND_SENTENCES) {
+          const got = await timed(await spokenInNoise(text, voice, noise));
+          row.commands++;
+          if (got === command) row.recognised++;
+          else if (got) row.takenForAnother++;
+        }
+        for (const text of TALK_SENTENCES) {
+          row.talk++;
+          if (await timed(await spokenInNoise(text, voice, noise))) row.talkTakenForCommand++;
+        }
+      }
+      conditions.push(row);
+    }
+    const hangover = defaults.voice.listen.end_silence_ms;
+    return {
+      voices: VOICES.map((v) => v.voice),
+      conditions,
+      decodeMs: percentiles(decodes),
+      endOfSpeechToCommandMs: percentiles(decodes.map((ms) => ms + hangover)),
+    };
+  } finally {
+    recognizer.release();
+  }
+}
