@@ -3,15 +3,18 @@ import { CommandRecognizer } from '../voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES, type Noise } from './listening.js';
 import { percentiles, type Percentiles } from './stats.js';
 
-/** Commands as people say them, and the command each is; the poses are the default config's. */
+/**
+ * Commands as people say them, and the command each is; the poses are the default config's. All but
+ * the two questions are said to the robot by name, as they must be.
+ */
 export const COMMAND_SENTENCES: [text: string, command: string][] = [
   ['Robot, go to sleep.', 'sleep'],
-  ['Wake up.', 'wake-up'],
-  ['Please speak again.', 'speak-again'],
+  ['Robot, wake up.', 'wake-up'],
+  ['Robot, please speak again.', 'speak-again'],
   ['How do I look?', 'how-do-i-look'],
   ['Robot, what time is it?', 'what-time-is-it'],
-  ['Be quiet.', 'be-quiet'],
-  ['Look left.', 'pose:look_left'],
+  ['Robot, be quiet.', 'be-quiet'],
+  ['Robot, look left.', 'pose:look_left'],
   ['Robot, nod.', 'pose:nod'],
 ];
 
@@ -29,6 +32,9 @@ export const TALK_SENTENCES = [
   'Let us speak about it again later.',
   'It is time to go home.',
   'Look at that dog over there.',
+  'Wait a moment, please.',
+  'Wait up.',
+  'Sleep tight.',
 ];
 
 const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number } }[] = [

@@ -206,7 +206,10 @@ export const QUIET_ROOM = { kind: 'white', snrDb: 40 } as const;
 const beds = new Map<string, Promise<Float32Array>>();
 function noiseBed(kind: Noise, seconds: number): Promise<Float32Array> {
   const key = `${kind} ${seconds}`;
-  if (!beds.has(key)) beds.set(key, makeNoise(kind, seconds));
+  if (!beds.has(key)) beds.set(key, makeNoise(kind, seconds).catch((err: unknown) => {
+    beds.delete(key);
+    throw err;
+  }));
   return beds.get(key)!;
 }
 

@@ -206,7 +206,8 @@ async function checkAudio(config: Config): Promise<Check[]> {
 /** The recogniser is built as the daemon builds it: pocketsphinx there, and every pose sayable. */
 function checkSpokenCommands(config: Config): Check {
   const name = 'spoken commands';
-  if (!config.voice.listen.enabled || !config.voice.listen.commands) return { name, status: 'ok', detail: 'off (voice.listen.commands)' };
+  if (!config.voice.listen.enabled) return { name, status: 'ok', detail: 'off (voice.listen.enabled is false)' };
+  if (!config.voice.listen.commands) return { name, status: 'ok', detail: 'off (voice.listen.commands is false)' };
   let recognizer: CommandRecognizer;
   try {
     recognizer = CommandRecognizer.create(Object.keys(config.expression.poses));
@@ -216,8 +217,8 @@ function checkSpokenCommands(config: Config): Check {
   recognizer.release();
   const detail = `pocketsphinx: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}`;
   if (!recognizer.unspeakable.length) return { name, status: 'ok', detail };
-  const unsayable = recognizer.unspeakable.map(({ pose, word }) => `${pose} ("${word}")`).join(', ');
-  return { name, status: 'warn', detail: `${detail}; poses that cannot be said: ${unsayable}`, fix: 'name poses with English words, e.g. look_up' };
+  const unsayable = recognizer.unspeakable.map(({ pose, why }) => `expression.poses.${pose} (${why})`).join(', ');
+  return { name, status: 'warn', detail: `${detail}; poses that cannot be said: ${unsayable}`, fix: 'name such poses with other English words, e.g. look_up' };
 }
 
 async function checkApiKeys(config: Config): Promise<Check[]> {

@@ -43,8 +43,6 @@ export interface BusEvents {
   'voice.said': { text: string; source: 'cloud' | 'offline'; trigger: 'emotion' | 'say' | 'reply'; at: number };
   /** What the person said (speech-to-text of one utterance). */
   'voice.heard': { text: string; at: number };
-  /** A spoken command the robot recognised on the device (`name` as `emobot hear` prints it), and acted on. */
-  'voice.command': { name: string; text: string; at: number };
   /** The person started talking while the robot spoke: it stopped. */
   'voice.barge-in': { at: number; stopMs: number };
   /** A request to speak given text (the MQTT say command). */

@@ -21,32 +21,40 @@ export type CommandAction =
   | { kind: 'tell'; what: 'how-i-look' | 'time' };
 
 export interface SpokenCommand {
-  /** As the logs, the bus and `emobot hear` name it: `sleep`, `wake-up`, `pose:nod`. */
+  /** As the logs and `emobot hear` name it: `sleep`, `wake-up`, `pose:nod`. */
   readonly name: string;
-  /** What the person says, after an optional "robot" and "please". */
+  /** What the person says, with "please" around it if they like. */
   readonly phrases: string[];
+  /**
+   * Said to the robot by name ("robot, wake up"): everything that changes what the robot does.
+   * Everyday talk holds such phrases ("wait up", "sleep tight"); only the two questions do without.
+   */
+  readonly byName: boolean;
   readonly action: CommandAction;
 }
 
 /** Always there; the configured poses are added to them. */
 const FIXED_COMMANDS: SpokenCommand[] = [
-  { name: 'sleep', phrases: ['sleep', 'go to sleep'], action: { kind: 'control', mode: 'sleep' } },
-  { name: 'wake-up', phrases: ['wake up'], action: { kind: 'control', mode: 'active' } },
-  { name: 'be-quiet', phrases: ['be quiet'], action: { kind: 'control', muted: true } },
-  { name: 'speak-again', phrases: ['speak again'], action: { kind: 'control', muted: false } },
-  { name: 'how-do-i-look', phrases: ['how do i look'], action: { kind: 'tell', what: 'how-i-look' } },
-  { name: 'what-time-is-it', phrases: ['what time is it'], action: { kind: 'tell', what: 'time' } },
+  { name: 'sleep', phrases: ['sleep', 'go to sleep'], byName: true, action: { kind: 'control', mode: 'sleep' } },
+  { name: 'wake-up', phrases: ['wake up'], byName: true, action: { kind: 'control', mode: 'active' } },
+  { name: 'be-quiet', phrases: ['be quiet'], byName: true, action: { kind: 'control', muted: true } },
+  { name: 'speak-again', phrases: ['speak again'], byName: true, action: { kind: 'control', muted: false } },
+  { name: 'how-do-i-look', phrases: ['how do i look'], byName: false, action: { kind: 'tell', what: 'how-i-look' } },
+  { name: 'what-time-is-it', phrases: ['what time is it'], byName: false, action: { kind: 'tell', what: 'time' } },
 ];
 
-/** Said around a command, and not part of it. */
-const POLITE = ['robot', 'please'];
+/** What the robot is called, and the word said around a command without being part of it. */
+const NAME = 'robot';
+const POLITE = 'please';
+/** Commands are a few words: a longer utterance is talk, and is not decoded (it would only delay its answer). */
+const MAX_COMMAND_MS = 4000;
 
 /**
  * Poses the robot takes by itself (on stop, while asleep), not on request; and what a pose name
  * becomes as words ("look_left": "look left").
  */
 const MODE_POSES = new Set(['rest', 'sleep']);
-const wordsOf = (pose: string) => pose.split(/[-_]+/).filter(Boolean).join(' ');
+const wordsOf = (pose: string) => pose.split(/[-_]+/).filter((word) => word && word !== NAME && word !== POLITE).join(' ');
 
 /** The English phones of the acoustic model: the garbage loop, which takes whatever is not a command. */
 const PHONES = 'AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' ');
@@ -57,17 +65,6 @@ const GARBAGE_PREFIX = 'garbage_';
  * difference, which is why one value serves; see the README's spoken commands section.
  */
 const WORD_INSERTION_PENALTY = '1e-3';
-/**
- * The decoder can also explain speech as silence: "wait a moment please" came out as a long
- * silence, then "sleep". So the loud part of an utterance (its frames within LOUD_DB of its loudest)
- * must be the command's words: at most this much of it may lie where the decoder put silence. In
- * the benchmark's sentences this rejected every such case (2 of 48 ordinary sentences in pink noise)
- * and no command.
- */
-const MAX_SPEECH_AS_SILENCE_MS = 300;
-const LOUD_DB = 12;
-/** The decoder's frames: 10 ms. */
-const FRAME_MS = 10;
 
 export interface Recognised {
   /** What the decoder heard as command words, for the logs and `emobot hear`; empty when it heard none. */
@@ -86,8 +83,8 @@ export interface Recognised {
 export class CommandRecognizer {
   private constructor(
     readonly commands: SpokenCommand[],
-    /** Poses that cannot be said: a word the pronunciation dictionary does not have. */
-    readonly unspeakable: { pose: string; word: string }[],
+    /** Poses that cannot be said, and why (a word the pronunciation dictionary lacks, a phrase taken). */
+    readonly unspeakable: { pose: string; why: string }[],
     private readonly folder: string,
   ) {}
 
@@ -98,30 +95,39 @@ export class CommandRecognizer {
     }
     const pronunciations = pronunciationsOf(readFileSync(POCKETSPHINX.dictionary, 'utf8'));
     const commands = [...FIXED_COMMANDS];
-    const unspeakable: { pose: string; word: string }[] = [];
+    const unspeakable: { pose: string; why: string }[] = [];
     for (const pose of poses) {
       if (MODE_POSES.has(pose)) continue;
       const phrase = wordsOf(pose);
       const missing = phrase.split(' ').find((word) => !pronunciations.has(word));
-      if (missing) unspeakable.push({ pose, word: missing });
-      else commands.push({ name: `pose:${pose}`, phrases: [phrase], action: { kind: 'pose', pose } });
+      const taken = commands.find((c) => c.phrases.includes(phrase));
+      if (!phrase) unspeakable.push({ pose, why: 'its name has no words besides "robot" and "please"' });
+      else if (missing) unspeakable.push({ pose, why: `"${missing}" is not in the pronunciation dictionary` });
+      else if (taken) unspeakable.push({ pose, why: `"${phrase}" is already the ${taken.name} command` });
+      else commands.push({ name: `pose:${pose}`, phrases: [phrase], byName: true, action: { kind: 'pose', pose } });
     }
-    const folder = mkdtempSync(path.join(os.tmpdir(), 'emobot-commands-'));
-    const words = new Set([...POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
-    const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
-    dictionary.push(...PHONES.map((phone) => `${GARBAGE_PREFIX}${phone.toLowerCase()} ${phone}`));
-    writeFileSync(path.join(folder, 'commands.dict'), dictionary.join('\n') + '\n');
-    writeFileSync(path.join(folder, 'commands.gram'), grammarOf(commands));
+    // In memory where the system has it: each utterance's audio passes through here.
+    const folder = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'emobot-commands-'));
+    try {
+      const words = new Set([NAME, POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
+      const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
+      dictionary.push(...PHONES.map((phone) => `${GARBAGE_PREFIX}${phone.toLowerCase()} ${phone}`));
+      writeFileSync(path.join(folder, 'commands.dict'), dictionary.join('\n') + '\n');
+      writeFileSync(path.join(folder, 'commands.gram'), grammarOf(commands));
+    } catch (err) {
+      rmSync(folder, { recursive: true, force: true });
+      throw err;
+    }
     return new CommandRecognizer(commands, unspeakable, folder);
   }
 
   /** 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. */
-  async recognise(pcm: Buffer, signal?: AbortSignal): Promise<Recognised> {
+  async recognise(pcm: Buffer): Promise<Recognised> {
+    if (pcm.length / 32 > MAX_COMMAND_MS) return { text: '' };
     const id = `u${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const audio = path.join(this.folder, `${id}.raw`);
     const control = path.join(this.folder, `${id}.ctl`);
     const hypothesis = path.join(this.folder, `${id}.hyp`);
-    const segments = path.join(this.folder, `${id}.seg`);
     try {
       writeFileSync(audio, pcm);
       writeFileSync(control, `${id}\n`);
@@ -130,15 +136,15 @@ export class CommandRecognizer {
       await run(
         POCKETSPHINX.decoder,
         ['-hmm', POCKETSPHINX.acousticModel, '-dict', path.join(this.folder, 'commands.dict'), '-jsgf', path.join(this.folder, 'commands.gram'),
+          // Dither: a little noise on digital silence (some microphones deliver it), on which the
+          // decoder's normalisation misjudged speech in a probe; a fixed seed keeps answers repeatable.
           '-wip', WORD_INSERTION_PENALTY, '-dither', 'yes', '-seed', '1', '-samprate', '16000', '-adcin', 'yes', '-adchdr', '0', '-cepdir', this.folder, '-cepext', '.raw',
-          '-ctl', control, '-hyp', hypothesis, '-hypseg', segments, '-logfn', '/dev/null'],
-        { timeout: 10_000, ...(signal ? { signal } : {}) },
+          '-ctl', control, '-hyp', hypothesis, '-logfn', '/dev/null'],
+        { timeout: 10_000 },
       );
-      const recognised = this.interpret(readFileSync(hypothesis, 'utf8'));
-      if (recognised.command && speechAsSilenceMs(pcm, readFileSync(segments, 'utf8')) > MAX_SPEECH_AS_SILENCE_MS) return { text: recognised.text };
-      return recognised;
+      return this.interpret(readFileSync(hypothesis, 'utf8'));
     } finally {
-      for (const file of [audio, control, hypothesis, segments]) rmSync(file, { force: true });
+      for (const file of [audio, control, hypothesis]) rmSync(file, { force: true });
     }
   }
 
@@ -155,39 +161,14 @@ export class CommandRecognizer {
     // The decoder lets the phone loop run into a command ("<phones> what time is it"): a sentence
     // that merely ends like a command. Any phone in the result means the person said something else.
     if (heard.length !== words.length) return { text };
-    let first = 0;
-    let last = heard.length;
-    while (first < last && POLITE.includes(heard[first]!)) first++;
-    while (last > first && heard[last - 1] === 'please') last--;
+    // The grammar lets through only commands said as they must be (by name, where byName).
+    let first = heard[0] === NAME ? 1 : 0;
+    if (heard[first] === POLITE) first++;
+    const last = heard.length > first && heard.at(-1) === POLITE ? heard.length - 1 : heard.length;
     const said = heard.slice(first, last).join(' ');
     const command = this.commands.find((c) => c.phrases.includes(said));
     return command ? { text, command } : { text };
   }
-}
-
-/**
- * How much of the utterance's loud part the decoder put in silence or noise: from its segmentation
- * ("<id> S <n> T <score> A <score> L <score>", then "<start frame> <ascr> <lscr> <word>" per
- * segment, then the last frame).
- */
-function speechAsSilenceMs(pcm: Buffer, segmentation: string): number {
-  const fields = segmentation.trim().split(/\s+/).slice(9);
-  const samplesPerFrame = (16_000 * FRAME_MS) / 1000;
-  const frames = Math.floor(pcm.length / 2 / samplesPerFrame);
-  const energy = Array.from({ length: frames }, (_, f) => {
-    let sum = 0;
-    for (let i = f * samplesPerFrame; i < (f + 1) * samplesPerFrame; i++) sum += pcm.readInt16LE(i * 2) ** 2;
-    return 10 * Math.log10(sum / samplesPerFrame + 1);
-  });
-  const loudest = [...energy].sort((a, b) => b - a)[Math.floor(frames * 0.05)] ?? 0;
-  let silentSpeech = 0;
-  for (let i = 0; i + 3 < fields.length; i += 4) {
-    const word = fields[i + 3]!;
-    if (!word.startsWith('<') && !word.startsWith('+') && word !== '(NULL)') continue;
-    const end = Number(fields[i + 4]) - (i + 4 < fields.length - 1 ? 1 : 0);
-    for (let f = Math.max(0, Number(fields[i])); f <= Math.min(end, frames - 1); f++) if (energy[f]! > loudest - LOUD_DB) silentSpeech++;
-  }
-  return silentSpeech * FRAME_MS;
 }
 
 /** word -> its pronunciations, from a CMU-style dictionary ("word(2)" lines are alternatives). */
@@ -204,13 +185,13 @@ function pronunciationsOf(dictionary: string): Map<string, string[]> {
 }
 
 function grammarOf(commands: SpokenCommand[]): string {
-  const phrases = commands.flatMap((c) => c.phrases);
+  const phrases = (byName: boolean) => commands.filter((c) => c.byName === byName).flatMap((c) => c.phrases).join(' | ');
   const phones = PHONES.map((phone) => `${GARBAGE_PREFIX}${phone.toLowerCase()}`).join(' | ');
   return [
     '#JSGF V1.0;',
     'grammar commands;',
     'public <utterance> = <command> | <other>+;',
-    `<command> = [robot] [please] (${phrases.join(' | ')}) [please];`,
+    `<command> = ${NAME} [${POLITE}] (${phrases(true)}) [${POLITE}] | [${NAME}] [${POLITE}] (${phrases(false)}) [${POLITE}];`,
     `<other> = ${phones};`,
     '',
   ].join('\n');

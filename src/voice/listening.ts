@@ -157,16 +157,18 @@ export class CommandStage implements ListeningStage {
     if (frame.type !== 'utterance') return push(frame);
     try {
       const { text, command } = await this.recognizer.recognise(frame.pcm);
+      this.warned = false;
       const allowed = command && (frame.reach !== 'wake' || (command.action.kind === 'control' && command.action.mode === 'active'));
       if (allowed) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
       if (frame.reach !== 'reply') {
         const why = frame.reach === 'wake' ? 'asleep, only "wake up" is heard' : 'the robot is muted or idle: only spoken commands are heard';
-        this.log.info({ text, command: command?.name }, `utterance dropped on the robot: ${why}`);
+        this.log.info(`utterance dropped on the robot: ${why}`);
         return;
       }
     } catch (err) {
-      // Once: a broken decoder would otherwise warn on every utterance; the robot still listens.
-      if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); utterances go on as words`);
+      // Once until it works again: a broken decoder would otherwise warn on every utterance.
+      const meanwhile = frame.reach === 'reply' ? 'utterances go on as words to answer' : 'while muted, idle or asleep the robot hears nothing';
+      if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); ${meanwhile}`);
       this.warned = true;
       if (frame.reach !== 'reply') return;
     }

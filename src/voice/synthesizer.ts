@@ -63,7 +63,10 @@ export class ElevenLabsSynthesizer implements Synthesizer {
   }
 }
 
-/** The offline voice: espeak-ng, resampled by sox to the speaker's rate. Needs no network and no key. */
+/**
+ * The offline voice: espeak-ng, resampled by sox to the speaker's rate (-R: sox's dither repeatable,
+ * so the same text is the same audio, which tests and benchmarks rely on). Needs no network and no key.
+ */
 export class EspeakSynthesizer implements Synthesizer {
   readonly name = 'espeak-ng';
 
@@ -76,7 +79,7 @@ export class EspeakSynthesizer implements Synthesizer {
     if (signal.aborted) return;
     const { offline } = this.config;
     const espeak = spawn('espeak-ng', ['--stdout', '-v', offline.voice, '-s', String(offline.words_per_minute), '--', text], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const sox = spawn('sox', ['-q', '-t', 'wav', '-', '-t', 'raw', '-r', String(this.sampleRate), '-e', 'signed', '-b', '16', '-c', '1', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const sox = spawn('sox', ['-q', '-R', '-t', 'wav', '-', '-t', 'raw', '-r', String(this.sampleRate), '-e', 'signed', '-b', '16', '-c', '1', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
     espeak.stdout.pipe(sox.stdin);
     let stderr = '';
     espeak.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

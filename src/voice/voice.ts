@@ -171,10 +171,10 @@ export class Voice implements Subsystem {
   private commandRecognizer(ctx: SubsystemContext): CommandRecognizer | undefined {
     try {
       const recognizer = CommandRecognizer.create(Object.keys(ctx.config.expression.poses));
-      for (const { pose, word } of recognizer.unspeakable) ctx.log.warn(`pose "${pose}" cannot be a spoken command: "${word}" is not in the pronunciation dictionary (MQTT's pose command still takes it)`);
+      for (const { pose, why } of recognizer.unspeakable) ctx.log.warn(`expression.poses.${pose} cannot be a spoken command: ${why} (MQTT's pose command still takes it)`);
       return recognizer;
     } catch (err) {
-      ctx.log.warn(`no spoken commands: ${asError(err).message}`);
+      ctx.log.warn(`no spoken commands (${asError(err).message}); voice.listen.commands: false goes without them and this warning`);
       return undefined;
     }
   }
@@ -183,7 +183,6 @@ export class Voice implements Subsystem {
   private obey(command: SpokenCommand, text: string): void {
     const ctx = this.ctx!;
     ctx.log.info({ command: command.name, text }, `spoken command: ${command.name}`);
-    ctx.bus.emit('voice.command', { name: command.name, text, at: Date.now() });
     const { action } = command;
     switch (action.kind) {
       case 'control':
@@ -320,6 +319,7 @@ async function defaultSink(device: string, sampleRate: number): Promise<AudioSin
 
 export const voice: SubsystemDefinition = {
   name: 'voice',
-  sections: ['voice'],
+  // The poses are spoken commands too: a changed pose list needs a new grammar.
+  sections: ['voice', 'expression'],
   create: () => new Voice(),
 };

@@ -224,7 +224,7 @@ t.test('command recogniser: a command goes on as a command and no further; other
     ['The weather is nice today.', 'commands'],
     ['Robot, nod.', 'commands'],
     ['Robot, go to sleep.', 'wake'],
-    ['Wake up.', 'wake'],
+    ['Robot, wake up.', 'wake'],
   ] as const) {
     pipeline.push(await spoken(text, reach));
   }

@@ -225,14 +225,12 @@ t.test('offline, a spoken command acts through the bus as MQTT\'s commands do; a
   hear(t, await micFile('command-sleep', 'Robot, go to sleep.', 500));
   const r = start(t, { listen: { enabled: true }, proactive: { enabled: false } });
   const control: unknown[] = [];
-  const commands: string[] = [];
   r.bus.on('robot.control', (e) => void control.push(e));
-  r.bus.on('voice.command', (e) => void commands.push(e.name));
   await r.subsystem.start(r.ctx);
   r.bus.emit('vision.frame', seen(0));
   await waitFor(() => control.length === 1, 'the sleep request', 15_000);
   t.same(control, [{ mode: 'sleep', by: 'voice' }]);
-  t.same(commands, ['sleep']);
+  t.ok(r.logs().some((m) => m === 'spoken command: sleep'), 'logged');
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.same(r.said, [], 'a command is not a question: no apology');
   await r.subsystem.stop();
