@@ -8,7 +8,7 @@ import type { RobotMode } from '../runtime/events.js';
 const run = promisify(execFile);
 
 /** Debian's pocketsphinx and pocketsphinx-en-us (scripts/setup.sh installs them). */
-export const POCKETSPHINX = {
+const POCKETSPHINX = {
   decoder: '/usr/bin/pocketsphinx_batch',
   acousticModel: '/usr/share/pocketsphinx/model/en-us/en-us',
   dictionary: '/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict',
@@ -59,10 +59,11 @@ const wordsOf = (pose: string) => pose.split(/[-_]+/).filter((word) => word && w
 /** The English phones of the acoustic model: the garbage loop, which takes whatever is not a command. */
 const PHONES = 'AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH'.split(' ');
 const GARBAGE_PREFIX = 'garbage_';
+const garbageWord = (phone: string) => `${GARBAGE_PREFIX}${phone.toLowerCase()}`;
 /**
- * The decoder's word insertion penalty. Measured on espeak-ng speech (3 voices, 10 commands, 16
- * ordinary sentences, quiet and at 10 dB SNR in pink noise): from 3e-5 to 1e-2 it makes little
- * difference, which is why one value serves; see the README's spoken commands section.
+ * The decoder's word insertion penalty. In a probe on espeak-ng speech (3 voices, 10 commands, 16
+ * ordinary sentences, quiet and at 10 dB SNR in pink noise), anything from 3e-5 to 1e-2 made little
+ * difference, which is why one value serves.
  */
 const WORD_INSERTION_PENALTY = '1e-3';
 
@@ -111,7 +112,7 @@ export class CommandRecognizer {
     try {
       const words = new Set([NAME, POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
       const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
-      dictionary.push(...PHONES.map((phone) => `${GARBAGE_PREFIX}${phone.toLowerCase()} ${phone}`));
+      dictionary.push(...PHONES.map((phone) => `${garbageWord(phone)} ${phone}`));
       writeFileSync(path.join(folder, 'commands.dict'), dictionary.join('\n') + '\n');
       writeFileSync(path.join(folder, 'commands.gram'), grammarOf(commands));
     } catch (err) {
@@ -186,7 +187,7 @@ function pronunciationsOf(dictionary: string): Map<string, string[]> {
 
 function grammarOf(commands: SpokenCommand[]): string {
   const phrases = (byName: boolean) => commands.filter((c) => c.byName === byName).flatMap((c) => c.phrases).join(' | ');
-  const phones = PHONES.map((phone) => `${GARBAGE_PREFIX}${phone.toLowerCase()}`).join(' | ');
+  const phones = PHONES.map(garbageWord).join(' | ');
   return [
     '#JSGF V1.0;',
     'grammar commands;',
