@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fer_data import load_split, non_blank_indices  # noqa: E402
-from model import build_model  # noqa: E402
+from model import build_from_meta  # noqa: E402
 from train import augment, evaluate, normalise, seed_everything  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def main():
             averaged[key] = torch.stack([s["model"][key] for s in snapshots]).mean(dim=0)
         else:
             averaged[key] = value  # BatchNorm's batch counter: measured again below
-    net = build_model(len(meta["labels"]), meta["width"], final_stride=meta["final_stride"])
+    net = build_from_meta(meta)
     net.load_state_dict(averaged)
 
     seed_everything(meta["args"]["seed"])

@@ -12,7 +12,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import build_model  # noqa: E402
+from model import build_from_meta, describe  # noqa: E402
 
 
 def main():
@@ -28,7 +28,7 @@ def main():
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     meta = ckpt["meta"]
-    net = build_model(len(meta["labels"]), meta["width"], final_stride=meta["final_stride"])
+    net = build_from_meta(meta)
     net.load_state_dict(ckpt["model"])
     net.eval()
     size = meta["size"]
@@ -63,14 +63,14 @@ def main():
     # Both first: they refuse bad arguments or a lost history before any file is written.
     offsets = logit_offsets(args.logit_offset, meta["labels"])
     training_args = recipe(meta)
+    name, architecture = describe(meta)
     torch.onnx.export(
         net, dummy, args.onnx, input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, do_constant_folding=True,
     )
     card = {
-        "name": "emotion-mobilenetv2",
-        "architecture": f"MobileNetV2 (torchvision), width {meta['width']}, grayscale stem, "
-                        f"last stride {meta['final_stride']}",
+        "name": name,
+        "architecture": architecture,
         "input": {
             "name": "input", "layout": "NCHW", "channels": 1, "color": "gray", "width": size, "height": size,
             "resize": "bilinear",

@@ -1,25 +1,51 @@
 """The MobileNetV2-family emotion classifier, shared by training and export."""
 import torch
 import torch.nn as nn
-from torchvision.models import mobilenet_v2
+from torchvision.models import efficientnet_b0, mobilenet_v2
+
+ARCHITECTURES = ("mobilenetv2", "efficientnet_b0")
 
 
-def build_model(num_classes, width, in_channels=1, final_stride=2, dropout=0.2):
-    """torchvision MobileNetV2 with a grayscale stem.
+def build_model(num_classes, width, in_channels=1, final_stride=2, dropout=0.2, arch="mobilenetv2"):
+    """A torchvision classifier with a grayscale stem: MobileNetV2 (what the robot runs) or
+    EfficientNet-B0 (a larger teacher to distil into it; `width` applies to MobileNetV2 only).
 
     final_stride=1 keeps the last downsampling stage at stride 1, so a 64 px face ends as a
     4x4 feature map instead of 2x2: expression cues (mouth corners, brows) survive to the head.
     """
-    net = mobilenet_v2(num_classes=num_classes, width_mult=width, dropout=dropout)
+    if arch == "mobilenetv2":
+        net = mobilenet_v2(num_classes=num_classes, width_mult=width, dropout=dropout)
+        # features[14] is the first block of the 160-channel stage, the network's last stride-2 conv.
+        last_downsampling = net.features[14].conv[1][0]
+    elif arch == "efficientnet_b0":
+        net = efficientnet_b0(num_classes=num_classes)  # its own dropout, 0.2
+        # features[6] is the 192-channel stage; its first block's depthwise conv is the last stride 2.
+        last_downsampling = net.features[6][0].block[1][0]
+    else:
+        raise ValueError(f"unknown architecture {arch!r}: one of {', '.join(ARCHITECTURES)}")
     stem = net.features[0][0]
     net.features[0][0] = nn.Conv2d(in_channels, stem.out_channels, kernel_size=3, stride=2, padding=1, bias=False)
     if final_stride == 1:
-        # features[14] is the first block of the 160-channel stage, the network's last stride-2 conv.
-        net.features[14].conv[1][0].stride = (1, 1)
+        last_downsampling.stride = (1, 1)
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out")
     return net
+
+
+def build_from_meta(meta):
+    """The network a checkpoint's `meta` describes (runs from before --arch are MobileNetV2)."""
+    return build_model(len(meta["labels"]), meta["width"], final_stride=meta["final_stride"],
+                       arch=meta.get("arch", "mobilenetv2"))
+
+
+def describe(meta):
+    """The model card's name and architecture line for a checkpoint's network."""
+    arch = meta.get("arch", "mobilenetv2")
+    if arch == "efficientnet_b0":
+        return "emotion-efficientnet-b0", f"EfficientNet-B0 (torchvision), grayscale stem, last stride {meta['final_stride']}"
+    return "emotion-mobilenetv2", (f"MobileNetV2 (torchvision), width {meta['width']}, grayscale stem, "
+                                   f"last stride {meta['final_stride']}")
 
 
 @torch.no_grad()

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fer_data import LABELS, load_ferplus, load_split, non_blank_indices  # noqa: E402
-from model import build_model, load_folded_onnx  # noqa: E402
+from model import ARCHITECTURES, build_from_meta, build_model, load_folded_onnx  # noqa: E402
 from torchvision.io import decode_jpeg, encode_jpeg  # noqa: E402
 
 
@@ -27,6 +27,8 @@ def parse_args():
     p.add_argument("--data", default="../shared/data/fer2013")
     p.add_argument("--out", required=True, help="run folder for checkpoints and the log (outside git)")
     p.add_argument("--size", type=int, default=64, help="input side in pixels (48 px crops are upsampled)")
+    p.add_argument("--arch", choices=ARCHITECTURES, default="mobilenetv2",
+                   help="the network: MobileNetV2 (the robot's) or EfficientNet-B0 (a teacher)")
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--final-stride", type=int, default=2, choices=[1, 2])
     p.add_argument("--epochs", type=int, default=40)
@@ -47,6 +49,9 @@ def parse_args():
                    help="target = w * FER+ vote distribution + (1 - w) * FER-2013 label")
     p.add_argument("--teacher", help="a teacher's probabilities for every training record (.npy, N x 7, from "
                                      "teacher-labels.mjs): distil it into the student")
+    p.add_argument("--teacher-net", help="(not with --teacher) a trained network's checkpoint (a run's best.pt or "
+                                         "epoch-NN.pt, e.g. --arch efficientnet_b0): run on every augmented batch, "
+                                         "so its answers are for the very images the student sees")
     p.add_argument("--teacher-weight", type=float, default=0.3,
                    help="target = w * teacher's probabilities + (1 - w) * the target without a teacher")
     p.add_argument("--camera-aug", type=float, default=0.0,
@@ -59,6 +64,10 @@ def parse_args():
     args = p.parse_args()
     if args.init and args.init_onnx:
         p.error("--init and --init-onnx both say where to start: give one")
+    if args.teacher and args.teacher_net:
+        p.error("--teacher and --teacher-net are both a teacher: give one")
+    if args.init_onnx and args.arch != "mobilenetv2":
+        p.error("--init-onnx reads a MobileNetV2 export; --arch efficientnet_b0 starts from --init or from scratch")
     return args
 
 
@@ -224,7 +233,22 @@ def main():
     class_weights = (counts.max() / counts).sqrt()
     class_weights = class_weights / class_weights.mean()
 
-    net = build_model(len(LABELS), args.width, final_stride=args.final_stride)
+    teacher_net = None
+    if args.teacher_net:
+        teacher_sha256 = file_sha256(args.teacher_net)
+        taught = torch.load(args.teacher_net)
+        tmeta = taught["meta"]
+        if tmeta["size"] != args.size or abs(tmeta["mean"] - pixel_mean) > 1e-6 or abs(tmeta["std"] - pixel_std) > 1e-6:
+            raise SystemExit(f"{args.teacher_net}: trained on other inputs (size {tmeta['size']}, mean {tmeta['mean']}, "
+                             f"std {tmeta['std']}) than this run's ({args.size}, {pixel_mean}, {pixel_std})")
+        teacher_net = build_from_meta(tmeta)
+        teacher_net.load_state_dict(taught["model"])
+        teacher_net.eval()
+        acc, acc_tta = evaluate(teacher_net, val_x, val_y, args.size, pixel_mean, pixel_std)
+        print(f"teacher {args.teacher_net} ({tmeta.get('arch', 'mobilenetv2')}, weight {args.teacher_weight}, sha256 "
+              f"{teacher_sha256[:12]}): val_acc {acc:.4f}, flip-averaged {acc_tta:.4f}")
+
+    net = build_model(len(LABELS), args.width, final_stride=args.final_stride, arch=args.arch)
     init_from = None
     if args.init:
         previous = torch.load(args.init)
@@ -282,7 +306,7 @@ def main():
         print(f"resumed from {last_path} at epoch {start_epoch}")
 
     meta = {
-        "labels": LABELS, "size": args.size, "width": args.width, "final_stride": args.final_stride,
+        "labels": LABELS, "size": args.size, "arch": args.arch, "width": args.width, "final_stride": args.final_stride,
         "mean": pixel_mean, "std": pixel_std, "args": vars(args),
         "train_count": len(train_x), "val_count": len(val_x), "init_from": init_from,
         "teacher_sha256": teacher_sha256,
@@ -298,8 +322,12 @@ def main():
             idx = perm[step * args.batch:(step + 1) * args.batch]
             x = normalise(augment(train_x[idx], args.size, gen, args.camera_aug, args.jitter), pixel_mean, pixel_std)
             y = train_y[idx]
+            target = train_soft[idx]
+            if teacher_net is not None:
+                with torch.no_grad():
+                    target = args.teacher_weight * F.softmax(teacher_net(x), dim=1) + (1 - args.teacher_weight) * target
             logits = net(x)
-            loss = criterion(logits, train_soft[idx])
+            loss = criterion(logits, target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
