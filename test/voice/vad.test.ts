@@ -1,7 +1,7 @@
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { EspeakSynthesizer } from '../../src/voice/synthesizer.js';
-import { createSpeechDetector, EnergyDetector, SileroDetector, VoiceActivityDetector, type SpeechDetector, type VadEvent } from '../../src/voice/vad.js';
+import { createSpeechDetector, EnergyDetector, SileroDetector, SpectralPeak, VoiceActivityDetector, type SpeechDetector, type VadEvent } from '../../src/voice/vad.js';
 
 const RATE = 16_000;
 const settings = { sampleRate: RATE, min_speech_ms: 100, end_silence_ms: 600, preroll_ms: 300, max_utterance_ms: 15_000 };
@@ -79,6 +79,44 @@ for (const [name, load] of detectors) {
     t.equal(events[0]?.type, 'onset', 'a person talking over it does');
   });
 }
+
+/** A steady sine at `hz`, RMS about 1600 (a person at arm's length), over the room's hiss. */
+function tone(ms: number, hz: number, seed = 5): Buffer {
+  const room = noise(ms, 30, seed);
+  for (let i = 0; i < room.length; i += 2) {
+    room.writeInt16LE(Math.round(room.readInt16LE(i) + 2263 * Math.sin((2 * Math.PI * hz * (i / 2)) / RATE)), i);
+  }
+  return room;
+}
+
+t.test('silero: a tone that starts in a quiet room (a kettle, an alarm) is not speech; a person talking over it is', async (t) => {
+  const detector = await SileroDetector.load(0.5, 3, RATE);
+  t.teardown(() => detector.release());
+  const vad = new VoiceActivityDetector(settings, detector);
+  t.same(await feed(vad, Buffer.concat([noise(2000, 30), tone(4000, 440)])), [], 'no utterance from the tone');
+  const said = await speech('Hello robot, how are you today?');
+  const events = await feed(vad, Buffer.concat([mix(said, tone(msOf(said), 440, 8)), noise(1500, 30)]));
+  t.same(events.map((e) => e.type), ['onset', 'utterance'], 'speech over the tone is found');
+});
+
+t.test('the spectral peak: a sine has nearly all its energy there, speech spreads it, silence has none', async (t) => {
+  const peak = new SpectralPeak(512);
+  for (const hz of [250, 440, 1000, 3000]) {
+    const frame = new Int16Array(tone(32, hz).buffer.slice(0));
+    t.ok(peak.share(frame) > 0.99, `${hz} Hz: ${peak.share(frame).toFixed(4)}`);
+  }
+  const said = await speech('Could you please be quiet for a while.');
+  const samples = new Int16Array(said.buffer, said.byteOffset, said.length / 2);
+  const shares: number[] = [];
+  for (let o = 0; o + 512 <= samples.length; o += 512) {
+    const frame = samples.subarray(o, o + 512);
+    if (Math.sqrt(frame.reduce((sum, v) => sum + v * v, 0) / 512) > 400) shares.push(peak.share(frame));
+  }
+  t.ok(shares.length > 20, `${shares.length} loud speech frames`);
+  t.ok(Math.max(...shares) < 0.95, `speech's strongest peak holds at most ${Math.max(...shares).toFixed(3)} of a frame's energy`);
+  t.equal(peak.share(new Int16Array(512)), 0);
+  t.throws(() => new SpectralPeak(500), /power-of-two frame, got 500/);
+});
 
 t.test('audio pushed without waiting is judged in the order it came: the same events as pushed one by one', async (t) => {
   const said = await speech('One, two, three.');
