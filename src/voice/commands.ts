@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -94,7 +94,9 @@ export class CommandRecognizer {
     for (const file of Object.values(POCKETSPHINX)) {
       if (!existsSync(file)) throw new Error(`${file} is missing: offline spoken commands need Debian's pocketsphinx and pocketsphinx-en-us (bash scripts/setup.sh installs them)`);
     }
-    const pronunciations = pronunciationsOf(readFileSync(POCKETSPHINX.dictionary, 'utf8'));
+    const poseWords = poses.filter((pose) => !MODE_POSES.has(pose)).flatMap((pose) => wordsOf(pose).split(' '));
+    const wanted = new Set([NAME, POLITE, ...FIXED_COMMANDS.flatMap((c) => c.phrases.flatMap((p) => p.split(' '))), ...poseWords]);
+    const pronunciations = pronunciationsOf(readFileSync(POCKETSPHINX.dictionary, 'utf8'), wanted);
     const commands = [...FIXED_COMMANDS];
     const unspeakable: { pose: string; why: string }[] = [];
     for (const pose of poses) {
@@ -108,7 +110,9 @@ export class CommandRecognizer {
       else commands.push({ name: `pose:${pose}`, phrases: [phrase], byName: true, action: { kind: 'pose', pose } });
     }
     // In memory where the system has it: each utterance's audio passes through here.
-    const folder = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'emobot-commands-'));
+    const parent = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+    sweepAbandonedFolders(parent);
+    const folder = mkdtempSync(path.join(parent, `${FOLDER_PREFIX}${process.pid}-`));
     try {
       const words = new Set([NAME, POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
       const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
@@ -172,15 +176,65 @@ export class CommandRecognizer {
   }
 }
 
-/** word -> its pronunciations, from a CMU-style dictionary ("word(2)" lines are alternatives). */
-function pronunciationsOf(dictionary: string): Map<string, string[]> {
+const FOLDER_PREFIX = 'emobot-commands-';
+const OWNER_PID = new RegExp(`^${FOLDER_PREFIX}(\\d+)-`);
+
+/**
+ * Removes the folders of recognisers whose process is gone (killed before it could release them,
+ * maybe in the middle of an utterance, whose audio would stay there until the next reboot). Only
+ * this user's own folders, never through a link, and never one whose process still runs.
+ */
+function sweepAbandonedFolders(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(OWNER_PID.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processRuns(pid)) continue;
+    const folder = path.join(parent, name);
+    try {
+      const stat = lstatSync(folder);
+      if (stat.isDirectory() && stat.uid === process.getuid?.()) rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * word -> its pronunciations, for the `wanted` words only, from a CMU-style dictionary ("word(2)"
+ * lines are alternatives). Only the line's first field is looked at for the other 135,000 words:
+ * parsing them all held the voice's start (and the event loop, the vision loop's too) for 0.15 s.
+ */
+function pronunciationsOf(dictionary: string, wanted: Set<string>): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  for (const line of dictionary.split('\n')) {
-    const match = /^([a-z']+)(?:\(\d+\))?\s+(.+)$/.exec(line.trim());
-    if (!match) continue;
-    const list = found.get(match[1]!) ?? [];
-    list.push(match[2]!.trim());
-    found.set(match[1]!, list);
+  for (let start = 0; start < dictionary.length; ) {
+    const newline = dictionary.indexOf('\n', start);
+    const end = newline < 0 ? dictionary.length : newline;
+    const space = dictionary.indexOf(' ', start);
+    if (space > start && space < end) {
+      const key = dictionary.slice(start, space);
+      const word = key.endsWith(')') ? key.replace(/\(\d+\)$/, '') : key;
+      if (wanted.has(word)) {
+        const list = found.get(word) ?? [];
+        list.push(dictionary.slice(space + 1, end).trim());
+        found.set(word, list);
+      }
+    }
+    start = end + 1;
   }
   return found;
 }

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { COMMAND_SENTENCES as COMMANDS, TALK_SENTENCES as TALK } from '../../src/bench/commands.js';
@@ -74,4 +78,24 @@ t.test('a pause after the name: still the command', async (t) => {
   const voice = voices[0]!;
   const paused = Buffer.concat([await spokenInNoise('Robot.', voice, QUIET_ROOM), await spokenInNoise('Wake up.', voice, QUIET_ROOM)]);
   t.match(await recognizer.recognise(paused), { command: { name: 'wake-up' } }, `"robot", a second's pause, "wake up"`);
+});
+
+t.test("a folder left by a recogniser whose process was killed is removed by the next one; a running process's folder and a link are not touched", async (t) => {
+  const parent = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const abandoned = mkdtempSync(path.join(parent, `emobot-commands-${gone}-`));
+  writeFileSync(path.join(abandoned, 'u1.raw'), Buffer.alloc(3200));
+  const running = mkdtempSync(path.join(parent, `emobot-commands-${process.ppid}-`));
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'emobot-sweep-target-'));
+  writeFileSync(path.join(elsewhere, 'keep'), 'x');
+  const link = path.join(parent, `emobot-commands-${gone}-link`);
+  symlinkSync(elsewhere, link);
+  t.teardown(() => {
+    for (const p of [abandoned, running, elsewhere, link]) rmSync(p, { recursive: true, force: true });
+  });
+  const next = CommandRecognizer.create(POSES);
+  next.release();
+  t.notOk(existsSync(abandoned), 'the killed process\'s folder, with the audio it held, is gone');
+  t.ok(existsSync(running), 'a running process\'s folder stays');
+  t.ok(lstatSync(link).isSymbolicLink() && existsSync(path.join(elsewhere, 'keep')), 'a link is not followed, nor removed');
 });
