@@ -59,9 +59,9 @@ t.test('what changes what the robot does must be said to it by name; the two que
 
 t.test('in a quiet room: the commands are recognised, and ordinary talk is not taken for one', async (t) => {
   const r = await score(QUIET_ROOM);
-  t.ok(r.right >= r.of - 2, `${r.right} of ${r.of} commands recognised`);
-  // Both voices hear "robot, be quiet" as "robot, speak again" (README: spoken commands).
-  t.ok(r.wrong.length <= 2, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
+  t.ok(r.right >= r.of - 1, `${r.right} of ${r.of} commands recognised`);
+  // With the decoder's default beams both voices heard "robot, be quiet" as "robot, speak again".
+  t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   t.ok(r.taken.length <= 1, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
   const heard = await recognizer.recognise(await spokenInNoise('Robot, please go to sleep.', voices[0]!, QUIET_ROOM));
   t.match(heard, { text: 'robot please go to sleep', command: { name: 'sleep', action: { kind: 'control', mode: 'sleep' } } }, 'what was heard, with the polite words');
