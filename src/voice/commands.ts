@@ -121,7 +121,7 @@ export class CommandRecognizer {
     // In memory where the system has it: each utterance's audio passes through here.
     const parent = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
     sweepAbandonedFolders(parent);
-    const folder = mkdtempSync(path.join(parent, `${FOLDER_PREFIX}${process.pid}-`));
+    const folder = mkdtempSync(path.join(parent, `${FOLDER_PREFIX}${process.pid}.${HOST}-`));
     try {
       const words = new Set([NAME, POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
       const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
@@ -186,7 +186,12 @@ export class CommandRecognizer {
 }
 
 const FOLDER_PREFIX = 'emobot-commands-';
-const OWNER_PID = new RegExp(`^${FOLDER_PREFIX}(\\d+)-`);
+/**
+ * A folder is named by its process and host: containers that share /dev/shm have pid namespaces of
+ * their own, where another container's live process looks gone.
+ */
+const HOST = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+const OWNER = new RegExp(`^${FOLDER_PREFIX}(\\d{1,9})\\.([A-Za-z0-9]*)-`);
 
 /**
  * Removes the folders of recognisers whose process is gone (killed before it could release them,
@@ -201,8 +206,9 @@ function sweepAbandonedFolders(parent: string): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(OWNER_PID.exec(name)?.[1]);
-    if (!pid || pid === process.pid || processRuns(pid)) continue;
+    const owner = OWNER.exec(name);
+    const pid = Number(owner?.[1]);
+    if (!owner || owner[2] !== HOST || !pid || pid === process.pid || processRuns(pid)) continue;
     const folder = path.join(parent, name);
     try {
       const stat = lstatSync(folder);
@@ -233,14 +239,18 @@ function pronunciationsOf(dictionary: string, wanted: Set<string>): Map<string, 
   for (let start = 0; start < dictionary.length; ) {
     const newline = dictionary.indexOf('\n', start);
     const end = newline < 0 ? dictionary.length : newline;
-    const space = dictionary.indexOf(' ', start);
-    if (space > start && space < end) {
-      const key = dictionary.slice(start, space);
-      const word = key.endsWith(')') ? key.replace(/\(\d+\)$/, '') : key;
-      if (wanted.has(word)) {
-        const list = found.get(word) ?? [];
-        list.push(dictionary.slice(space + 1, end).trim());
-        found.set(word, list);
+    let first = start;
+    while (first < end && (dictionary[first] === ' ' || dictionary[first] === '\t')) first++;
+    let gap = first;
+    while (gap < end && dictionary[gap] !== ' ' && dictionary[gap] !== '\t') gap++;
+    const key = dictionary.slice(first, gap);
+    // Only a wanted word's line is parsed whole; its word must be plain letters, since it goes into the grammar.
+    if (wanted.has(key.endsWith(')') ? key.replace(/\(\d+\)$/, '') : key)) {
+      const match = /^([a-z']+)(?:\(\d+\))?\s+(.+)$/.exec(dictionary.slice(first, end).trim());
+      if (match) {
+        const list = found.get(match[1]!) ?? [];
+        list.push(match[2]!.trim());
+        found.set(match[1]!, list);
       }
     }
     start = end + 1;

@@ -35,12 +35,14 @@ async function score(noise: Parameters<typeof spokenInNoise>[2]) {
 }
 
 t.test('the grammar: the fixed commands and the configured poses by their words; rest and sleep are not requests; a pose that cannot be said is reported, and why', async (t) => {
-  const withOdd = CommandRecognizer.create([...POSES, 'look_up', 'robot_wave', 'wave2', 'zqxj', 'wake_up', 'look-left', 'please']);
+  const withOdd = CommandRecognizer.create([...POSES, 'look_up', 'robot_wave', 'wave2', 'm1', 'zqxj', 'wake_up', 'look-left', 'please']);
   t.teardown(() => withOdd.release());
   t.same(withOdd.commands.map((c) => c.name), ['sleep', 'wake-up', 'be-quiet', 'speak-again', 'how-do-i-look', 'what-time-is-it', 'pose:nod', 'pose:look_left', 'pose:look_right', 'pose:curious', 'pose:look_up', 'pose:robot_wave']);
   t.same(withOdd.commands.find((c) => c.name === 'pose:robot_wave')?.phrases, ['wave'], 'the name said before it is not part of the pose');
   t.same(withOdd.unspeakable, [
     { pose: 'wave2', why: '"wave2" is not in the pronunciation dictionary' },
+    // The dictionary has "m1" (as "em one"), but only plain words go into the grammar.
+    { pose: 'm1', why: '"m1" is not in the pronunciation dictionary' },
     { pose: 'zqxj', why: '"zqxj" is not in the pronunciation dictionary' },
     { pose: 'wake_up', why: '"wake up" is already the wake-up command' },
     { pose: 'look-left', why: '"look left" is already the pose:look_left command' },
@@ -80,22 +82,26 @@ t.test('a pause after the name: still the command', async (t) => {
   t.match(await recognizer.recognise(paused), { command: { name: 'wake-up' } }, `"robot", a second's pause, "wake up"`);
 });
 
-t.test("a folder left by a recogniser whose process was killed is removed by the next one; a running process's folder and a link are not touched", async (t) => {
+t.test("a folder left by a recogniser whose process was killed is removed by the next one; a running process's, another host's folder and a link are not touched", async (t) => {
   const parent = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const gone = spawnSync(process.execPath, ['-e', '']).pid!;
-  const abandoned = mkdtempSync(path.join(parent, `emobot-commands-${gone}-`));
+  const host = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 64);
+  const abandoned = mkdtempSync(path.join(parent, `emobot-commands-${gone}.${host}-`));
+  // Another container's, sharing /dev/shm: its pid means nothing here.
+  const otherHost = mkdtempSync(path.join(parent, `emobot-commands-${gone}.${host}x-`));
   writeFileSync(path.join(abandoned, 'u1.raw'), Buffer.alloc(3200));
-  const running = mkdtempSync(path.join(parent, `emobot-commands-${process.ppid}-`));
+  const running = mkdtempSync(path.join(parent, `emobot-commands-${process.ppid}.${host}-`));
   const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'emobot-sweep-target-'));
   writeFileSync(path.join(elsewhere, 'keep'), 'x');
-  const link = path.join(parent, `emobot-commands-${gone}-link`);
+  const link = path.join(parent, `emobot-commands-${gone}.${host}-link`);
   symlinkSync(elsewhere, link);
   t.teardown(() => {
-    for (const p of [abandoned, running, elsewhere, link]) rmSync(p, { recursive: true, force: true });
+    for (const p of [abandoned, otherHost, running, elsewhere, link]) rmSync(p, { recursive: true, force: true });
   });
   const next = CommandRecognizer.create(POSES);
   next.release();
   t.notOk(existsSync(abandoned), 'the killed process\'s folder, with the audio it held, is gone');
   t.ok(existsSync(running), 'a running process\'s folder stays');
+  t.ok(existsSync(otherHost), 'another host\'s folder stays');
   t.ok(lstatSync(link).isSymbolicLink() && existsSync(path.join(elsewhere, 'keep')), 'a link is not followed, nor removed');
 });

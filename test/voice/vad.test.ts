@@ -80,14 +80,16 @@ for (const [name, load] of detectors) {
   });
 }
 
-/** A steady sine at `hz`, RMS about 1600 (a person at arm's length), over the room's hiss. */
-function tone(ms: number, hz: number, seed = 5): Buffer {
+/** A steady sine at `hz`, RMS about 1600 (a person at arm's length) times `gain`, over the room's hiss, plus `offset` (a microphone's DC). */
+function tone(ms: number, hz: number, seed = 5, gain = 1, offset = 0): Buffer {
   const room = noise(ms, 30, seed);
   for (let i = 0; i < room.length; i += 2) {
-    room.writeInt16LE(Math.round(room.readInt16LE(i) + 2263 * Math.sin((2 * Math.PI * hz * (i / 2)) / RATE)), i);
+    const v = room.readInt16LE(i) + offset + gain * 2263 * Math.sin((2 * Math.PI * hz * (i / 2)) / RATE);
+    room.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v))), i);
   }
   return room;
 }
+const samplesOf = (pcm: Buffer) => new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
 
 t.test('silero: a tone that starts in a quiet room (a kettle, an alarm) is not speech; a person talking over it is', async (t) => {
   const detector = await SileroDetector.load(0.5, 3, RATE);
@@ -101,10 +103,13 @@ t.test('silero: a tone that starts in a quiet room (a kettle, an alarm) is not s
 
 t.test('the spectral peak: a sine has nearly all its energy there, speech spreads it, silence has none', async (t) => {
   const peak = new SpectralPeak(512);
-  for (const hz of [250, 440, 1000, 3000]) {
-    const frame = new Int16Array(tone(32, hz).buffer.slice(0));
+  for (const hz of [250, 440, 1000, 3000, 1234.5]) {
+    const frame = samplesOf(tone(32, hz));
     t.ok(peak.share(frame) > 0.99, `${hz} Hz: ${peak.share(frame).toFixed(4)}`);
   }
+  // A microphone's DC offset changes neither: the tone is still one, the hiss still none.
+  t.ok(peak.share(samplesOf(tone(32, 440, 5, 1, 1000))) > 0.99, 'a tone with a DC offset of 1000');
+  t.ok(peak.share(samplesOf(tone(32, 440, 5, 0, 1000))) < 0.5, 'hiss with a DC offset of 1000');
   const said = await speech('Could you please be quiet for a while.');
   const samples = new Int16Array(said.buffer, said.byteOffset, said.length / 2);
   const shares: number[] = [];
