@@ -54,6 +54,7 @@ const MAX_COMMAND_MS = 4000;
  * becomes as words ("look_left": "look left").
  */
 const MODE_POSES = new Set(['rest', 'sleep']);
+const wordsIn = (phrases: string[]) => phrases.flatMap((phrase) => phrase.split(' '));
 const wordsOf = (pose: string) => pose.split(/[-_]+/).filter((word) => word && word !== NAME && word !== POLITE).join(' ');
 
 /** The English phones of the acoustic model: the garbage loop, which takes whatever is not a command. */
@@ -103,8 +104,8 @@ export class CommandRecognizer {
     for (const file of Object.values(POCKETSPHINX)) {
       if (!existsSync(file)) throw new Error(`${file} is missing: offline spoken commands need Debian's pocketsphinx and pocketsphinx-en-us (bash scripts/setup.sh installs them)`);
     }
-    const poseWords = poses.filter((pose) => !MODE_POSES.has(pose)).flatMap((pose) => wordsOf(pose).split(' '));
-    const wanted = new Set([NAME, POLITE, ...FIXED_COMMANDS.flatMap((c) => c.phrases.flatMap((p) => p.split(' '))), ...poseWords]);
+    const posePhrases = poses.filter((pose) => !MODE_POSES.has(pose)).map(wordsOf);
+    const wanted = new Set([NAME, POLITE, ...wordsIn([...FIXED_COMMANDS.flatMap((c) => c.phrases), ...posePhrases])]);
     const pronunciations = pronunciationsOf(readFileSync(POCKETSPHINX.dictionary, 'utf8'), wanted);
     const commands = [...FIXED_COMMANDS];
     const unspeakable: { pose: string; why: string }[] = [];
@@ -123,7 +124,7 @@ export class CommandRecognizer {
     sweepAbandonedFolders(parent);
     const folder = mkdtempSync(path.join(parent, `${FOLDER_PREFIX}${process.pid}.${HOST}-`));
     try {
-      const words = new Set([NAME, POLITE, ...commands.flatMap((c) => c.phrases.flatMap((p) => p.split(' ')))]);
+      const words = new Set([NAME, POLITE, ...wordsIn(commands.flatMap((c) => c.phrases))]);
       const dictionary = [...words].sort().flatMap((word) => pronunciations.get(word)!.map((phones, i) => `${i ? `${word}(${i + 1})` : word} ${phones}`));
       dictionary.push(...PHONES.map((phone) => `${garbageWord(phone)} ${phone}`));
       writeFileSync(path.join(folder, 'commands.dict'), dictionary.join('\n') + '\n');

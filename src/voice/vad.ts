@@ -136,15 +136,15 @@ export class SpectralPeak {
         }
       }
     }
+    const power = (k: number) => re[k]! * re[k]! + im[k]! * im[k]!;
     let total = 0;
     let peak = 1;
     for (let k = 1; k <= size / 2; k++) {
-      const power = re[k]! * re[k]! + im[k]! * im[k]!;
-      total += power;
-      if (power > re[peak]! * re[peak]! + im[peak]! * im[peak]!) peak = k;
+      total += power(k);
+      if (power(k) > power(peak)) peak = k;
     }
     let around = 0;
-    for (let k = Math.max(1, peak - TONE_PEAK_BINS); k <= Math.min(size / 2, peak + TONE_PEAK_BINS); k++) around += re[k]! * re[k]! + im[k]! * im[k]!;
+    for (let k = Math.max(1, peak - TONE_PEAK_BINS); k <= Math.min(size / 2, peak + TONE_PEAK_BINS); k++) around += power(k);
     return total > 0 ? around / total : 0;
   }
 }
