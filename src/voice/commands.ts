@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { RobotMode } from '../runtime/events.js';
+import type { BusEvents } from '../runtime/events.js';
 
 const run = promisify(execFile);
 
@@ -16,7 +16,7 @@ const POCKETSPHINX = {
 
 /** What a spoken command does: the same requests MQTT's commands make, or a question the robot answers. */
 export type CommandAction =
-  | { kind: 'control'; mode?: RobotMode; muted?: boolean }
+  | { kind: 'control'; request: Omit<BusEvents['robot.control'], 'by'> }
   | { kind: 'pose'; pose: string }
   | { kind: 'tell'; what: 'how-i-look' | 'time' };
 
@@ -35,10 +35,10 @@ export interface SpokenCommand {
 
 /** Always there; the configured poses are added to them. */
 const FIXED_COMMANDS: SpokenCommand[] = [
-  { name: 'sleep', phrases: ['sleep', 'go to sleep'], byName: true, action: { kind: 'control', mode: 'sleep' } },
-  { name: 'wake-up', phrases: ['wake up'], byName: true, action: { kind: 'control', mode: 'active' } },
-  { name: 'be-quiet', phrases: ['be quiet'], byName: true, action: { kind: 'control', muted: true } },
-  { name: 'speak-again', phrases: ['speak again'], byName: true, action: { kind: 'control', muted: false } },
+  { name: 'sleep', phrases: ['sleep', 'go to sleep'], byName: true, action: { kind: 'control', request: { mode: 'sleep' } } },
+  { name: 'wake-up', phrases: ['wake up'], byName: true, action: { kind: 'control', request: { mode: 'active' } } },
+  { name: 'be-quiet', phrases: ['be quiet'], byName: true, action: { kind: 'control', request: { muted: true } } },
+  { name: 'speak-again', phrases: ['speak again'], byName: true, action: { kind: 'control', request: { muted: false } } },
   { name: 'how-do-i-look', phrases: ['how do i look'], byName: false, action: { kind: 'tell', what: 'how-i-look' } },
   { name: 'what-time-is-it', phrases: ['what time is it'], byName: false, action: { kind: 'tell', what: 'time' } },
 ];

@@ -158,7 +158,7 @@ export class CommandStage implements ListeningStage {
     try {
       const { text, command } = await this.recognizer.recognise(frame.pcm);
       this.warned = false;
-      const allowed = command && (frame.reach !== 'wake' || (command.action.kind === 'control' && command.action.mode === 'active'));
+      const allowed = command && (frame.reach !== 'wake' || (command.action.kind === 'control' && command.action.request.mode === 'active'));
       if (allowed) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
       if (frame.reach !== 'reply') {
         const why = frame.reach === 'wake' ? 'asleep, only "wake up" is heard' : 'the robot is muted or idle: only spoken commands are heard';

@@ -186,7 +186,7 @@ export class Voice implements Subsystem {
     const { action } = command;
     switch (action.kind) {
       case 'control':
-        return ctx.bus.emit('robot.control', { ...(action.mode ? { mode: action.mode } : {}), ...(action.muted !== undefined ? { muted: action.muted } : {}), by: 'voice' });
+        return ctx.bus.emit('robot.control', { ...action.request, by: 'voice' });
       case 'pose':
         return ctx.bus.emit('expression.pose', { name: action.pose, by: 'voice' });
       case 'tell': {

@@ -66,7 +66,7 @@ t.test('in a quiet room: the commands are recognised, and ordinary talk is not t
   t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   t.ok(r.taken.length <= 1, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
   const heard = await recognizer.recognise(await spokenInNoise('Robot, please go to sleep.', voices[0]!, QUIET_ROOM));
-  t.match(heard, { text: 'robot please go to sleep', command: { name: 'sleep', action: { kind: 'control', mode: 'sleep' } } }, 'what was heard, with the polite words');
+  t.match(heard, { text: 'robot please go to sleep', command: { name: 'sleep', action: { kind: 'control', request: { mode: 'sleep' } } } }, 'what was heard, with the polite words');
 });
 
 t.test('at 10 dB SNR in pink noise: most commands still recognised, ordinary talk still not taken for one', async (t) => {
