@@ -32,13 +32,9 @@ for variant in fp32 int8; do
     --images "$work/ferplus-val-images-idx3-ubyte.gz" --labels "$work/ferplus-val-labels-idx1-ubyte.gz" \
     --json > "$work/ferplus-$variant.json"   # accuracy only: no need for one-face timing
 done
-# The CPU and the flags that decide onnxruntime's int8 kernels (ARM boards have no "model name" line).
-cpu_name=$(grep -m1 -E '^(model name|Model)' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true)
-cpu_flags=$(grep -o -w -E 'avx2|avx512_vnni|avx_vnni|asimddp|i8mm' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//' || true)
-cpu="${cpu_name:-$(uname -m)} (int8 flags: ${cpu_flags:-none})"
 $py models/training/finalize_card.py --card "$card" --fp32 "$fp32" --int8 "$int8" \
   --eval-fp32 "$work/eval-fp32.json" --eval-int8 "$work/eval-int8.json" --readme models/README.md \
   --faces-fp32 "$work/faces-fp32.json" --faces-int8 "$work/faces-int8.json" \
   --ferplus-fp32 "$work/ferplus-fp32.json" --ferplus-int8 "$work/ferplus-int8.json" \
-  --cpu "$cpu" \
+  --cpu "$(cpu_description)" \
   --latency-setup "onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), CPU execution provider, 1 intra-op thread, batch 1, flip-averaged (2 inferences per face), $(nproc)-core $(uname -m), preprocessing included"
