@@ -4,6 +4,7 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 
 
 def file_entry(path):
@@ -30,6 +31,12 @@ def faces_evaluation(path):
         "per_class": {k: {"support": c["support"], "recall": round(c["recall"], 4)} for k, c in r["perClass"].items()},
         "confusion": r["confusion"],
     }
+
+
+def across_cpus_basis(card):
+    """What INT8's figures on other CPUs depend on besides the CPU: both files and how the runtime uses them."""
+    return {"int8_sha256": card["files"]["int8"]["sha256"], "fp32_sha256": card["files"]["fp32"]["sha256"],
+            "runtime": {key: card[key] for key in ("input", "output", "test_time_flip")}}
 
 
 def metrics_markdown(card):
@@ -70,6 +77,14 @@ def metrics_markdown(card):
                   f"| macro-F1 | {pct(dev['fp32']['macro_f1'])} | {pct(dev['int8']['macro_f1'])} |"]
         lines += [f"| {label} recall ({dev['int8']['per_class'][label]['support']}) | {pct(dev['fp32']['per_class'][label]['recall'])} | "
                   f"{pct(dev['int8']['per_class'][label]['recall'])} |" for label in labels]
+    across = ev.get("int8_across_cpus")
+    if across:
+        ref = across["fp32_reference"]
+        lines += ["", f"INT8 on each CPU's int8 kernels against FP32 on {ref['cpu']} ({pct(ref['accuracy'])}), "
+                      f"{across['images']} validation images ({across['setup']}):", "",
+                  "| CPU | INT8 accuracy | INT8 minus FP32, points | top class agreement |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {r['cpu']} | {pct(r['accuracy'])} | {100 * r['int8_minus_fp32']:+.2f} | {pct(r['agreement'])} |"
+                  for r in across["results"]]
     t = card["training"]
     offsets = ev.get("logit_offsets")
     if offsets:
@@ -113,6 +128,7 @@ def main():
     fp32, int8 = evaluation(args.eval_fp32), evaluation(args.eval_int8)
     with open(args.eval_fp32) as f:
         count = json.load(f)["count"]
+    across = card.get("evaluation", {}).get("int8_across_cpus")
     card["evaluation"] = {
         "split": f"FER-2013 validation (PublicTest), {count} images, all-black placeholder included",
         "cpu": args.cpu,
@@ -141,6 +157,12 @@ def main():
             "fp32": summary(evaluation(args.ferplus_fp32)), "int8": summary(evaluation(args.ferplus_int8)),
         }
     card["files"] = {"fp32": file_entry(args.fp32), "int8": file_entry(args.int8)}
+    # int8-across-cpus.sh's figures take half an hour of emulation: they stay while what they measured does.
+    if across and across["basis"] == across_cpus_basis(card):
+        card["evaluation"]["int8_across_cpus"] = across
+    elif across:
+        print("finalize_card.py: the model files or the card's runtime part changed, so its INT8 figures "
+              "across CPUs are dropped: run models/training/int8-across-cpus.sh again", file=sys.stderr)
     with open(args.card, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")

@@ -22,10 +22,9 @@ def build_model(num_classes, width, in_channels=1, final_stride=2, dropout=0.2, 
         # features[6] is the 192-channel stage; its first block's depthwise conv is the last stride 2.
         last_downsampling = net.features[6][0].block[1][0]
         # torchvision draws this head from +-1/sqrt(classes), which for 7 classes starts the logits
-        # at a spread of 2.5 (loss 3.3 against chance's 1.95) and kept the network from learning;
+        # at a spread of 2.5 (loss 3.3 against chance's 1.95), one cause of its not learning;
         # MobileNetV2's own head starts near zero.
         nn.init.normal_(net.classifier[1].weight, 0, 0.01)
-        nn.init.zeros_(net.classifier[1].bias)
     else:
         raise ValueError(f"unknown architecture {arch!r}: one of {', '.join(ARCHITECTURES)}")
     stem = net.features[0][0]
