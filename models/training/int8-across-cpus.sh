@@ -17,6 +17,7 @@
 # also writes the figures into the model card and models/README.md. About 30 minutes on a 2-core x86.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[ "$(uname -m)" = x86_64 ] || { echo "int8-across-cpus.sh: runs on x86-64 hosts (it emulates the other CPUs from one)" >&2; exit 2; }
 source models/training/model-files.sh
 count=${1:-0}
 work=$(mktemp -d)
@@ -28,25 +29,29 @@ node "$tool" tensors "$data/val-images-idx3-ubyte.gz" "$data/val-labels-idx1-uby
 here="this machine: $(cpu_description)"
 node "$tool" predict "$work" "$fp32" "$work/fp32.u8" --cpu "$here" | tee "$results"
 int8_on() {  # description command...
-  local description=$1
+  local description=$1 status=0
   shift
   "$@" "$tool" predict "$work" "$int8" "$work/int8.u8" --against "$work/fp32.u8" --cpu "$description" \
-    2> "$work/stderr" | tee -a "$results"
-  # qemu warns about each host feature its emulator cannot give. One the int8 kernels use would make
-  # onnxruntime take other kernels than the named CPU's (qemu before 7.2 has no AVX2).
-  if grep -E "doesn't support requested feature: \S*\.(avx2|fma|avx512|avx_vnni|asimddp|dotprod)\b" "$work/stderr" >&2; then
+    2> "$work/stderr" | tee -a "$results" || status=$?
+  grep -v 'warning: TCG' "$work/stderr" >&2 || true
+  # qemu-x86_64 warns about each feature of the named CPU its emulator cannot give. One the int8
+  # kernels use would make onnxruntime take other kernels than that CPU's (qemu before 7.2 has no AVX2).
+  if grep -E "doesn't support requested feature: \S*\.(avx2|fma|avx512[a-z0-9-]*|avx-vnni)\b" "$work/stderr" >&2; then
     echo "int8-across-cpus.sh: this qemu cannot emulate $description" >&2
     exit 1
   fi
-  grep -v 'warning: TCG' "$work/stderr" >&2 || true
+  [ "$status" = 0 ] || echo "int8-across-cpus.sh: $description failed (status $status)" >&2
+  return "$status"
 }
 int8_on "$here" node
-int8_on 'emulated x86 Haswell (AVX2, no AVX-512, no VNNI)' qemu-x86_64 -cpu Haswell "$(command -v node)"
+# node itself, not a version manager's shim script, which qemu cannot run.
+int8_on 'emulated x86 Haswell (AVX2, no AVX-512, no VNNI)' qemu-x86_64 -cpu Haswell "$(node -p process.execPath)"
 
 if [ -z "${NODE_ARM64:-}" ]; then
   echo "int8-across-cpus.sh: NODE_ARM64 is not set, ARM64 left out (and the card not written)" >&2
   exit 0
 fi
+[ "$(id -u)" = 0 ] || { echo "int8-across-cpus.sh: ARM64 needs root (a private mount namespace for its /proc/cpuinfo)" >&2; exit 1; }
 # The /proc/cpuinfo that onnxruntime's CPU detection reads, as each ARM core reports it, one entry per
 # processor the kernel lists (the detection checks them against /sys).
 arm_cpuinfo() {  # part features
@@ -67,5 +72,5 @@ int8_on 'emulated ARM64 Neoverse-N1 (dot product, as a Cortex-A76: Raspberry Pi 
 
 if [ "$count" = 0 ]; then
   $py models/training/record_across_cpus.py --card "$card" --results "$results" --readme models/README.md \
-    --setup "$(date +%F), models/training/int8-across-cpus.sh: onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), 1 thread, flip-averaged; other CPUs emulated by $(qemu-x86_64 --version | head -1)"
+    --setup "$(date +%F), models/training/int8-across-cpus.sh: onnxruntime-node $(node -p "require('onnxruntime-node/package.json').version"), 1 thread, flip-averaged; other CPUs emulated by qemu-user $(qemu-x86_64 --version | head -1 | sed 's/^qemu-x86_64 version //')"
 fi
