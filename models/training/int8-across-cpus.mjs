@@ -44,7 +44,7 @@ if (step === 'tensors') {
   const [folder, model, out] = positionals;
   if (!folder || !model || !out || !values.cpu) throw new Error('predict needs <out-dir> <model.onnx> <answers.u8> --cpu <description>');
   const { EmotionClassifier } = await import(new URL('classifier.js', dist));
-  const { argmax, classificationReport } = await import(new URL('metrics.js', dist));
+  const { classificationReport } = await import(new URL('metrics.js', dist));
   const labels = readFileSync(path.join(folder, 'labels.u8'));
   const bytes = readFileSync(path.join(folder, 'tensors.f32'));
   const tensor = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -52,12 +52,10 @@ if (step === 'tensors') {
   const { channels, width, height } = classifier.card.input;
   const perImage = channels * width * height;
   if (tensor.length !== perImage * labels.length) throw new Error(`${folder}: tensors.f32 does not hold one ${channels}x${height}x${width} tensor per label of labels.u8`);
-  const k = classifier.labels.length;
   const predicted = new Uint8Array(labels.length);
   for (let start = 0; start < labels.length; start += BATCH) {
     const n = Math.min(BATCH, labels.length - start);
-    const probs = await classifier.probabilities(tensor.subarray(start * perImage, (start + n) * perImage), n);
-    for (let i = 0; i < n; i++) predicted[start + i] = argmax(probs.subarray(i * k, (i + 1) * k));
+    predicted.set(await classifier.topClasses(tensor.subarray(start * perImage, (start + n) * perImage), n), start);
   }
   await classifier.release();
   writeFileSync(out, predicted);

@@ -2,6 +2,7 @@ import type { Mat } from '@u4/opencv4nodejs';
 import * as ort from 'onnxruntime-node';
 import { asError } from '../runtime/errors.js';
 import { providerUnavailable } from './execution-providers.js';
+import { argmax } from './metrics.js';
 import { loadModelCard, type ModelCard } from './model-card.js';
 import { facesToTensor } from './preprocess.js';
 
@@ -109,6 +110,13 @@ export class EmotionClassifier {
       for (let c = 0; c < k; c++) probs[target + c]! += p[c]! / (flip ? 2 : 1);
     }
     return probs;
+  }
+
+  /** The index of the most probable label for each of the n faces of an already preprocessed NCHW batch. */
+  async topClasses(batch: Float32Array, n: number): Promise<Uint8Array> {
+    const probs = await this.probabilities(batch, n);
+    const k = this.labels.length;
+    return Uint8Array.from({ length: n }, (_, i) => argmax(probs.subarray(i * k, (i + 1) * k)));
   }
 
   release(): Promise<void> {

@@ -1,6 +1,6 @@
 import { EmotionClassifier } from './classifier.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
-import { argmax, classificationReport, type ClassificationReport } from './metrics.js';
+import { classificationReport, type ClassificationReport } from './metrics.js';
 import { facesToTensor, idxImageMat } from './preprocess.js';
 
 export interface EvaluationOptions {
@@ -32,16 +32,14 @@ export async function evaluateModel(options: EvaluationOptions): Promise<EvalMod
   const labels = allLabels.subarray(0, count);
   const classifier = await EmotionClassifier.load(options.model, { executionProvider: options.executionProvider, threads: options.threads });
   try {
-    const k = classifier.labels.length;
     const predicted = new Uint8Array(count);
     let elapsedMs = 0;
     for (let start = 0; start < count; start += options.batch) {
       const n = Math.min(options.batch, count - start);
       const faces = Array.from({ length: n }, (_, i) => idxImageMat(images, start + i));
       const began = performance.now();
-      const probs = await classifier.probabilities(facesToTensor(faces, classifier.card), n);
+      predicted.set(await classifier.topClasses(facesToTensor(faces, classifier.card), n), start);
       elapsedMs += performance.now() - began;
-      for (let i = 0; i < n; i++) predicted[start + i] = argmax(probs.subarray(i * k, (i + 1) * k));
     }
     return {
       model: options.model,

@@ -8,7 +8,6 @@ import * as ort from 'onnxruntime-node';
 import t from 'tap';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { readIdxImages, readIdxLabels } from '../../src/vision/idx.js';
-import { argmax } from '../../src/vision/metrics.js';
 import { loadModelCard } from '../../src/vision/model-card.js';
 import { facesToTensor, idxImageMat } from '../../src/vision/preprocess.js';
 
@@ -82,8 +81,7 @@ function validationTensor(count: number): { tensor: Float32Array; labels: Uint8A
 async function topClasses(variant: string, tensor: Float32Array, count: number): Promise<Uint8Array> {
   const classifier = await EmotionClassifier.load(modelPath(variant), { executionProvider: 'cpu', threads: 1 });
   try {
-    const probs = await classifier.probabilities(tensor, count);
-    return Uint8Array.from({ length: count }, (_, i) => argmax(probs.subarray(i * 7, (i + 1) * 7)));
+    return await classifier.topClasses(tensor, count);
   } finally {
     await classifier.release();
   }

@@ -24,6 +24,13 @@ t.test('probabilities are the softmax of the model output, per face, in label or
   t.same(await classifier.classify([]), []);
 });
 
+t.test('topClasses names the most probable label of each face in a preprocessed batch', async (t) => {
+  const classifier = await EmotionClassifier.load(tinyModel(), { executionProvider: 'cpu', threads: 1 });
+  t.teardown(() => classifier.release());
+  const faces = [[255, 0, 0, 0], [0, 0, 30, 200], [0, 90, 10, 0]];
+  t.same(Array.from(await classifier.topClasses(Float32Array.from(faces.flatMap(normalised)), faces.length)), [0, 3, 1]);
+});
+
 t.test('test-time flip averages the prediction of the face and its mirror image', async (t) => {
   const classifier = await EmotionClassifier.load(tinyModel((card) => (card.test_time_flip = true)), { executionProvider: 'cpu', threads: 1 });
   t.teardown(() => classifier.release());
