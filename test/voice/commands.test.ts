@@ -76,6 +76,15 @@ t.test('at 10 dB SNR in pink noise: most commands still recognised, ordinary tal
   t.ok(r.taken.length <= 1, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
 });
 
+t.test('at 10 dB SNR in babble (people talking in the room): the person nearest, the loudest, is heard; the room is not taken for a command', async (t) => {
+  const r = await score({ kind: 'babble', snrDb: 10 });
+  // Without weighing the words by loudness, the room's talk around each command made it "something else": none passed.
+  t.ok(r.right >= r.of / 2, `${r.right} of ${r.of} commands recognised`);
+  t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
+  // "Sleep tight" over babble decodes as "robot" (from the room) and "sleep" (from the person): the name must be the person's.
+  t.equal(r.taken.length, 0, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
+});
+
 t.test('a pause after the name: still the command', async (t) => {
   const voice = voices[0]!;
   const paused = Buffer.concat([await spokenInNoise('Robot.', voice, QUIET_ROOM), await spokenInNoise('Wake up.', voice, QUIET_ROOM)]);
