@@ -214,12 +214,13 @@ function noiseBed(kind: Noise, seconds: number): Promise<Float32Array> {
 }
 
 /**
- * One sentence as the microphone hears it: half a second of room on either side, at the speech
- * level above, alone or over a noise at `snrDb` (speech RMS over noise RMS), as 16-bit PCM.
+ * One sentence as the microphone hears it: `roomS` of room on either side (half a second unless
+ * said), at the speech level above, alone or over a noise at `snrDb` (speech RMS over noise RMS),
+ * as 16-bit PCM.
  */
-export async function spokenInNoise(text: string, voice: EspeakVoice, noise?: { kind: Noise; snrDb: number }): Promise<Buffer> {
+export async function spokenInNoise(text: string, voice: EspeakVoice, noise?: { kind: Noise; snrDb: number }, roomS = 0.5): Promise<Buffer> {
   const speech = await speak(text, voice);
-  const pad = RATE / 2;
+  const pad = Math.round(RATE * roomS);
   const mixed = new Float32Array(speech.length + 2 * pad);
   const speechGain = SPEECH_RMS / rms(speech);
   speech.forEach((v, i) => (mixed[pad + i] = v * speechGain));

@@ -140,7 +140,17 @@ export class CommandRecognizer {
 
   /** 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. */
   async recognise(pcm: Buffer): Promise<Recognised> {
-    if ((pcm.length / 2 / SAMPLE_RATE) * 1000 > MAX_COMMAND_MS) return { text: '' };
+    if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return this.decode(pcm);
+    // Too long for a command: talk, unless the room talked throughout (the voice detector hears
+    // babble as speech and runs everything into one utterance) and a command stands out of it.
+    for (const [from, to] of standingOut(samplesOf(pcm))) {
+      const heard = await this.decode(pcm.subarray(2 * from, 2 * to));
+      if (heard.command) return heard;
+    }
+    return { text: '' };
+  }
+
+  private async decode(pcm: Buffer): Promise<Recognised> {
     const id = `u${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const audio = path.join(this.folder, `${id}.raw`);
     const control = path.join(this.folder, `${id}.ctl`);
@@ -206,6 +216,55 @@ const FOREGROUND_DB = 6;
  */
 const LOUDNESS_WINDOW_S = 0.2;
 
+const WINDOW = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
+
+const samplesOf = (pcm: Buffer) => new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
+const msOf = (samples: number) => (samples / SAMPLE_RATE) * 1000;
+
+/** The mean power of samples [from, to), in dB. */
+function levelDb(samples: Int16Array, from: number, to: number): number {
+  let energy = 0;
+  for (let i = from; i < to; i++) energy += samples[i]! * samples[i]!;
+  return 10 * Math.log10(energy / Math.max(1, to - from) + 1);
+}
+
+/**
+ * Pieces of a long utterance said FOREGROUND_DB over its median (the room's level, which a command
+ * is too short a part of to move), with a margin of the room around each, and short enough to be a
+ * command. A person talking in a quiet room is their own utterance's median, so nothing stands out
+ * of their talk: it stays talk, undecoded, as before (checked on four espeak-ng voices).
+ */
+function standingOut(samples: Int16Array): [from: number, to: number][] {
+  const hop = WINDOW / 2;
+  const levels: number[] = [];
+  for (let at = 0; at + WINDOW <= samples.length; at += hop) levels.push(levelDb(samples, at, at + WINDOW));
+  const room = [...levels].sort((a, b) => a - b)[Math.floor(levels.length / 2)];
+  if (room === undefined) return [];
+  const gap = Math.round(STANDING_OUT.gapS * SAMPLE_RATE);
+  const margin = Math.round(STANDING_OUT.marginS * SAMPLE_RATE);
+  const spans: [number, number][] = [];
+  levels.forEach((db, i) => {
+    if (db < room + FOREGROUND_DB) return;
+    const [from, to] = [i * hop, i * hop + WINDOW];
+    const last = spans.at(-1);
+    if (last && from - last[1] <= gap) last[1] = to;
+    else spans.push([from, to]);
+  });
+  return spans
+    .filter(([from, to]) => to - from >= STANDING_OUT.shortestS * SAMPLE_RATE)
+    .map(([from, to]): [number, number] => [Math.max(0, from - margin), Math.min(samples.length, to + margin)])
+    .filter(([from, to]) => msOf(to - from) <= MAX_COMMAND_MS);
+}
+
+/**
+ * A pause within a command (after the name) shorter than `gapS` keeps it one piece; under
+ * `shortestS` it is a syllable, not a command; `marginS` of the room on each side lets the decoder
+ * settle before the command starts. Commands recognised over babble in 8 s of it, four voices, at
+ * 5 / 10 / 15 dB SNR, by the margin: 0.3 s 4 / 19 / 22 of 32 (2 taken for another), 0.5 s
+ * 1 / 16 / 22 (1), 0.7 s 2 / 19 / 27 (1); no ordinary sentence was taken for a command in any.
+ */
+const STANDING_OUT = { gapS: 0.5, shortestS: 0.4, marginS: 0.7 };
+
 /** A CTM's duration is from a word's first frame to its last, so one frame (the decoder's 10 ms) short. */
 const CTM_FRAME_S = 0.01;
 
@@ -224,19 +283,14 @@ interface Heard {
  * last second left out.
  */
 function weigh(ctm: string, pcm: Buffer): Heard {
-  const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
-  const meanDb = (from: number, to: number) => {
-    let energy = 0;
-    for (let i = from; i < to; i++) energy += samples[i]! * samples[i]!;
-    return 10 * Math.log10(energy / Math.max(1, to - from) + 1);
-  };
+  const samples = samplesOf(pcm);
+  const meanDb = (from: number, to: number) => levelDb(samples, from, to);
   // A command word is as loud as its mean. Anything else is as loud as its loudest part: averaged
   // whole, a second of babble after the last word hid the person's own last words in it.
-  const window = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
-  const levelDb = (from: number, to: number) => {
-    if (to - from <= window) return meanDb(from, to);
-    let loudest = meanDb(to - window, to);
-    for (let at = from; at + window < to; at += window / 2) loudest = Math.max(loudest, meanDb(at, at + window));
+  const loudestDb = (from: number, to: number) => {
+    if (to - from <= WINDOW) return meanDb(from, to);
+    let loudest = meanDb(to - WINDOW, to);
+    for (let at = from; at + WINDOW < to; at += WINDOW / 2) loudest = Math.max(loudest, meanDb(at, at + WINDOW));
     return loudest;
   };
   const commandWords: { word: string; levelDb: number }[] = [];
@@ -246,14 +300,14 @@ function weigh(ctm: string, pcm: Buffer): Heard {
   for (const [, , start, duration, word] of lines.sort((x, y) => Number(x[2]) - Number(y[2]))) {
     const from = Math.min(samples.length, Math.max(0, Math.round(Number(start) * SAMPLE_RATE)));
     const to = Math.min(samples.length, Math.max(from, Math.round((Number(start) + Number(duration) + CTM_FRAME_S) * SAMPLE_RATE)));
-    if (from > covered) elseDb.push(levelDb(covered, from));
+    if (from > covered) elseDb.push(loudestDb(covered, from));
     covered = Math.max(covered, to);
     // Fillers and silence (<sil>, [NOISE]) and the phone loop are not command words.
-    if (word!.startsWith('<') || word!.startsWith('[') || word!.startsWith(GARBAGE_PREFIX)) elseDb.push(levelDb(from, to));
+    if (word!.startsWith('<') || word!.startsWith('[') || word!.startsWith(GARBAGE_PREFIX)) elseDb.push(loudestDb(from, to));
     // Alternative pronunciations come back as word(2).
     else commandWords.push({ word: word!.replace(/\(\d+\)$/, ''), levelDb: meanDb(from, to) });
   }
-  if (covered < samples.length) elseDb.push(levelDb(covered, samples.length));
+  if (covered < samples.length) elseDb.push(loudestDb(covered, samples.length));
   if (!commandWords.length) return { words: [], somethingElse: true };
   const person = Math.max(...commandWords.map((w) => w.levelDb)) - FOREGROUND_DB;
   // The name and "please" are what the decoder most readily makes of the room's talk around a
