@@ -46,7 +46,10 @@ const FIXED_COMMANDS: SpokenCommand[] = [
 /** What the robot is called, and the word said around a command without being part of it. */
 const NAME = 'robot';
 const POLITE = 'please';
-/** Commands are a few words: a longer utterance is talk, and is not decoded (it would only delay its answer). */
+/**
+ * Commands are a few words: a longer utterance is talk, and is not decoded whole (it would only
+ * delay its answer); only a piece of it standing out of the room's talk is (see standingOut).
+ */
 const MAX_COMMAND_MS = 4000;
 /** The microphone's: 16-bit mono PCM. */
 const SAMPLE_RATE = 16_000;
@@ -91,7 +94,7 @@ export interface Recognised {
  * commands, in which any other speech has a way out, a loop of single phones. The grammar alone
  * would force every sentence onto the nearest command ("what time does the shop open" heard as
  * "what time is it"); with the loop, ordinary talk comes out as phones and is not a command. The
- * decoder runs once per utterance, on the robot, and nothing of what was said leaves it.
+ * decoder runs on the robot, and nothing of what was said leaves it.
  */
 export class CommandRecognizer {
   private constructor(
