@@ -220,6 +220,7 @@ const FOREGROUND_DB = 6;
 const LOUDNESS_WINDOW_S = 0.2;
 
 const WINDOW = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
+const HOP = Math.round(WINDOW / 2);
 
 const samplesOf = (pcm: Buffer) => new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
 const msOf = (samples: number) => (samples / SAMPLE_RATE) * 1000;
@@ -234,44 +235,49 @@ function levelDb(samples: Int16Array, from: number, to: number): number {
 /**
  * Pieces of a long utterance said FOREGROUND_DB over its median (the room's level, which a command
  * is too short a part of to move), with a margin of the room around each, and short enough to be a
- * command. A person talking in a quiet room is their own utterance's median, so nothing stands out
- * of their talk: it stays talk, undecoded, as before (checked on four espeak-ng voices).
+ * command: the loudest MAX_PIECES of them, in time order. On four espeak-ng voices a person talking
+ * on in a quiet room was their own utterance's median, so nothing stood out of their talk and it
+ * stayed undecoded; a real voice varies more, and a piece of it that stands out is decoded and
+ * judged as any utterance is.
  */
-function standingOut(samples: Int16Array): [from: number, to: number][] {
-  const hop = WINDOW / 2;
+export function standingOut(samples: Int16Array): [from: number, to: number][] {
   const levels: number[] = [];
-  for (let at = 0; at + WINDOW <= samples.length; at += hop) levels.push(levelDb(samples, at, at + WINDOW));
+  for (let at = 0; at + WINDOW <= samples.length; at += HOP) levels.push(levelDb(samples, at, at + WINDOW));
   const room = [...levels].sort((a, b) => a - b)[Math.floor(levels.length / 2)];
   if (room === undefined) return [];
-  const gap = Math.round(STANDING_OUT.gapS * SAMPLE_RATE);
   const margin = Math.round(STANDING_OUT.marginS * SAMPLE_RATE);
-  const spans: [number, number][] = [];
+  // Padded first, then joined where they overlap: a pause after the name shorter than two margins keeps the command one piece.
+  const pieces: { from: number; to: number; loud: number; peakDb: number }[] = [];
   levels.forEach((db, i) => {
     if (db < room + FOREGROUND_DB) return;
-    const [from, to] = [i * hop, i * hop + WINDOW];
-    const last = spans.at(-1);
-    if (last && from - last[1] <= gap) last[1] = to;
-    else spans.push([from, to]);
+    const [from, to] = [Math.max(0, i * HOP - margin), Math.min(samples.length, i * HOP + WINDOW + margin)];
+    const last = pieces.at(-1);
+    if (last && from <= last.to) Object.assign(last, { to, loud: last.loud + HOP, peakDb: Math.max(last.peakDb, db) });
+    else pieces.push({ from, to, loud: HOP, peakDb: db });
   });
-  return spans
-    .filter(([from, to]) => to - from >= STANDING_OUT.shortestS * SAMPLE_RATE)
-    .map(([from, to]): [number, number] => [Math.max(0, from - margin), Math.min(samples.length, to + margin)])
-    .filter(([from, to]) => msOf(to - from) <= MAX_COMMAND_MS);
+  return pieces
+    .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS)
+    .sort((x, y) => y.peakDb - x.peakDb)
+    .slice(0, MAX_PIECES)
+    .sort((x, y) => x.from - y.from)
+    .map((p): [number, number] => [p.from, p.to]);
 }
 
 /**
- * A pause within a command (after the name) shorter than `gapS` keeps it one piece; under
- * `shortestS` it is a syllable, not a command; `marginS` of the room on each side lets the decoder
- * settle before the command starts. Commands recognised over babble in 8 s of it, four voices, at
- * 5 / 10 / 15 dB SNR, by the margin: 0.3 s 4 / 19 / 22 of 32 (2 taken for another), 0.5 s
- * 1 / 16 / 22 (1), 0.7 s 2 / 19 / 27 (1); no ordinary sentence was taken for a command in any.
+ * Under `shortestS` of loud audio a piece is a syllable, not a command; `marginS` of the room on
+ * each side lets the decoder settle before the command starts. Commands recognised over babble in
+ * 8 s of it, four voices, at 5 / 10 / 15 dB SNR, by the margin: 0.3 s 4 / 19 / 22 of 32 (2 taken
+ * for another), 0.5 s 1 / 16 / 22 (1), 0.7 s 2 / 19 / 27 (1); no ordinary sentence was taken for a
+ * command in any.
  */
-const STANDING_OUT = { gapS: 0.5, shortestS: 0.4, marginS: 0.7 };
+const STANDING_OUT = { shortestS: 0.4, marginS: 0.7 };
+/** Each piece is a pocketsphinx run of about 0.2 s, waited for before the utterance goes on. */
+const MAX_PIECES = 3;
 
 /** A CTM's duration is from a word's first frame to its last, so one frame (the decoder's 10 ms) short. */
 const CTM_FRAME_S = 0.01;
 
-interface Heard {
+export interface Heard {
   /** The command words in order, but for the name and "please" said under the person's level: the room's. */
   words: string[];
   /** Something else was said at the person's level: phones, a filler, or audio the decoder's words do not cover. */
@@ -285,7 +291,7 @@ interface Heard {
  * best path so far, and a "what time is it" over babble came back as "robot look right" with its
  * last second left out.
  */
-function weigh(ctm: string, pcm: Buffer): Heard {
+export function weigh(ctm: string, pcm: Buffer): Heard {
   const samples = samplesOf(pcm);
   const meanDb = (from: number, to: number) => levelDb(samples, from, to);
   // A command word is as loud as its mean. Anything else is as loud as its loudest part: averaged
@@ -293,34 +299,36 @@ function weigh(ctm: string, pcm: Buffer): Heard {
   const loudestDb = (from: number, to: number) => {
     if (to - from <= WINDOW) return meanDb(from, to);
     let loudest = meanDb(to - WINDOW, to);
-    for (let at = from; at + WINDOW < to; at += WINDOW / 2) loudest = Math.max(loudest, meanDb(at, at + WINDOW));
+    for (let at = from; at + WINDOW < to; at += HOP) loudest = Math.max(loudest, meanDb(at, at + WINDOW));
     return loudest;
   };
   const commandWords: { word: string; levelDb: number }[] = [];
   const elseDb: number[] = [];
   let covered = 0;
-  const lines = ctm.split('\n').map((line) => line.trim().split(/\s+/)).filter((fields) => fields.length >= 5);
-  for (const [, , start, duration, word] of lines.sort((x, y) => Number(x[2]) - Number(y[2]))) {
-    const from = Math.min(samples.length, Math.max(0, Math.round(Number(start) * SAMPLE_RATE)));
-    const to = Math.min(samples.length, Math.max(from, Math.round((Number(start) + Number(duration) + CTM_FRAME_S) * SAMPLE_RATE)));
+  const words = ctm.split('\n').flatMap((line) => {
+    const [, , start, duration, word] = line.trim().split(/\s+/);
+    const [from, to] = [Number(start), Number(start) + Number(duration) + CTM_FRAME_S].map((s) => Math.min(samples.length, Math.max(0, Math.round(s * SAMPLE_RATE))));
+    // A line that is not a word with its times would otherwise pass unweighed: it is left out, and its stretch counts as uncovered.
+    return word && Number.isFinite(from) && Number.isFinite(to) ? [{ word, from: from!, to: Math.max(from!, to!) }] : [];
+  });
+  // The CTM leaves out silence and fillers (<sil>, [NOISE]): those stretches are uncovered, and weighed as such.
+  for (const { word, from, to } of words.sort((x, y) => x.from - y.from)) {
     if (from > covered) elseDb.push(loudestDb(covered, from));
     covered = Math.max(covered, to);
-    // Fillers and silence (<sil>, [NOISE]) and the phone loop are not command words.
-    if (word!.startsWith('<') || word!.startsWith('[') || word!.startsWith(GARBAGE_PREFIX)) elseDb.push(loudestDb(from, to));
-    // Alternative pronunciations come back as word(2).
-    else commandWords.push({ word: word!.replace(/\(\d+\)$/, ''), levelDb: meanDb(from, to) });
+    if (word.startsWith(GARBAGE_PREFIX)) elseDb.push(loudestDb(from, to));
+    else commandWords.push({ word, levelDb: meanDb(from, to) });
   }
   if (covered < samples.length) elseDb.push(loudestDb(covered, samples.length));
   if (!commandWords.length) return { words: [], somethingElse: true };
-  const person = Math.max(...commandWords.map((w) => w.levelDb)) - FOREGROUND_DB;
+  const roomUnderDb = Math.max(...commandWords.map((w) => w.levelDb)) - FOREGROUND_DB;
   // The name and "please" are what the decoder most readily makes of the room's talk around a
   // command: under the person's level they are the room's, and left out. A command's own word
   // under it means the decoder put the room's talk into the command ("look right" of babble).
   const wrapper = (word: string) => word === NAME || word === POLITE;
-  const quiet = commandWords.filter((w) => w.levelDb < person);
+  const fromTheRoom = commandWords.filter((w) => w.levelDb < roomUnderDb);
   return {
-    words: commandWords.filter((w) => !(wrapper(w.word) && w.levelDb < person)).map((w) => w.word),
-    somethingElse: quiet.some((w) => !wrapper(w.word)) || elseDb.some((db) => db >= person),
+    words: commandWords.filter((w) => !(wrapper(w.word) && w.levelDb < roomUnderDb)).map((w) => w.word),
+    somethingElse: fromTheRoom.some((w) => !wrapper(w.word)) || elseDb.some((db) => db >= roomUnderDb),
   };
 }
 

@@ -142,7 +142,8 @@ export class AttentionStage implements ListeningStage {
  * Spoken commands, on the robot (commands.ts): an utterance that is one goes on as `command` and no
  * further, so it acts without a network round trip and its audio never leaves the robot. Any other
  * utterance goes on to the recogniser if it may be answered, and is dropped here if not (muted,
- * asleep). Recognition takes tens of milliseconds, awaited: the stages above keep up meanwhile.
+ * asleep). Recognition takes about 0.2 s a decode (up to three for a long utterance over babble),
+ * awaited: the stages above keep up meanwhile.
  */
 export class CommandStage implements ListeningStage {
   readonly name = 'command recogniser';

@@ -6,7 +6,7 @@ import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { COMMAND_SENTENCES as COMMANDS, TALK_SENTENCES as TALK } from '../../src/bench/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
-import { CommandRecognizer } from '../../src/voice/commands.js';
+import { CommandRecognizer, standingOut, weigh } from '../../src/voice/commands.js';
 
 // Real pocketsphinx (Debian's) on espeak-ng speech, as the robot's microphone would hear it.
 // The default config's poses, as the sentences expect.
@@ -96,6 +96,40 @@ t.test('babble runs into one long utterance (the voice detector hears it as spee
   t.ok(r.right >= r.of / 3, `${r.right} of ${r.of} commands recognised`);
   t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   t.equal(r.taken.length, 0, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
+});
+
+/** 16 kHz PCM made of stretches [seconds, amplitude]: a steady level each, as loud as the amplitude. */
+function levels(...stretches: [seconds: number, amplitude: number][]): Int16Array {
+  const out: number[] = [];
+  for (const [seconds, amplitude] of stretches) for (let i = 0; i < seconds * 16_000; i++) out.push(i % 2 ? amplitude : -amplitude);
+  return Int16Array.from(out);
+}
+const asPcm = (samples: Int16Array) => Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+const ctm = (...words: [start: number, duration: number, word: string][]) => words.map(([start, duration, word]) => `u 1 ${start.toFixed(2)} ${duration.toFixed(2)} ${word} 1.000`).join('\n') + '\n';
+
+t.test('weighing the words: a CTM duration is a frame short; the room, the name from the room, and what no word covers', async (t) => {
+  // Half a second of the room, a second of the person, half a second of the room.
+  const pcm = asPcm(levels([0.5, 200], [1, 2000], [0.5, 200]));
+  const said = ctm([0.5, 0.29, 'robot'], [0.8, 0.39, 'wake'], [1.2, 0.29, 'up']);
+  t.same(weigh(said, pcm), { words: ['robot', 'wake', 'up'], somethingElse: false }, 'words that meet, the room around them');
+  t.same(weigh(ctm([0.5, 0.29, 'robot'], [0.8, 0.39, 'wake']), pcm), { words: ['robot', 'wake'], somethingElse: true }, 'the person went on after the last word');
+  t.same(weigh(ctm([0.0, 0.49, 'robot'], [0.5, 0.29, 'garbage_ah'], [0.8, 0.39, 'wake'], [1.2, 0.29, 'up']), pcm), { words: ['wake', 'up'], somethingElse: true }, 'the name from the room is left out; a phone at the person\'s level is something else');
+  t.same(weigh(ctm([0.0, 0.49, 'garbage_ah'], [0.5, 0.29, 'robot'], [0.8, 0.39, 'wake'], [1.2, 0.29, 'up'], [1.5, 0.49, 'garbage_ih']), pcm), { words: ['robot', 'wake', 'up'], somethingElse: false }, "phones in the room's level are the room's");
+  t.same(weigh(ctm([0.5, 0.29, 'robot'], [0.8, 0.39, 'wake']) + 'u 1 1.20 later up 1.000\n', pcm), { words: ['robot', 'wake'], somethingElse: true }, 'a line without times is left out, and its stretch is uncovered');
+});
+
+t.test('a long utterance: the pieces that stand out of the room, with a margin, a pause after the name kept within one; talk at one level has none', async (t) => {
+  const s = (samples: number) => samples / 16_000;
+  const over = (pieces: [number, number][]) => pieces.map(([from, to]) => [s(from), s(to)]);
+  t.same(over(standingOut(levels([4, 300], [1, 3000], [5, 300]))), [[3.2, 5.8]], 'one command in 10 s of babble');
+  // "robot", a second's pause, "wake up": one piece.
+  t.same(over(standingOut(levels([4, 300], [0.5, 3000], [1, 300], [0.8, 3000], [4, 300]))), [[3.2, 7.1]], 'a pause after the name');
+  t.same(standingOut(levels([6, 300], [0.2, 3000], [6, 300])), [], 'a syllable is not a command');
+  t.same(standingOut(levels([2, 300], [4, 3000], [6, 300])), [], 'longer than a command');
+  const talk: [number, number][] = Array.from({ length: 6 }, (_, i): [number, number][] => [[1.5, 2000 + 100 * i], [0.4, 200]]).flat();
+  t.same(standingOut(levels(...talk)), [], "a person talking on: their own level is the utterance's median");
+  const many: [number, number][] = Array.from({ length: 5 }, (_, i): [number, number][] => [[3, 300], [1, 2000 + 500 * i]]).flat();
+  t.same(over(standingOut(levels(...many, [3, 300]))).map(([from]) => from), [10.2, 14.2, 18.2], 'at most three pieces, the loudest, in time order');
 });
 
 t.test('a pause after the name: still the command', async (t) => {
