@@ -222,7 +222,9 @@ const LOUDNESS_WINDOW_S = 0.2;
 const WINDOW = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
 const HOP = Math.round(WINDOW / 2);
 
-const samplesOf = (pcm: Buffer) => new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
+/** The samples of 16-bit PCM; a buffer at an odd offset (a slice of a larger one) is copied, as Int16Array cannot view it. */
+const samplesOf = (pcm: Buffer) =>
+  pcm.byteOffset % 2 ? new Int16Array(Uint8Array.from(pcm.subarray(0, pcm.length - (pcm.length % 2))).buffer) : new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
 const msOf = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 
 /** The mean power of samples [from, to), in dB. */

@@ -116,6 +116,9 @@ t.test('weighing the words: a CTM duration is a frame short; the room, the name 
   t.same(weigh(ctm([0.0, 0.49, 'robot'], [0.5, 0.29, 'garbage_ah'], [0.8, 0.39, 'wake'], [1.2, 0.29, 'up']), pcm), { words: ['wake', 'up'], somethingElse: true }, 'the name from the room is left out; a phone at the person\'s level is something else');
   t.same(weigh(ctm([0.0, 0.49, 'garbage_ah'], [0.5, 0.29, 'robot'], [0.8, 0.39, 'wake'], [1.2, 0.29, 'up'], [1.5, 0.49, 'garbage_ih']), pcm), { words: ['robot', 'wake', 'up'], somethingElse: false }, "phones in the room's level are the room's");
   t.same(weigh(ctm([0.5, 0.29, 'robot'], [0.8, 0.39, 'wake']) + 'u 1 1.20 later up 1.000\n', pcm), { words: ['robot', 'wake'], somethingElse: true }, 'a line without times is left out, and its stretch is uncovered');
+  const odd = Buffer.alloc(pcm.length + 1);
+  pcm.copy(odd, 1);
+  t.same(weigh(said, odd.subarray(1)), { words: ['robot', 'wake', 'up'], somethingElse: false }, 'audio at an odd offset in its buffer');
 });
 
 t.test('a long utterance: the pieces that stand out of the room, with a margin, a pause after the name kept within one; talk at one level has none', async (t) => {
