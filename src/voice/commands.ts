@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BusEvents } from '../runtime/events.js';
+import { rms } from './vad.js';
 
 const run = promisify(execFile);
 
@@ -228,10 +229,13 @@ const samplesOf = (pcm: Buffer) =>
 const msOf = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 
 /** The mean power of samples [from, to), in dB. */
-function levelDb(samples: Int16Array, from: number, to: number): number {
-  let energy = 0;
-  for (let i = from; i < to; i++) energy += samples[i]! * samples[i]!;
-  return 10 * Math.log10(energy / Math.max(1, to - from) + 1);
+const levelDb = (samples: Int16Array, from: number, to: number) => 10 * Math.log10(rms(samples.subarray(from, to)) ** 2 + 1);
+
+/** The levels of the whole windows in [from, to), one every HOP from `from`. */
+function windowLevels(samples: Int16Array, from: number, to: number): number[] {
+  const levels: number[] = [];
+  for (let at = from; at + WINDOW <= to; at += HOP) levels.push(levelDb(samples, at, at + WINDOW));
+  return levels;
 }
 
 /**
@@ -243,8 +247,7 @@ function levelDb(samples: Int16Array, from: number, to: number): number {
  * judged as any utterance is.
  */
 export function standingOut(samples: Int16Array): [from: number, to: number][] {
-  const levels: number[] = [];
-  for (let at = 0; at + WINDOW <= samples.length; at += HOP) levels.push(levelDb(samples, at, at + WINDOW));
+  const levels = windowLevels(samples, 0, samples.length);
   const room = [...levels].sort((a, b) => a - b)[Math.floor(levels.length / 2)];
   if (room === undefined) return [];
   const margin = Math.round(STANDING_OUT.marginS * SAMPLE_RATE);
@@ -298,12 +301,8 @@ export function weigh(ctm: string, pcm: Buffer): Heard {
   const meanDb = (from: number, to: number) => levelDb(samples, from, to);
   // A command word is as loud as its mean. Anything else is as loud as its loudest part: averaged
   // whole, a second of babble after the last word hid the person's own last words in it.
-  const loudestDb = (from: number, to: number) => {
-    if (to - from <= WINDOW) return meanDb(from, to);
-    let loudest = meanDb(to - WINDOW, to);
-    for (let at = from; at + WINDOW < to; at += HOP) loudest = Math.max(loudest, meanDb(at, at + WINDOW));
-    return loudest;
-  };
+  const loudestDb = (from: number, to: number) =>
+    to - from <= WINDOW ? meanDb(from, to) : Math.max(meanDb(to - WINDOW, to), ...windowLevels(samples, from, to));
   const commandWords: { word: string; levelDb: number }[] = [];
   const elseDb: number[] = [];
   let covered = 0;
