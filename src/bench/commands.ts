@@ -90,16 +90,17 @@ export async function benchCommands(): Promise<CommandsBench> {
     const conditions: CommandsBench['conditions'] = [];
     for (const { name, noise, roomS } of CONDITIONS) {
       const row = { name, recognised: 0, commands: 0, takenForAnother: 0, talkTakenForCommand: 0, talk: 0 };
+      const long = roomS !== undefined;
       for (const voice of VOICES) {
         for (const [text, command] of COMMAND_SENTENCES) {
-          const got = await timed(await spokenInNoise(text, voice, noise, roomS), roomS !== undefined);
+          const got = await timed(await spokenInNoise(text, voice, noise, roomS), long);
           row.commands++;
           if (got === command) row.recognised++;
           else if (got) row.takenForAnother++;
         }
         for (const text of TALK_SENTENCES) {
           row.talk++;
-          if (await timed(await spokenInNoise(text, voice, noise, roomS), roomS !== undefined)) row.talkTakenForCommand++;
+          if (await timed(await spokenInNoise(text, voice, noise, roomS), long)) row.talkTakenForCommand++;
         }
       }
       conditions.push(row);
