@@ -1,5 +1,5 @@
 import { configSchema } from '../config/schema.js';
-import { CommandRecognizer } from '../voice/commands.js';
+import { CommandRecognizer, SPOT_EVERY_MS, type Span } from '../voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES, type Noise } from './listening.js';
 import { percentiles, type Percentiles } from './stats.js';
 
@@ -42,12 +42,35 @@ export const TALK_SENTENCES = [
  * and over babble also with 4 s either side, in one long utterance, since the detector hears the
  * room's talk as speech and does not end the utterance.
  */
-const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?: number }[] = [
+const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?: number; goesOn?: boolean }[] = [
   { name: 'quiet room', noise: QUIET_ROOM },
   { name: 'pink noise, 10 dB SNR', noise: { kind: 'pink', snrDb: 10 } },
   { name: 'babble, 10 dB SNR', noise: { kind: 'babble', snrDb: 10 } },
   { name: 'babble, 10 dB SNR, within 8 s of it', noise: { kind: 'babble', snrDb: 10 }, roomS: 4 },
+  // The utterance still going on when the command has been said: it is looked at as it grows.
+  { name: 'babble, 10 dB SNR, 6 s of it either side, heard as it goes on', noise: { kind: 'babble', snrDb: 10 }, roomS: 6, goesOn: true },
 ];
+
+/**
+ * A long utterance through the recogniser as the command stage feeds it while the utterance goes
+ * on: its audio so far every SPOT_EVERY_MS, then the whole of it when it ends. `atMs`: how much of
+ * the audio had been heard when the command was; `decodeMs`: how long that last look took.
+ */
+export async function heardAsItGoesOn(recognizer: CommandRecognizer, pcm: Buffer): Promise<{ command?: string; atMs: number; decodeMs: number }> {
+  const step = (SPOT_EVERY_MS * SAMPLE_RATE * 2) / 1000;
+  const decoded: Span[] = [];
+  for (let end = step; end < pcm.length; end += step) {
+    const started = performance.now();
+    const heard = await recognizer.spot(pcm.subarray(0, end), decoded);
+    if (heard?.command) return { command: heard.command.name, atMs: msOf(end), decodeMs: performance.now() - started };
+  }
+  const started = performance.now();
+  const heard = await recognizer.recognise(pcm, decoded);
+  return { command: heard.command?.name, atMs: msOf(pcm.length), decodeMs: performance.now() - started };
+}
+
+const SAMPLE_RATE = 16_000;
+const msOf = (bytes: number) => (bytes / 2 / SAMPLE_RATE) * 1000;
 
 export interface CommandsBench {
   voices: string[];
@@ -61,6 +84,8 @@ export interface CommandsBench {
     /** Ordinary sentences taken for a command, of all said. */
     talkTakenForCommand: number;
     talk: number;
+    /** Heard as it goes on: of the commands recognised, those recognised before the utterance ended. */
+    recognisedBeforeTheEnd?: number;
   }[];
   /** An utterance as the detector cuts it out of a room through the recogniser: one pocketsphinx process, its start included (one core). */
   decodeMs: Percentiles;
@@ -68,6 +93,8 @@ export interface CommandsBench {
   longUtteranceMs: Percentiles;
   /** From the end of speech to the command: the detector's end_silence_ms, then the decode. */
   endOfSpeechToCommandMs: Percentiles;
+  /** Heard as it goes on: from the end of the command's words to the command, the room talking on (audio waited for, then the decode). */
+  commandSaidToCommandMs: Percentiles;
 }
 
 /**
@@ -88,19 +115,29 @@ export async function benchCommands(): Promise<CommandsBench> {
   };
   try {
     const conditions: CommandsBench['conditions'] = [];
-    for (const { name, noise, roomS } of CONDITIONS) {
-      const row = { name, recognised: 0, commands: 0, takenForAnother: 0, talkTakenForCommand: 0, talk: 0 };
+    const saidToCommand: number[] = [];
+    for (const { name, noise, roomS, goesOn } of CONDITIONS) {
+      const row: CommandsBench['conditions'][number] = { name, recognised: 0, commands: 0, takenForAnother: 0, talkTakenForCommand: 0, talk: 0, ...(goesOn ? { recognisedBeforeTheEnd: 0 } : {}) };
       const long = roomS !== undefined;
+      const hear = async (pcm: Buffer) => {
+        if (!goesOn) return { command: await timed(pcm, long), beforeTheEnd: false };
+        const heard = await heardAsItGoesOn(recognizer, pcm);
+        const saidMs = msOf(pcm.length) - roomS! * 1000;
+        return { command: heard.command, beforeTheEnd: heard.atMs < msOf(pcm.length), toCommandMs: heard.atMs - saidMs + heard.decodeMs };
+      };
       for (const voice of VOICES) {
         for (const [text, command] of COMMAND_SENTENCES) {
-          const got = await timed(await spokenInNoise(text, voice, noise, roomS), long);
+          const got = await hear(await spokenInNoise(text, voice, noise, roomS));
           row.commands++;
-          if (got === command) row.recognised++;
-          else if (got) row.takenForAnother++;
+          if (got.command === command) {
+            row.recognised++;
+            if (got.beforeTheEnd) row.recognisedBeforeTheEnd!++;
+            if (got.toCommandMs !== undefined) saidToCommand.push(got.toCommandMs);
+          } else if (got.command) row.takenForAnother++;
         }
         for (const text of TALK_SENTENCES) {
           row.talk++;
-          if (await timed(await spokenInNoise(text, voice, noise, roomS), long)) row.talkTakenForCommand++;
+          if ((await hear(await spokenInNoise(text, voice, noise, roomS))).command) row.talkTakenForCommand++;
         }
       }
       conditions.push(row);
@@ -112,6 +149,7 @@ export async function benchCommands(): Promise<CommandsBench> {
       decodeMs: percentiles(decodes),
       longUtteranceMs: percentiles(longDecodes),
       endOfSpeechToCommandMs: percentiles(decodes.map((ms) => ms + hangover)),
+      commandSaidToCommandMs: percentiles(saidToCommand),
     };
   } finally {
     recognizer.release();

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
-import { CommandRecognizer } from '../voice/commands.js';
-import { createSpeechDetector, VoiceActivityDetector, type VadEvent } from '../voice/vad.js';
+import pino from 'pino';
+import { CommandRecognizer, SPOT_EVERY_MS } from '../voice/commands.js';
+import { Pipeline } from '../voice/frames.js';
+import { CommandStage, DetectorStage, type ListeningStage } from '../voice/listening.js';
+import { createSpeechDetector, VoiceActivityDetector } from '../voice/vad.js';
 import { filesFrom } from './look.js';
 
 export interface HearOptions {
@@ -60,33 +63,41 @@ export interface HeardUtterance {
 }
 
 /**
- * The real listening path's detector and segmenter over one recording, as the microphone would
- * feed it, and its command recogniser on each utterance (when given one).
+ * The real listening path's stages over one recording, as the microphone would feed it: its speech
+ * detector and segmenter, and its command recogniser (when given one), which also spots a command
+ * while a long utterance goes on, as on the robot. The awake and attention gates are left out.
  */
 export async function utterancesIn(file: string, listen: Config['voice']['listen'], commands?: CommandRecognizer): Promise<HeardUtterance[]> {
   const { pcm, sampleRate } = readWav(file);
   if (sampleRate !== SAMPLE_RATE) throw new WavError(`${file}: ${sampleRate} Hz; the robot listens at ${SAMPLE_RATE} Hz (convert it: sox in.wav -r ${SAMPLE_RATE} out.wav)`);
   const detector = await createSpeechDetector(listen, SAMPLE_RATE);
   let failure: unknown;
-  const vad = new VoiceActivityDetector({ ...listen, sampleRate: SAMPLE_RATE }, detector, (err) => (failure ??= err));
-  const found: { startMs: number; endMs: number; pcm: Buffer }[] = [];
-  const take = (events: VadEvent[]) => {
-    for (const e of events) if (e.type === 'utterance') found.push(e);
+  const fail = (err: unknown) => (failure ??= err);
+  const vadSettings = { ...listen, sampleRate: SAMPLE_RATE, progress_ms: commands ? SPOT_EVERY_MS : undefined };
+  const vad = new VoiceActivityDetector(vadSettings, detector, (err) => fail(new Error(`the ${detector.name} speech detector failed: ${asError(err).message}`)));
+  const heard: HeardUtterance[] = [];
+  const collector: ListeningStage = {
+    name: 'hear',
+    down: (frame) => {
+      if (frame.type === 'utterance') heard.push({ file, startMs: frame.startMs, endMs: frame.endMs, text: null, command: null });
+      if (frame.type === 'command') heard.push({ file, startMs: frame.startMs, endMs: frame.endMs, text: frame.text, command: frame.command.name });
+    },
   };
+  // What the robot would log as a warning (the recogniser failed) fails the recording here.
+  const warnings = pino({ level: 'warn' }, { write: (line: string) => fail(new Error((JSON.parse(line) as { msg: string }).msg)) });
+  const stages = [new DetectorStage(vad, detector, 1), ...(commands ? [new CommandStage(commands, warnings)] : []), collector];
+  // Not stopped: stopping would release the recogniser, which the next recording still needs.
+  const pipeline = new Pipeline(stages, (_stage, err) => fail(err));
   try {
     const chunk = (SAMPLE_RATE * CHUNK_MS * 2) / 1000;
-    for (let at = 0; at < pcm.length; at += chunk) take(await vad.push(pcm.subarray(at, at + chunk)));
+    for (let at = 0; at < pcm.length; at += chunk) pipeline.push({ type: 'audio', pcm: pcm.subarray(at, at + chunk), capturedAt: 0 });
     // Silence after the recording, so that speech running to its very end still ends as an utterance.
-    take(await vad.push(Buffer.alloc(((listen.end_silence_ms + CHUNK_MS) * SAMPLE_RATE * 2) / 1000)));
+    pipeline.push({ type: 'audio', pcm: Buffer.alloc(((listen.end_silence_ms + CHUNK_MS) * SAMPLE_RATE * 2) / 1000), capturedAt: 0 });
+    await pipeline.idle();
   } finally {
     await detector.release();
   }
-  if (failure) throw new Error(`${file}: the ${detector.name} speech detector failed: ${asError(failure).message}`);
-  const heard: HeardUtterance[] = [];
-  for (const { startMs, endMs, pcm: said } of found) {
-    const command = await commands?.recognise(said);
-    heard.push({ file, startMs, endMs, text: command?.command ? command.text : null, command: command?.command?.name ?? null });
-  }
+  if (failure) throw new Error(`${file}: ${asError(failure).message}`);
   return heard;
 }
 

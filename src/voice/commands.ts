@@ -52,6 +52,12 @@ const POLITE = 'please';
  * delay its answer); only a piece of it standing out of the room's talk is (see standingOut).
  */
 const MAX_COMMAND_MS = 4000;
+/**
+ * How often an utterance still going on is looked at for a command that has ended in it (`spot`):
+ * one said over talk that never pauses then acts within this of the time its piece is known to be
+ * over (about 1.6 s after its last word, see standingOut), plus a decode.
+ */
+export const SPOT_EVERY_MS = 500;
 /** The microphone's: 16-bit mono PCM. */
 const SAMPLE_RATE = 16_000;
 
@@ -82,6 +88,9 @@ const WORD_INSERTION_PENALTY = '1e-3';
  * pink noise 54 -> 51 of 64; a decode takes about 1.7 times as long.
  */
 const SEARCH_BEAMS = ['-beam', '1e-80', '-wbeam', '1e-60', '-pbeam', '1e-80'];
+
+/** A piece of an utterance: samples [from, to) of its PCM. */
+export type Span = [from: number, to: number];
 
 export interface Recognised {
   /** What the decoder heard the person say as command words (not the room around them), for the logs and `emobot hear`; empty when it heard none. */
@@ -142,16 +151,36 @@ export class CommandRecognizer {
     return new CommandRecognizer(commands, unspeakable, folder);
   }
 
-  /** 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. */
-  async recognise(pcm: Buffer): Promise<Recognised> {
+  /**
+   * 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. `decoded`: the
+   * pieces of it that `spot` decoded while it went on, which are not decoded again.
+   */
+  async recognise(pcm: Buffer, decoded: Span[] = []): Promise<Recognised> {
     if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return this.decode(pcm);
     // Too long for a command: talk, unless the room talked throughout (the voice detector hears
     // babble as speech and runs everything into one utterance) and a command stands out of it.
-    for (const [from, to] of standingOut(samplesOf(pcm))) {
+    return (await this.decodePieces(pcm, standingOut(samplesOf(pcm), { besides: decoded }), decoded)) ?? { text: '' };
+  }
+
+  /**
+   * An utterance still going on, as far as it got (`pcm`): a command that stood out of it and has
+   * ended, found before the utterance ends. In babble that never pauses the utterance ends only at
+   * `voice.listen.max_utterance_ms`, and a command would wait that long. Each piece is decoded once:
+   * `decoded` holds those decoded so far, and this adds to it.
+   */
+  async spot(pcm: Buffer, decoded: Span[]): Promise<Recognised | undefined> {
+    if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return undefined;
+    return this.decodePieces(pcm, standingOut(samplesOf(pcm), { besides: decoded, endedOnly: true }), decoded);
+  }
+
+  /** The first of the pieces that is a command; each decoded is added to `decoded`. */
+  private async decodePieces(pcm: Buffer, pieces: Span[], decoded: Span[]): Promise<Recognised | undefined> {
+    for (const [from, to] of pieces) {
+      decoded.push([from, to]);
       const heard = await this.decode(pcm.subarray(2 * from, 2 * to));
       if (heard.command) return heard;
     }
-    return { text: '' };
+    return undefined;
   }
 
   private async decode(pcm: Buffer): Promise<Recognised> {
@@ -244,9 +273,11 @@ function windowLevels(samples: Int16Array, from: number, to: number): number[] {
  * command: the loudest MAX_PIECES of them, in time order. On four espeak-ng voices a person talking
  * on in a quiet room was their own utterance's median, so nothing stood out of their talk and it
  * stayed undecoded; a real voice varies more, and a piece of it that stands out is decoded and
- * judged as any utterance is.
+ * judged as any utterance is. Pieces that overlap one `besides` are left out before the loudest are
+ * chosen; with `endedOnly` (the utterance goes on), so is a piece that the audio still to come could
+ * make longer.
  */
-export function standingOut(samples: Int16Array): [from: number, to: number][] {
+export function standingOut(samples: Int16Array, { besides = [], endedOnly = false }: { besides?: Span[]; endedOnly?: boolean } = {}): Span[] {
   const levels = windowLevels(samples, 0, samples.length);
   const room = [...levels].sort((a, b) => a - b)[Math.floor(levels.length / 2)];
   if (room === undefined) return [];
@@ -260,12 +291,15 @@ export function standingOut(samples: Int16Array): [from: number, to: number][] {
     if (last && from <= last.to) Object.assign(last, { to, loud: last.loud + HOP, peakDb: Math.max(last.peakDb, db) });
     else pieces.push({ from, to, loud: HOP, peakDb: db });
   });
+  // A loud window starting within a margin of a piece's end would still join it.
+  const ended = (p: { to: number }) => !endedOnly || p.to + margin + WINDOW <= samples.length;
+  const overlaps = (p: { from: number; to: number }) => besides.some(([from, to]) => p.from < to && from < p.to);
   return pieces
-    .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS)
+    .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS && ended(p) && !overlaps(p))
     .sort((x, y) => y.peakDb - x.peakDb)
     .slice(0, MAX_PIECES)
     .sort((x, y) => x.from - y.from)
-    .map((p): [number, number] => [p.from, p.to]);
+    .map((p): Span => [p.from, p.to]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from '../runtime/logger.js';
 import { asError } from '../runtime/errors.js';
 import type { AttentionGate } from './attention.js';
-import type { CommandRecognizer, SpokenCommand } from './commands.js';
+import type { CommandRecognizer, Span, SpokenCommand } from './commands.js';
 import type { Push as PushOf, Stage } from './frames.js';
 import type { Transcriber } from './transcriber.js';
 import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
@@ -23,7 +23,12 @@ export type ListeningFrame =
   | { type: 'speech-started'; atMs: number }
   /** What the person said, from onset to the end of speech, with the pre-roll; `reach`: what it may lead to. */
   | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number; reach: Reach }
-  /** An utterance that was a spoken command (recognised on the robot, so it never went to speech-to-text). */
+  /** An utterance still going on, from its onset (with the pre-roll) to `atMs`: for commands said while the room talks on. */
+  | { type: 'speech-so-far'; pcm: Buffer; durationMs: number; startMs: number; atMs: number; reach: Reach }
+  /**
+   * An utterance that was a spoken command (recognised on the robot, so it never went to
+   * speech-to-text); `endMs` is where it was recognised when that was before the utterance ended.
+   */
   | { type: 'command'; command: SpokenCommand; text: string; startMs: number; endMs: number }
   | { type: 'transcript'; text: string }
   /** An utterance meant for the robot that it cannot understand now (offline, speech-to-text failed). */
@@ -71,7 +76,7 @@ export class DetectorStage implements ListeningStage {
     const boost = this.robotSpeakingAt(frame.capturedAt) ? this.bargeInRatio : 1;
     for (const event of await this.vad.push(frame.pcm, boost)) {
       if (event.type === 'onset') push({ type: 'speech-started', atMs: event.atMs });
-      else push({ type: 'utterance', pcm: event.pcm, durationMs: event.durationMs, startMs: event.startMs, endMs: event.endMs, reach: 'reply' });
+      else push({ ...event, reach: 'reply' });
     }
   }
 
@@ -103,7 +108,7 @@ export class AwakeStage implements ListeningStage {
   constructor(private readonly reachNow: () => Reach | undefined) {}
 
   down(frame: ListeningFrame, push: Push): void {
-    if (frame.type !== 'utterance') return push(frame);
+    if (frame.type !== 'utterance' && frame.type !== 'speech-so-far') return push(frame);
     const reach = this.reachNow();
     if (reach) push({ ...frame, reach });
   }
@@ -121,9 +126,11 @@ export class AttentionStage implements ListeningStage {
 
   down(frame: ListeningFrame, push: Push): void {
     // Asleep the robot does not look, so nobody can be seen facing it: what wakes it needs no face.
-    if (frame.type !== 'utterance' || frame.reach === 'wake') return push(frame);
+    if ((frame.type !== 'utterance' && frame.type !== 'speech-so-far') || frame.reach === 'wake') return push(frame);
     const verdict = this.gate.admits(frame.durationMs);
     if (verdict.admitted) return push(frame);
+    // The utterance it is part of is judged again when it ends, and logged then.
+    if (frame.type === 'speech-so-far') return;
     const ms = Math.round(frame.durationMs);
     this.log.info({ durationMs: ms }, `utterance of ${ms} ms dropped on the robot: ${verdict.because} (voice.listen.require_attention)`);
     // Once: a robot whose vision reports nothing would otherwise drop everything with info lines only.
@@ -142,12 +149,16 @@ export class AttentionStage implements ListeningStage {
  * Spoken commands, on the robot (commands.ts): an utterance that is one goes on as `command` and no
  * further, so it acts without a network round trip and its audio never leaves the robot. Any other
  * utterance goes on to the recogniser if it may be answered, and is dropped here if not (muted,
- * asleep). Recognition takes about 0.2 s a decode (up to three for a long utterance over babble),
- * awaited: the stages above keep up meanwhile.
+ * asleep). A long utterance is watched while it goes on (`speech-so-far`), so that a command said
+ * over talk that never pauses acts once it is said, not when the utterance is cut; the utterance
+ * then ends as that command, and goes no further. Recognition takes about 0.2 s a decode (up to
+ * three for a long utterance over babble), awaited: the stages above keep up meanwhile.
  */
 export class CommandStage implements ListeningStage {
   readonly name = 'command recogniser';
   private warned = false;
+  /** The utterance going on (by its onset): the pieces of it decoded so far, and whether one was a command. */
+  private ongoing?: { startMs: number; decoded: Span[]; acted: boolean };
 
   constructor(
     private readonly recognizer: CommandRecognizer,
@@ -155,22 +166,22 @@ export class CommandStage implements ListeningStage {
   ) {}
 
   async down(frame: ListeningFrame, push: Push): Promise<void> {
+    if (frame.type === 'speech-so-far') return this.spot(frame, push);
     if (frame.type !== 'utterance') return push(frame);
+    const ongoing = this.ongoing?.startMs === frame.startMs ? this.ongoing : undefined;
+    this.ongoing = undefined;
+    if (ongoing?.acted) return;
     try {
-      const { text, command } = await this.recognizer.recognise(frame.pcm);
+      const { text, command } = await this.recognizer.recognise(frame.pcm, ongoing?.decoded);
       this.warned = false;
-      const allowed = command && (frame.reach !== 'wake' || (command.action.kind === 'control' && command.action.request.mode === 'active'));
-      if (allowed) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
+      if (command && mayAct(command, frame.reach)) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
       if (frame.reach !== 'reply') {
         const why = frame.reach === 'wake' ? 'asleep, only "wake up" is heard' : 'the robot is muted or idle: only spoken commands are heard';
         this.log.info(`utterance dropped on the robot: ${why}`);
         return;
       }
     } catch (err) {
-      // Once until it works again: a broken decoder would otherwise warn on every utterance.
-      const meanwhile = frame.reach === 'reply' ? 'utterances go on as words to answer' : 'while muted, idle or asleep the robot hears nothing';
-      if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); ${meanwhile}`);
-      this.warned = true;
+      this.failed(err, frame.reach);
       if (frame.reach !== 'reply') return;
     }
     push(frame);
@@ -179,7 +190,32 @@ export class CommandStage implements ListeningStage {
   async stop(): Promise<void> {
     this.recognizer.release();
   }
+
+  private async spot(frame: Extract<ListeningFrame, { type: 'speech-so-far' }>, push: Push): Promise<void> {
+    if (this.ongoing?.startMs !== frame.startMs) this.ongoing = { startMs: frame.startMs, decoded: [], acted: false };
+    const ongoing = this.ongoing;
+    if (ongoing.acted) return;
+    try {
+      const heard = await this.recognizer.spot(frame.pcm, ongoing.decoded);
+      this.warned = false;
+      if (!heard?.command || !mayAct(heard.command, frame.reach)) return;
+      ongoing.acted = true;
+      push({ type: 'command', command: heard.command, text: heard.text, startMs: frame.startMs, endMs: frame.atMs });
+    } catch (err) {
+      this.failed(err, frame.reach);
+    }
+  }
+
+  /** Once until it works again: a broken decoder would otherwise warn on every utterance. */
+  private failed(err: unknown, reach: Reach): void {
+    const meanwhile = reach === 'reply' ? 'utterances go on as words to answer' : 'while muted, idle or asleep the robot hears nothing';
+    if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); ${meanwhile}`);
+    this.warned = true;
+  }
 }
+
+/** Asleep, only the command that wakes the robot acts. */
+const mayAct = (command: SpokenCommand, reach: Reach) => reach !== 'wake' || (command.action.kind === 'control' && command.action.request.mode === 'active');
 
 /**
  * Utterances to words: passes the utterance on at once (the person has the turn), then its

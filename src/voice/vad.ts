@@ -12,10 +12,21 @@ export interface VadSettings {
   preroll_ms: number;
   /** An utterance is cut here even if the room never goes quiet. */
   max_utterance_ms: number;
+  /**
+   * While an utterance goes on, its audio so far every this many ms of it, for what must act before
+   * it ends (a command said while the room talks on); none when left out.
+   */
+  progress_ms?: number;
 }
 
-/** Times are ms of audio since the detector's first frame; an utterance's start is its onset, its end the last speech frame. */
-export type VadEvent = { type: 'onset'; atMs: number } | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number };
+/**
+ * Times are ms of audio since the detector's first frame; an utterance's start is its onset, its end
+ * the last speech frame; `speech-so-far` is the utterance from its onset (pre-roll and all) up to `atMs`.
+ */
+export type VadEvent =
+  | { type: 'onset'; atMs: number }
+  | { type: 'speech-so-far'; pcm: Buffer; durationMs: number; startMs: number; atMs: number }
+  | { type: 'utterance'; pcm: Buffer; durationMs: number; startMs: number; endMs: number };
 
 /** What a speech detector concludes about one frame of audio. */
 export interface FrameVerdict {
@@ -287,7 +298,7 @@ export class VoiceActivityDetector {
   }
 
   private frame(frame: Buffer, verdict: FrameVerdict): VadEvent | undefined {
-    const { min_speech_ms, end_silence_ms, preroll_ms, max_utterance_ms } = this.settings;
+    const { min_speech_ms, end_silence_ms, preroll_ms, max_utterance_ms, progress_ms } = this.settings;
     const ms = this.frameMs;
     if (!this.speech) {
       this.preroll.push(frame);
@@ -309,11 +320,19 @@ export class VoiceActivityDetector {
     this.speech.push(frame);
     this.speechFrames++;
     this.quietRun = verdict.continues ? 0 : this.quietRun + 1;
-    if (this.quietRun * ms < end_silence_ms && this.speechFrames * ms < max_utterance_ms) return undefined;
+    if (this.quietRun * ms < end_silence_ms && this.speechFrames * ms < max_utterance_ms) {
+      if (!progress_ms || this.speechFrames % Math.max(1, Math.round(progress_ms / ms))) return undefined;
+      const soFar = Buffer.concat(this.speech);
+      return { type: 'speech-so-far', pcm: soFar, durationMs: this.msOf(soFar), startMs: this.onsetMs, atMs: Math.round(this.elapsedMs) };
+    }
     const pcm = Buffer.concat(this.speech);
     this.speech = undefined;
     this.loudRun = 0;
-    return { type: 'utterance', pcm, durationMs: (pcm.length / 2 / this.settings.sampleRate) * 1000, startMs: this.onsetMs, endMs: Math.round(this.elapsedMs - this.quietRun * ms) };
+    return { type: 'utterance', pcm, durationMs: this.msOf(pcm), startMs: this.onsetMs, endMs: Math.round(this.elapsedMs - this.quietRun * ms) };
+  }
+
+  private msOf(pcm: Buffer): number {
+    return (pcm.length / 2 / this.settings.sampleRate) * 1000;
   }
 }
 

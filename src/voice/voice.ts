@@ -11,7 +11,7 @@ import { ElevenLabsSynthesizer, EspeakSynthesizer, sampleRateOf } from './synthe
 import { Transcriber } from './transcriber.js';
 import { Pipeline } from './frames.js';
 import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type ListeningStage, type ListeningUpFrame, type Reach } from './listening.js';
-import { CommandRecognizer, type SpokenCommand } from './commands.js';
+import { CommandRecognizer, SPOT_EVERY_MS, type SpokenCommand } from './commands.js';
 import { createSpeechDetector, VoiceActivityDetector } from './vad.js';
 
 const HISTORY = 5;
@@ -133,12 +133,13 @@ export class Voice implements Subsystem {
       return createSpeechDetector({ ...listen, detector: 'energy' }, microphone.sampleRate);
     });
     if (this.stopped) return detector.release();
+    const commands = listen.commands ? this.commandRecognizer(ctx) : undefined;
     let detectorFailures = 0;
-    const vad = new VoiceActivityDetector({ ...listen, sampleRate: microphone.sampleRate }, detector, (err) => {
+    const vadSettings = { ...listen, sampleRate: microphone.sampleRate, progress_ms: commands ? SPOT_EVERY_MS : undefined };
+    const vad = new VoiceActivityDetector(vadSettings, detector, (err) => {
       // Once is enough to know; a broken detector would otherwise log every 32 ms.
       if (detectorFailures++ === 0) ctx.log.warn(`the ${detector.name} speech detector failed (${asError(err).message}); such audio counts as silence`);
     });
-    const commands = listen.commands ? this.commandRecognizer(ctx) : undefined;
     const reachNow = (): Reach | undefined => {
       if (this.stopped) return undefined;
       const state = ctx.robotState();

@@ -5,6 +5,7 @@ import t from 'tap';
 import { readWav, utterancesIn, WavError } from '../../src/cli/hear.js';
 import { CommandRecognizer } from '../../src/voice/commands.js';
 import { configSchema } from '../../src/config/schema.js';
+import { spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import { spokenRecording } from '../../src/dev/fake-microphone.js';
 import { wav } from '../../src/voice/transcriber.js';
 import { runCli } from '../helpers/cli.js';
@@ -35,6 +36,19 @@ t.test('each utterance of a recording with its start and end, through the defaul
   const recognised = await utterancesIn(file, listen, commands);
   t.same(recognised.map((u) => [u.command, u.text]), [[null, null], ['sleep', 'robot please go to sleep']], 'the question is not a command; the second is');
   t.same(await utterancesIn(file, { ...listen, detector: 'energy' }).then((u) => u.length), 2, 'the energy detector finds them too in a quiet room');
+});
+
+t.test('a command said while the room talks on is heard as it is said, not when the utterance is cut', async (t) => {
+  // 8 s of babble either side: longer than max_utterance_ms, so the detector would cut it only at 15 s.
+  const pcm = await spokenInNoise('Robot, go to sleep.', VOICES[0]!, { kind: 'babble', snrDb: 10 }, 8);
+  const saidMs = pcm.length / 32 - 8000;
+  const file = path.join(dir, 'babble.wav');
+  writeFileSync(file, wav(pcm, 16_000));
+  const commands = CommandRecognizer.create(['rest', 'sleep']);
+  t.teardown(() => commands.release());
+  const [first] = await utterancesIn(file, listen, commands);
+  t.match(first, { command: 'sleep', text: 'robot go to sleep' });
+  t.ok(first!.endMs - saidMs <= 2500 && first!.endMs < listen.max_utterance_ms, `heard at ${first!.endMs} ms, ${Math.round(first!.endMs - saidMs)} ms after it was said`);
 });
 
 t.test('silence, and speech that runs to the very end of the file', async (t) => {

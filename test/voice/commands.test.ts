@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
-import { COMMAND_SENTENCES as COMMANDS, TALK_SENTENCES as TALK } from '../../src/bench/commands.js';
+import { COMMAND_SENTENCES as COMMANDS, heardAsItGoesOn, TALK_SENTENCES as TALK } from '../../src/bench/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
-import { CommandRecognizer, standingOut, weigh } from '../../src/voice/commands.js';
+import { CommandRecognizer, standingOut, weigh, type Span } from '../../src/voice/commands.js';
 
 // Real pocketsphinx (Debian's) on espeak-ng speech, as the robot's microphone would hear it.
 // The default config's poses, as the sentences expect.
@@ -133,6 +133,48 @@ t.test('a long utterance: the pieces that stand out of the room, with a margin, 
   t.same(standingOut(levels(...talk)), [], "a person talking on: their own level is the utterance's median");
   const many: [number, number][] = Array.from({ length: 5 }, (_, i): [number, number][] => [[3, 300], [1, 2000 + 500 * i]]).flat();
   t.same(over(standingOut(levels(...many, [3, 300]))).map(([from]) => from), [10.2, 14.2, 18.2], 'at most three pieces, the loudest, in time order');
+});
+
+t.test('an utterance going on: only a piece that has ended, and none decoded before', async (t) => {
+  const s = (samples: number) => samples / 16_000;
+  const over = (pieces: [number, number][]) => pieces.map(([from, to]) => [s(from), s(to)]);
+  // The piece ends at 5.8 s (its margin included); a loud window starting within a margin of that would still join it.
+  t.same(standingOut(levels([4, 300], [1, 3000], [1.6, 300]), { endedOnly: true }), [], 'a loud stretch could still follow');
+  t.same(over(standingOut(levels([4, 300], [1, 3000], [1.7, 300]), { endedOnly: true })), [[3.2, 5.8]], 'none can join it any more');
+  t.same(over(standingOut(levels([4, 300], [1, 3000], [1.6, 300]))), [[3.2, 5.8]], 'at the end of an utterance, all are taken');
+  const twice = levels([4, 300], [1, 3000], [4, 300], [1, 3500], [4, 300]);
+  t.same(over(standingOut(twice, { besides: [[60_000, 62_000]] })), [[8.2, 10.8]], 'one that overlaps a piece decoded before is left out');
+  t.same(over(standingOut(twice, { besides: [[0, 16_000]] })), [[3.2, 5.8], [8.2, 10.8]], 'one that does not, stays');
+});
+
+t.test('babble that never pauses: a command is heard as the utterance goes on, soon after it was said, and its piece is not decoded again', async (t) => {
+  const roomS = 6;
+  const wrong: string[] = [];
+  const late: string[] = [];
+  let right = 0;
+  for (const voice of voices) {
+    for (const [text, name] of COMMANDS) {
+      const pcm = await spokenInNoise(text, voice, { kind: 'babble', snrDb: 10 }, roomS);
+      const heard = await heardAsItGoesOn(recognizer, pcm);
+      const saidMs = (pcm.length / 2 / 16) - roomS * 1000;
+      if (heard.command === name) {
+        right++;
+        // Said, then about 1.6 s for its piece to be known over, and a look every half second.
+        if (heard.atMs - saidMs > 2500) late.push(`${voice.voice} "${text}" ${Math.round(heard.atMs - saidMs)} ms after it was said`);
+      } else if (heard.command) wrong.push(`${voice.voice} "${text}" as ${heard.command}`);
+    }
+  }
+  t.ok(right >= COMMANDS.length * voices.length - 4, `${right} of ${COMMANDS.length * voices.length} commands recognised`);
+  t.same(late, [], 'each within 2.5 s of being said, 6 s before the utterance ended');
+  t.same(wrong, [], 'none taken for another command');
+  const pcm = await spokenInNoise('Robot, go to sleep.', voices[0]!, { kind: 'babble', snrDb: 10 }, roomS);
+  const decoded: Span[] = [];
+  let found;
+  for (let end = 16_000; !found && end < pcm.length; end += 16_000) found = await recognizer.spot(pcm.subarray(0, end), decoded);
+  t.match(found, { command: { name: 'sleep' } }, 'spot: heard before the end');
+  const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
+  t.same(standingOut(samples, { besides: decoded }).filter(([from, to]) => from < 7 * 16_000 && to > 6 * 16_000), [], 'at the end, the piece holding it is not decoded again');
+  t.equal(await recognizer.spot(pcm.subarray(0, 3 * 16_000), []), undefined, 'too short to hold a piece: nothing decoded');
 });
 
 t.test('a pause after the name: still the command', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { AttentionGate } from '../../src/voice/attention.js';
 import { Pipeline } from '../../src/voice/frames.js';
 import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type Reach } from '../../src/voice/listening.js';
-import { CommandRecognizer } from '../../src/voice/commands.js';
+import { CommandRecognizer, type Span, type SpokenCommand } from '../../src/voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import type { Transcriber } from '../../src/voice/transcriber.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
@@ -15,6 +15,7 @@ const FRAME = 512;
 const settings = { sampleRate: RATE, min_speech_ms: 60, end_silence_ms: 100, preroll_ms: 0, max_utterance_ms: 15_000 };
 
 const utterance = (durationMs = 800, reach: Reach = 'reply'): Extract<ListeningFrame, { type: 'utterance' }> => ({ type: 'utterance', pcm: Buffer.alloc(32), durationMs, startMs: 0, endMs: durationMs, reach });
+const soFar = (bytes: number, startMs = 0, reach: Reach = 'reply'): Extract<ListeningFrame, { type: 'speech-so-far' }> => ({ type: 'speech-so-far', pcm: Buffer.alloc(bytes), durationMs: bytes / 32, startMs, atMs: startMs + bytes / 32, reach });
 const kinds = (frames: ListeningFrame[]) => frames.map((f) => f.type);
 
 /** Speech wherever a sample is non-zero, unless `boost` is above 1; records the boosts it was asked with. */
@@ -94,6 +95,28 @@ t.test('attention gate: drops an utterance nobody addressed to the robot, says w
   pipeline.push(utterance());
   await pipeline.idle();
   t.same(kinds(end.got), ['utterance'], 'a face in view, facing the robot: passed');
+});
+
+t.test('awake and attention gates: speech so far is judged as an utterance is; nobody addressed, it is dropped without a log line', async (t) => {
+  const { log, messages } = capturingLogger();
+  let now = 10_000;
+  let reach: Reach | undefined;
+  const gate = new AttentionGate({ attention_max_yaw_deg: 35, attention_window_ms: 2000 }, () => now);
+  const end = collector();
+  const pipeline = new Pipeline([new AwakeStage(() => reach), new AttentionStage(gate, log), end], () => t.fail('no stage fails'));
+  pipeline.push(soFar(3200));
+  reach = 'reply';
+  await pipeline.idle();
+  pipeline.push(soFar(3200));
+  await pipeline.idle();
+  t.same(end.got, [], 'dropped while the robot may do nothing, and while nobody looks');
+  t.same(messages(), [], 'without a line: the utterance is judged, and logged, when it ends');
+  gate.frame(visionFrame([attendedFace({})]));
+  now += 500;
+  reach = 'commands';
+  pipeline.push(soFar(3200));
+  await pipeline.idle();
+  t.match(end.got, [{ type: 'speech-so-far', reach: 'commands' }], 'looked at: passed, with what it may lead to');
 });
 
 t.test('attention gate: asleep the robot does not look, so what may wake it passes without a face', async (t) => {
@@ -243,4 +266,34 @@ t.test('command recogniser: when the decoder fails the robot still listens for w
   await pipeline.idle();
   t.same(end.got.map((f) => f.type === 'utterance' && f.reach), ['reply', 'reply'], 'words go on where they may be answered; a muted robot drops them');
   t.equal(messages().filter((m) => /spoken commands failed \(decoder crashed\)/.test(m)).length, 1);
+});
+
+t.test('command recogniser: a command heard while the utterance goes on acts at once, and the utterance ends as that command; pieces decoded are not decoded again', async (t) => {
+  const { log } = capturingLogger();
+  const sleep: SpokenCommand = { name: 'sleep', phrases: ['sleep'], byName: true, action: { kind: 'control', request: { mode: 'sleep' } } };
+  const calls: string[] = [];
+  const scripted = {
+    spot: async (pcm: Buffer, decoded: Span[]) => {
+      calls.push(`spot ${pcm.length}`);
+      decoded.push([0, pcm.length / 2]);
+      return pcm.length >= 9600 ? { text: 'robot sleep', command: sleep } : undefined;
+    },
+    recognise: async (pcm: Buffer, decoded: Span[] = []) => {
+      calls.push(`recognise ${pcm.length}, ${decoded.length} decoded before`);
+      return { text: '' };
+    },
+    release: () => {},
+  } as unknown as CommandRecognizer;
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(scripted, log), end], () => t.fail('no stage fails'));
+  // One utterance that holds a command, then one that does not, then a command the sleeping robot may not take.
+  for (const bytes of [3200, 6400, 9600, 12_800]) pipeline.push(soFar(bytes, 0));
+  pipeline.push({ ...utterance(500), pcm: Buffer.alloc(16_000), startMs: 0 });
+  for (const bytes of [3200, 6400]) pipeline.push(soFar(bytes, 1000));
+  pipeline.push({ ...utterance(300), pcm: Buffer.alloc(9600), startMs: 1000, endMs: 1300 });
+  pipeline.push(soFar(9600, 2000, 'wake'));
+  pipeline.push({ ...utterance(300, 'wake'), pcm: Buffer.alloc(9600), startMs: 2000, endMs: 2300 });
+  await pipeline.idle();
+  t.same(end.got.map((f) => (f.type === 'command' ? `${f.command.name} ${f.startMs}-${f.endMs}` : f.type)), ['sleep 0-300', 'utterance'], 'the command where it was heard; the other utterance as words; nothing asleep');
+  t.same(calls, ['spot 3200', 'spot 6400', 'spot 9600', 'spot 3200', 'spot 6400', 'recognise 9600, 2 decoded before', 'spot 9600', 'recognise 9600, 1 decoded before'], 'nothing more once the command acted; what was decoded is handed on, per utterance');
 });

@@ -170,3 +170,17 @@ t.test('a frame the detector fails on counts as silence: the error is reported, 
   t.same(events.map((e) => e.type), ['onset', 'utterance']);
   t.ok(errors.length > 0 && errors.every((m) => m === 'session gone'), `${errors.length} errors reported`);
 });
+
+t.test('progress_ms: while an utterance goes on, its audio so far comes every progress_ms of it; the utterance ends as before', async (t) => {
+  const said = await speech('Hello robot, how are you today? I am fine, thank you.');
+  const audio = Buffer.concat([noise(1000), mix(said, noise(msOf(said), 120, 3)), noise(1200, 120, 4)]);
+  const plain = await feed(new VoiceActivityDetector(settings, new EnergyDetector(3, RATE)), audio);
+  const events = await feed(new VoiceActivityDetector({ ...settings, progress_ms: 500 }, new EnergyDetector(3, RATE)), audio);
+  const soFar = events.filter((e): e is Extract<VadEvent, { type: 'speech-so-far' }> => e.type === 'speech-so-far');
+  t.same(events.filter((e) => e.type !== 'speech-so-far'), plain, 'the same onset and utterance');
+  const utterance = events.at(-1) as Extract<VadEvent, { type: 'utterance' }>;
+  t.ok(soFar.length >= Math.floor(utterance.durationMs / 500) - 2, `${soFar.length} so far for an utterance of ${Math.round(utterance.durationMs)} ms`);
+  t.ok(soFar.every((e) => e.startMs === utterance.startMs), "each from the utterance's onset");
+  t.ok(soFar.every((e, i) => i === 0 || e.atMs - soFar[i - 1]!.atMs === 500), 'every 500 ms of audio');
+  t.ok(soFar.every((e) => utterance.pcm.subarray(0, e.pcm.length).equals(e.pcm) && e.durationMs === msOf(e.pcm)), "each the utterance's first part");
+});
