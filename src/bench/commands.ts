@@ -1,5 +1,5 @@
 import { configSchema } from '../config/schema.js';
-import { CommandRecognizer, SPOT_EVERY_MS, type Span } from '../voice/commands.js';
+import { CommandRecognizer, SPOT_EVERY_MS, type DecodedPiece } from '../voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES, type Noise } from './listening.js';
 import { percentiles, type Percentiles } from './stats.js';
 
@@ -58,7 +58,7 @@ const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?:
  */
 export async function heardAsItGoesOn(recognizer: CommandRecognizer, pcm: Buffer): Promise<{ command?: string; atMs: number; decodeMs: number }> {
   const step = (SPOT_EVERY_MS * SAMPLE_RATE * 2) / 1000;
-  const decoded: Span[] = [];
+  const decoded: DecodedPiece[] = [];
   for (let end = step; end < pcm.length; end += step) {
     const started = performance.now();
     const heard = await recognizer.spot(pcm.subarray(0, end), decoded);

@@ -87,7 +87,7 @@ export async function utterancesIn(file: string, listen: Config['voice']['listen
   const warnings = pino({ level: 'warn' }, { write: (line: string) => fail(new Error((JSON.parse(line) as { msg: string }).msg)) });
   const stages = [new DetectorStage(vad, detector, 1), ...(commands ? [new CommandStage(commands, warnings)] : []), collector];
   // Not stopped: stopping would release the recogniser, which the next recording still needs.
-  const pipeline = new Pipeline(stages, (_stage, err) => fail(err));
+  const pipeline = new Pipeline(stages, (stage, err) => fail(new Error(`${stage}: ${asError(err).message}`)));
   try {
     const chunk = (SAMPLE_RATE * CHUNK_MS * 2) / 1000;
     for (let at = 0; at < pcm.length; at += chunk) pipeline.push({ type: 'audio', pcm: pcm.subarray(at, at + chunk), capturedAt: 0 });

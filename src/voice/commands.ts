@@ -91,6 +91,11 @@ const SEARCH_BEAMS = ['-beam', '1e-80', '-wbeam', '1e-60', '-pbeam', '1e-80'];
 
 /** A piece of an utterance: samples [from, to) of its PCM. */
 export type Span = [from: number, to: number];
+/** A piece decoded while its utterance went on, and what it was heard as. */
+export interface DecodedPiece {
+  span: Span;
+  heard: Recognised;
+}
 
 export interface Recognised {
   /** What the decoder heard the person say as command words (not the room around them), for the logs and `emobot hear`; empty when it heard none. */
@@ -152,32 +157,35 @@ export class CommandRecognizer {
   }
 
   /**
-   * 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. `decoded`: the
-   * pieces of it that `spot` decoded while it went on, which are not decoded again.
+   * 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. `earlier`: the
+   * pieces of it that `spot` decoded while it went on; a piece the same as one of those (give or take
+   * a window's hop) is not decoded again, and what it was heard as stands.
    */
-  async recognise(pcm: Buffer, decoded: Span[] = []): Promise<Recognised> {
+  async recognise(pcm: Buffer, earlier: DecodedPiece[] = []): Promise<Recognised> {
     if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return this.decode(pcm);
     // Too long for a command: talk, unless the room talked throughout (the voice detector hears
     // babble as speech and runs everything into one utterance) and a command stands out of it.
-    return (await this.decodePieces(pcm, standingOut(samplesOf(pcm), { besides: decoded }), decoded)) ?? { text: '' };
+    for (const span of standingOut(samplesOf(pcm))) {
+      const heard = earlier.find((piece) => within(span, piece.span))?.heard ?? (await this.decode(pieceOf(pcm, span)));
+      if (heard.command) return heard;
+    }
+    return { text: '' };
   }
 
   /**
-   * An utterance still going on, as far as it got (`pcm`): a command that stood out of it and has
-   * ended, found before the utterance ends. In babble that never pauses the utterance ends only at
-   * `voice.listen.max_utterance_ms`, and a command would wait that long. Each piece is decoded once:
-   * `decoded` holds those decoded so far, and this adds to it.
+   * An utterance still going on, as far as it got (`pcm`): the pieces that stood out of it and have
+   * ended, each decoded once and added to `decoded` (those already there are left alone), so that a
+   * command said while the room talks on is found before the utterance ends: in babble that never
+   * pauses it ends only at `voice.listen.max_utterance_ms`. Returns the first of the new ones that is
+   * a command. Over a whole utterance this decodes each piece that stands out at most once (about
+   * one per 2 s of the utterance at most, given the margins), where `recognise` alone decodes the
+   * loudest MAX_PIECES; a decode that fails adds nothing, so its piece is tried again.
    */
-  async spot(pcm: Buffer, decoded: Span[]): Promise<Recognised | undefined> {
+  async spot(pcm: Buffer, decoded: DecodedPiece[]): Promise<Recognised | undefined> {
     if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return undefined;
-    return this.decodePieces(pcm, standingOut(samplesOf(pcm), { besides: decoded, endedOnly: true }), decoded);
-  }
-
-  /** The first of the pieces that is a command; each decoded is added to `decoded`. */
-  private async decodePieces(pcm: Buffer, pieces: Span[], decoded: Span[]): Promise<Recognised | undefined> {
-    for (const [from, to] of pieces) {
-      decoded.push([from, to]);
-      const heard = await this.decode(pcm.subarray(2 * from, 2 * to));
+    for (const span of standingOut(samplesOf(pcm), { besides: decoded.map((piece) => piece.span), endedOnly: true })) {
+      const heard = await this.decode(pieceOf(pcm, span));
+      decoded.push({ span, heard });
       if (heard.command) return heard;
     }
     return undefined;
@@ -252,6 +260,13 @@ const LOUDNESS_WINDOW_S = 0.2;
 const WINDOW = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
 const HOP = Math.round(WINDOW / 2);
 
+/**
+ * A piece inside another, give or take a hop at either end: the room's level, the median of the audio
+ * so far, moves as an utterance goes on, and a piece's ends with it, a window at a time.
+ */
+const within = ([from, to]: Span, [outerFrom, outerTo]: Span) => from >= outerFrom - HOP && to <= outerTo + HOP;
+const pieceOf = (pcm: Buffer, [from, to]: Span) => pcm.subarray(2 * from, 2 * to);
+
 /** The samples of 16-bit PCM; a buffer at an odd offset (a slice of a larger one) is copied, as Int16Array cannot view it. */
 const samplesOf = (pcm: Buffer) =>
   pcm.byteOffset % 2 ? new Int16Array(Uint8Array.from(pcm.subarray(0, pcm.length - (pcm.length % 2))).buffer) : new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
@@ -273,9 +288,9 @@ function windowLevels(samples: Int16Array, from: number, to: number): number[] {
  * command: the loudest MAX_PIECES of them, in time order. On four espeak-ng voices a person talking
  * on in a quiet room was their own utterance's median, so nothing stood out of their talk and it
  * stayed undecoded; a real voice varies more, and a piece of it that stands out is decoded and
- * judged as any utterance is. Pieces that overlap one `besides` are left out before the loudest are
- * chosen; with `endedOnly` (the utterance goes on), so is a piece that the audio still to come could
- * make longer.
+ * judged as any utterance is. Pieces within one of `besides` are left out before the loudest are
+ * chosen (one that has grown past it, as the room's level moved, stays); with `endedOnly` (the
+ * utterance goes on), so is a piece that the audio still to come could make longer.
  */
 export function standingOut(samples: Int16Array, { besides = [], endedOnly = false }: { besides?: Span[]; endedOnly?: boolean } = {}): Span[] {
   const levels = windowLevels(samples, 0, samples.length);
@@ -293,9 +308,9 @@ export function standingOut(samples: Int16Array, { besides = [], endedOnly = fal
   });
   // A loud window starting within a margin of a piece's end would still join it.
   const ended = (p: { to: number }) => !endedOnly || p.to + margin + WINDOW <= samples.length;
-  const overlaps = (p: { from: number; to: number }) => besides.some(([from, to]) => p.from < to && from < p.to);
+  const known = (p: { from: number; to: number }) => besides.some((span) => within([p.from, p.to], span));
   return pieces
-    .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS && ended(p) && !overlaps(p))
+    .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS && ended(p) && !known(p))
     .sort((x, y) => y.peakDb - x.peakDb)
     .slice(0, MAX_PIECES)
     .sort((x, y) => x.from - y.from)

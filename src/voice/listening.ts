@@ -1,7 +1,7 @@
 import type { Logger } from '../runtime/logger.js';
 import { asError } from '../runtime/errors.js';
 import type { AttentionGate } from './attention.js';
-import type { CommandRecognizer, Span, SpokenCommand } from './commands.js';
+import type { CommandRecognizer, DecodedPiece, SpokenCommand } from './commands.js';
 import type { Push as PushOf, Stage } from './frames.js';
 import type { Transcriber } from './transcriber.js';
 import type { SpeechDetector, VoiceActivityDetector } from './vad.js';
@@ -55,7 +55,8 @@ type Push = PushOf<ListeningFrame>;
 const MAX_SPEAKING_CHANGES = 64;
 
 /**
- * Audio in, `speech-started` and `utterance` out, judged in the order captured. While the robot
+ * Audio in, `speech-started`, `speech-so-far` (when the detector is set to give it) and `utterance`
+ * out, judged in the order captured. While the robot
  * talks the bar for speech is `barge_in_ratio` times higher (the microphone hears the robot):
  * whether it talked is looked up for the moment the audio was captured, however long the audio
  * waited for the detector.
@@ -151,14 +152,13 @@ export class AttentionStage implements ListeningStage {
  * utterance goes on to the recogniser if it may be answered, and is dropped here if not (muted,
  * asleep). A long utterance is watched while it goes on (`speech-so-far`), so that a command said
  * over talk that never pauses acts once it is said, not when the utterance is cut; the utterance
- * then ends as that command, and goes no further. Recognition takes about 0.2 s a decode (up to
- * three for a long utterance over babble), awaited: the stages above keep up meanwhile.
+ * then ends as that command, and goes no further. Recognition takes about 0.2 s a decode, awaited
+ * for an utterance (the stages above keep up meanwhile); the watching runs beside the frames.
  */
 export class CommandStage implements ListeningStage {
   readonly name = 'command recogniser';
   private warned = false;
-  /** The utterance going on (by its onset): the pieces of it decoded so far, and whether one was a command. */
-  private ongoing?: { startMs: number; decoded: Span[]; acted: boolean };
+  private ongoing?: Ongoing;
 
   constructor(
     private readonly recognizer: CommandRecognizer,
@@ -166,11 +166,15 @@ export class CommandStage implements ListeningStage {
   ) {}
 
   async down(frame: ListeningFrame, push: Push): Promise<void> {
-    if (frame.type === 'speech-so-far') return this.spot(frame, push);
+    if (frame.type === 'speech-so-far') return this.watch(frame, push);
     if (frame.type !== 'utterance') return push(frame);
     const ongoing = this.ongoing?.startMs === frame.startMs ? this.ongoing : undefined;
     this.ongoing = undefined;
-    if (ongoing?.acted) return;
+    if (ongoing) {
+      ongoing.latest = undefined;
+      await ongoing.looking;
+      if (ongoing.acted) return;
+    }
     try {
       const { text, command } = await this.recognizer.recognise(frame.pcm, ongoing?.decoded);
       this.warned = false;
@@ -188,22 +192,41 @@ export class CommandStage implements ListeningStage {
   }
 
   async stop(): Promise<void> {
+    await this.ongoing?.looking;
     this.recognizer.release();
   }
 
-  private async spot(frame: Extract<ListeningFrame, { type: 'speech-so-far' }>, push: Push): Promise<void> {
+  /**
+   * Not awaited, so that a slow decode holds up neither the frames behind (barge-in's
+   * `speech-started`) nor the detector; and only the newest audio so far is looked at when a look
+   * ends, so that such a decode does not leave a queue of older ones behind it.
+   */
+  private watch(frame: SoFar, push: Push): void {
     if (this.ongoing?.startMs !== frame.startMs) this.ongoing = { startMs: frame.startMs, decoded: [], acted: false };
     const ongoing = this.ongoing;
     if (ongoing.acted) return;
-    try {
-      const heard = await this.recognizer.spot(frame.pcm, ongoing.decoded);
-      this.warned = false;
-      if (!heard?.command || !mayAct(heard.command, frame.reach)) return;
-      ongoing.acted = true;
-      push({ type: 'command', command: heard.command, text: heard.text, startMs: frame.startMs, endMs: frame.atMs });
-    } catch (err) {
-      this.failed(err, frame.reach);
+    ongoing.latest = frame;
+    ongoing.looking ??= this.look(ongoing, push);
+  }
+
+  private async look(ongoing: Ongoing, push: Push): Promise<void> {
+    for (let frame = ongoing.latest; frame && !ongoing.acted; frame = ongoing.latest) {
+      ongoing.latest = undefined;
+      try {
+        await this.recognizer.spot(frame.pcm, ongoing.decoded);
+        this.warned = false;
+        // One heard earlier may act now: a command the sleeping robot did not take, said before it was woken.
+        const heard = ongoing.decoded.find(({ heard }) => heard.command && mayAct(heard.command, frame!.reach))?.heard;
+        if (heard?.command) {
+          ongoing.acted = true;
+          push({ type: 'command', command: heard.command, text: heard.text, startMs: frame.startMs, endMs: frame.atMs });
+        }
+      } catch (err) {
+        this.failed(err, frame.reach);
+      }
     }
+    // No await since the loop's last check: audio so far that comes after this starts a new look.
+    ongoing.looking = undefined;
   }
 
   /** Once until it works again: a broken decoder would otherwise warn on every utterance. */
@@ -212,6 +235,16 @@ export class CommandStage implements ListeningStage {
     if (!this.warned) this.log.warn(`spoken commands failed (${asError(err).message}); ${meanwhile}`);
     this.warned = true;
   }
+}
+
+type SoFar = Extract<ListeningFrame, { type: 'speech-so-far' }>;
+/** The utterance going on (by its onset): the pieces of it decoded so far, whether one acted, the newest audio so far not yet looked at, and the look running. */
+interface Ongoing {
+  startMs: number;
+  decoded: DecodedPiece[];
+  acted: boolean;
+  latest?: SoFar;
+  looking?: Promise<void>;
 }
 
 /** Asleep, only the command that wakes the robot acts. */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { AttentionGate } from '../../src/voice/attention.js';
 import { Pipeline } from '../../src/voice/frames.js';
 import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type Reach } from '../../src/voice/listening.js';
-import { CommandRecognizer, type Span, type SpokenCommand } from '../../src/voice/commands.js';
+import { CommandRecognizer, type DecodedPiece, type SpokenCommand } from '../../src/voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import type { Transcriber } from '../../src/voice/transcriber.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
@@ -268,32 +268,97 @@ t.test('command recogniser: when the decoder fails the robot still listens for w
   t.equal(messages().filter((m) => /spoken commands failed \(decoder crashed\)/.test(m)).length, 1);
 });
 
-t.test('command recogniser: a command heard while the utterance goes on acts at once, and the utterance ends as that command; pieces decoded are not decoded again', async (t) => {
-  const { log } = capturingLogger();
-  const sleep: SpokenCommand = { name: 'sleep', phrases: ['sleep'], byName: true, action: { kind: 'control', request: { mode: 'sleep' } } };
+/** A recogniser whose `spot` hears a command in the audio so far once there are `commandAt` bytes of it, each look held until `release` when `held`. */
+function scriptedSpotter(command: SpokenCommand, commandAt: number, held = false) {
   const calls: string[] = [];
-  const scripted = {
-    spot: async (pcm: Buffer, decoded: Span[]) => {
+  const waiting: (() => void)[] = [];
+  const recognizer = {
+    spot: async (pcm: Buffer, decoded: DecodedPiece[]) => {
       calls.push(`spot ${pcm.length}`);
-      decoded.push([0, pcm.length / 2]);
-      return pcm.length >= 9600 ? { text: 'robot sleep', command: sleep } : undefined;
+      if (held) await new Promise<void>((resolve) => waiting.push(resolve));
+      // As the real one: each piece decoded once, so the command comes back only the first time.
+      const heard = pcm.length >= commandAt && !decoded.some((piece) => piece.heard.command) ? { text: `robot ${command.name}`, command } : { text: '' };
+      if (!decoded.length || heard.command) decoded.push({ span: [0, pcm.length / 2], heard });
+      return heard.command ? heard : undefined;
     },
-    recognise: async (pcm: Buffer, decoded: Span[] = []) => {
-      calls.push(`recognise ${pcm.length}, ${decoded.length} decoded before`);
-      return { text: '' };
+    recognise: async (pcm: Buffer, earlier: DecodedPiece[] = []) => {
+      calls.push(`recognise ${pcm.length}, ${earlier.length} decoded before`);
+      return earlier.find((piece) => piece.heard.command)?.heard ?? { text: '' };
     },
     release: () => {},
   } as unknown as CommandRecognizer;
+  return { recognizer, calls, release: () => waiting.splice(0).forEach((go) => go()) };
+}
+const sleepCommand: SpokenCommand = { name: 'sleep', phrases: ['sleep'], byName: true, action: { kind: 'control', request: { mode: 'sleep' } } };
+const wakeCommand: SpokenCommand = { name: 'wake', phrases: ['wake up'], byName: true, action: { kind: 'control', request: { mode: 'active' } } };
+const described = (frames: ListeningFrame[]) => frames.map((f) => (f.type === 'command' ? `${f.command.name} ${f.startMs}-${f.endMs}` : f.type));
+
+t.test('command recogniser: a command heard while the utterance goes on acts at once, and the utterance ends as that command', async (t) => {
+  const { log } = capturingLogger();
+  const { recognizer, calls } = scriptedSpotter(sleepCommand, 9600);
   const end = collector();
-  const pipeline = new Pipeline([new CommandStage(scripted, log), end], () => t.fail('no stage fails'));
-  // One utterance that holds a command, then one that does not, then a command the sleeping robot may not take.
-  for (const bytes of [3200, 6400, 9600, 12_800]) pipeline.push(soFar(bytes, 0));
+  const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+  for (const bytes of [3200, 6400, 9600, 12_800]) {
+    pipeline.push(soFar(bytes, 0));
+    await pipeline.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   pipeline.push({ ...utterance(500), pcm: Buffer.alloc(16_000), startMs: 0 });
-  for (const bytes of [3200, 6400]) pipeline.push(soFar(bytes, 1000));
+  // Another utterance with no command in it, then one the sleeping robot may not take.
+  pipeline.push(soFar(3200, 1000));
   pipeline.push({ ...utterance(300), pcm: Buffer.alloc(9600), startMs: 1000, endMs: 1300 });
   pipeline.push(soFar(9600, 2000, 'wake'));
   pipeline.push({ ...utterance(300, 'wake'), pcm: Buffer.alloc(9600), startMs: 2000, endMs: 2300 });
   await pipeline.idle();
-  t.same(end.got.map((f) => (f.type === 'command' ? `${f.command.name} ${f.startMs}-${f.endMs}` : f.type)), ['sleep 0-300', 'utterance'], 'the command where it was heard; the other utterance as words; nothing asleep');
-  t.same(calls, ['spot 3200', 'spot 6400', 'spot 9600', 'spot 3200', 'spot 6400', 'recognise 9600, 2 decoded before', 'spot 9600', 'recognise 9600, 1 decoded before'], 'nothing more once the command acted; what was decoded is handed on, per utterance');
+  t.same(described(end.got), ['sleep 0-300', 'utterance'], 'the command where it was heard; the other utterance as words; nothing asleep');
+  t.same(calls, ['spot 3200', 'spot 6400', 'spot 9600', 'spot 3200', 'recognise 9600, 1 decoded before', 'spot 9600', 'recognise 9600, 1 decoded before'], 'nothing more once the command acted; what was decoded is handed on, per utterance');
+});
+
+t.test('command recogniser: a slow look holds up neither barge-in nor a queue of older looks', async (t) => {
+  const { log } = capturingLogger();
+  const { recognizer, calls, release } = scriptedSpotter(sleepCommand, 1e9, true);
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+  for (const bytes of [3200, 6400, 9600, 12_800]) pipeline.push(soFar(bytes, 0));
+  pipeline.push({ type: 'speech-started', atMs: 400 });
+  await pipeline.idle();
+  t.same(kinds(end.got), ['speech-started'], 'passed on while the first look is still decoding');
+  release();
+  await new Promise((resolve) => setImmediate(resolve));
+  release();
+  pipeline.push({ ...utterance(500), pcm: Buffer.alloc(16_000), startMs: 0 });
+  await new Promise((resolve) => setImmediate(resolve));
+  release();
+  await pipeline.idle();
+  t.same(calls, ['spot 3200', 'spot 12800', 'recognise 16000, 1 decoded before'], 'after the first, only the newest audio so far; the utterance waits for the look in hand');
+  t.same(kinds(end.got), ['speech-started', 'utterance']);
+});
+
+t.test('command recogniser: a command the sleeping robot heard but did not take acts once it is woken, while the utterance goes on or at its end', async (t) => {
+  for (const woken of ['while it goes on', 'at its end'] as const) {
+    const { log } = capturingLogger();
+    const { recognizer } = scriptedSpotter(sleepCommand, 6400);
+    const end = collector();
+    const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+    const look = async (bytes: number, reach: Reach) => {
+      pipeline.push(soFar(bytes, 0, reach));
+      await pipeline.idle();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await look(3200, 'wake');
+    await look(6400, 'wake');
+    t.same(end.got, [], `${woken}: asleep, "sleep" is not taken`);
+    if (woken === 'while it goes on') await look(9600, 'reply');
+    pipeline.push({ ...utterance(700, 'reply'), pcm: Buffer.alloc(12_800), startMs: 0 });
+    await pipeline.idle();
+    t.same(described(end.got), [woken === 'while it goes on' ? 'sleep 0-300' : 'sleep 0-700'], `${woken}: awake, it acts`);
+  }
+  const { log } = capturingLogger();
+  const { recognizer } = scriptedSpotter(wakeCommand, 6400);
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+  pipeline.push(soFar(6400, 0, 'wake'));
+  await pipeline.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(described(end.got), ['wake 0-200'], 'asleep, "wake up" acts while the utterance goes on');
 });
