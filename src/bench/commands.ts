@@ -1,6 +1,6 @@
 import { configSchema } from '../config/schema.js';
 import { CommandRecognizer, SPOT_EVERY_MS, type DecodedPiece } from '../voice/commands.js';
-import { QUIET_ROOM, spokenInNoise, VOICES, type Noise } from './listening.js';
+import { inNoise, QUIET_ROOM, realVoice, spokenInNoise, VOICES, type Noise } from './listening.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 /**
@@ -84,6 +84,9 @@ export interface CommandsBench {
     /** Ordinary sentences taken for a command, of all said. */
     talkTakenForCommand: number;
     talk: number;
+    /** A real voice's phrases (none of them a command: "front left", "rear right" and the like) taken for a command, of all; absent where the recordings are not installed. */
+    realVoiceTakenForCommand?: number;
+    realVoice?: number;
     /** Heard as it goes on: of the commands recognised, those recognised before the utterance ended. */
     recognisedBeforeTheEnd?: number;
   }[];
@@ -99,14 +102,15 @@ export interface CommandsBench {
 
 /**
  * The command recogniser on the four benchmark voices of espeak-ng, each saying the commands and
- * the ordinary sentences above, in a quiet room and at 10 dB SNR in pink noise and in babble
- * (there also inside a long utterance).
+ * the ordinary sentences above, and a real voice's phrases that are not commands (realVoice), in a
+ * quiet room and at 10 dB SNR in pink noise and in babble (there also inside a long utterance).
  */
 export async function benchCommands(): Promise<CommandsBench> {
   const defaults = configSchema.parse({});
   const recognizer = CommandRecognizer.create(Object.keys(defaults.expression.poses));
   const decodes: number[] = [];
   const longDecodes: number[] = [];
+  const real = await realVoice();
   const timed = async (pcm: Buffer, long: boolean) => {
     const started = performance.now();
     const result = await recognizer.recognise(pcm);
@@ -138,6 +142,14 @@ export async function benchCommands(): Promise<CommandsBench> {
         for (const text of TALK_SENTENCES) {
           row.talk++;
           if ((await hear(await spokenInNoise(text, voice, noise, roomS))).command) row.talkTakenForCommand++;
+        }
+      }
+      if (real) {
+        row.realVoice = 0;
+        row.realVoiceTakenForCommand = 0;
+        for (const { speech } of real) {
+          row.realVoice++;
+          if ((await hear(await inNoise(speech, noise, roomS))).command) row.realVoiceTakenForCommand++;
         }
       }
       conditions.push(row);

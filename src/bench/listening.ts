@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { configSchema } from '../config/schema.js';
 import { EspeakSynthesizer } from '../voice/synthesizer.js';
@@ -39,8 +41,7 @@ export const VOICES: EspeakVoice[] = [
 const BABBLE_TEXT =
   'The weather was fine all week and we went to the market on Saturday, where they sold apples, bread and cheese, and then we walked home along the river talking about the news.';
 
-export interface DetectorScore {
-  detector: string;
+export interface MixScore {
   /** True utterances with a detected utterance overlapping them, of all. */
   utterancesFound: number;
   utterances: number;
@@ -51,6 +52,12 @@ export interface DetectorScore {
   /** Frame level, from the detector's own per-frame verdict. */
   speechFramePrecision: number;
   speechFrameRecall: number;
+}
+
+export interface DetectorScore extends MixScore {
+  detector: string;
+  /** A real voice (REAL_VOICE) in the same noises at the same SNR; absent where its recordings are not installed. */
+  realVoice?: MixScore;
   /** Utterances detected in noise alone, per noise, scaled to one hour. */
   falseUtterancesPerHour: Record<Noise, number>;
   /** CPU time to judge one second of audio, in milliseconds. */
@@ -157,19 +164,40 @@ const toPcm = (x: Float32Array) => Int16Array.from(x, (v) => Math.max(-32768, Ma
 /** The RMS of speech the benchmark talks at (about -26 dBFS, a person at arm's length). */
 const SPEECH_RMS = 1600;
 
+/** Each sentence twice, by two of the four espeak-ng voices in turn. */
+async function espeakUtterances(): Promise<Int16Array[]> {
+  const said: Int16Array[] = [];
+  for (let k = 0; k < SENTENCES.length * 2; k++) said.push(await speak(SENTENCES[k >> 1]!, VOICES[k % VOICES.length]!));
+  return said;
+}
+
 /**
- * Utterances from four espeak-ng voices, 2-4 s apart, over each noise in turn at `snrDb` (speech RMS
- * over noise RMS, measured over the speech), with the truth from the clean speech track.
+ * A real person's voice: the eight recordings alsa-utils ships for speaker-test (a woman saying
+ * "front left", "rear center" and the like, 1.3-1.5 s each), which scripts/setup.sh installs.
  */
-async function speechMix(snrDb: number): Promise<Labelled> {
-  const parts: { speech: Int16Array; gapMs: number }[] = [];
-  // Each sentence twice, by two of the voices in turn; the gaps vary between 2 and 4 s.
-  for (let k = 0; k < SENTENCES.length * 2; k++) {
-    parts.push({ speech: await speak(SENTENCES[k >> 1]!, VOICES[k % VOICES.length]!), gapMs: 2000 + ((k * 731) % 2000) });
-  }
+const REAL_VOICE = { folder: '/usr/share/sounds/alsa', names: ['Front_Center', 'Front_Left', 'Front_Right', 'Rear_Center', 'Rear_Left', 'Rear_Right', 'Side_Left', 'Side_Right'] };
+
+/** The REAL_VOICE recordings at 16 kHz, with what each says; undefined where they are not installed. */
+export async function realVoice(): Promise<{ text: string; speech: Int16Array }[] | undefined> {
+  const files = REAL_VOICE.names.map((name) => path.join(REAL_VOICE.folder, `${name}.wav`));
+  if (!files.every((file) => existsSync(file))) return undefined;
+  return Promise.all(
+    files.map(async (file, k) => {
+      const { stdout } = await run('sox', ['-q', file, '-r', String(RATE), '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', '-'], { encoding: 'buffer', maxBuffer: 10 * RATE * 2 });
+      return { text: REAL_VOICE.names[k]!.replace('_', ' ').toLowerCase(), speech: new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length / 2).slice() };
+    }),
+  );
+}
+
+/**
+ * Utterances 2-4 s apart over each noise in turn at `snrDb` (speech RMS over noise RMS, measured
+ * over the speech), with the truth from the clean speech track.
+ */
+async function speechMix(snrDb: number, said: Int16Array[]): Promise<Labelled> {
   const clean: number[] = [];
   const spans: { startMs: number; endMs: number }[] = [];
-  for (const { speech, gapMs } of parts) {
+  for (const [k, speech] of said.entries()) {
+    const gapMs = 2000 + ((k * 731) % 2000);
     for (let i = 0; i < (gapMs / 1000) * RATE; i++) clean.push(0);
     const speechGain = SPEECH_RMS / rms(speech);
     const startMs = (clean.length / RATE) * 1000;
@@ -219,7 +247,11 @@ function noiseBed(kind: Noise, seconds: number): Promise<Float32Array> {
  * as 16-bit PCM.
  */
 export async function spokenInNoise(text: string, voice: EspeakVoice, noise?: { kind: Noise; snrDb: number }, roomS = 0.5): Promise<Buffer> {
-  const speech = await speak(text, voice);
+  return inNoise(await speak(text, voice), noise, roomS);
+}
+
+/** Speech already said (16 kHz samples), as spokenInNoise hears it. */
+export async function inNoise(speech: Int16Array, noise?: { kind: Noise; snrDb: number }, roomS = 0.5): Promise<Buffer> {
   const pad = Math.round(RATE * roomS);
   const mixed = new Float32Array(speech.length + 2 * pad);
   const speechGain = SPEECH_RMS / rms(speech);
@@ -279,6 +311,29 @@ async function detect(detector: SpeechDetector, pcm: Int16Array): Promise<Detect
 
 const overlaps = (a: { startMs: number; endMs: number }, b: { startMs: number; endMs: number }) => a.startMs < b.endMs && b.startMs < a.endMs;
 
+/** A detector's utterances and speech frames against a mix's truth. */
+function scored(mix: Labelled, found: Detected): MixScore {
+  let truePositive = 0;
+  let said = 0;
+  let heard = 0;
+  for (let f = 0; f < mix.speechFrames.length; f++) {
+    said += mix.speechFrames[f]!;
+    heard += found.speechFrames[f]!;
+    truePositive += mix.speechFrames[f]! & found.speechFrames[f]!;
+  }
+  // Found: an onset inside the utterance (a recording's leading silence allowed for), so one long
+  // detection over several utterances finds only the first.
+  const missed = mix.utterances.filter((u) => !found.segments.some((s) => s.startMs >= u.startMs - 300 && s.startMs < u.endMs));
+  return {
+    utterancesFound: mix.utterances.length - missed.length,
+    utterances: mix.utterances.length,
+    missedUnder: Object.fromEntries(NOISES.map((n) => [n, missed.filter((u) => u.under === n).length]).filter(([, count]) => count)),
+    spuriousInSpeechMix: found.segments.filter((s) => !mix.utterances.some((u) => overlaps(s, u))).length,
+    speechFramePrecision: round(truePositive / Math.max(1, heard), 3),
+    speechFrameRecall: round(truePositive / Math.max(1, said), 3),
+  };
+}
+
 /**
  * Both speech detectors on the same generated audio: utterances in noise at `snrDb`, and each noise
  * alone for `noiseSeconds`, as loud as the speech and in bursts, which a robot in a living room hears.
@@ -286,7 +341,10 @@ const overlaps = (a: { startMs: number; endMs: number }, b: { startMs: number; e
 export async function benchListening(options: { snrDb?: number; noiseSeconds?: number } = {}): Promise<ListeningBench> {
   const snrDb = options.snrDb ?? 10;
   const noiseSeconds = options.noiseSeconds ?? 120;
-  const mix = await speechMix(snrDb);
+  const mix = await speechMix(snrDb, await espeakUtterances());
+  const real = await realVoice();
+  // Each recording twice, as each sentence above is said twice.
+  const realMix = real && (await speechMix(snrDb, [...real, ...real].map(({ speech }) => speech)));
   const noiseAlone = await Promise.all(NOISES.map(async (n) => [n, toPcm(bursts(scaled(await makeNoise(n, noiseSeconds), SPEECH_RMS)))] as const));
   const { listen } = configSchema.parse({}).voice;
   const makers = (['energy', 'silero'] as const).map((detector) => () => createSpeechDetector({ ...listen, detector }, RATE));
@@ -295,17 +353,6 @@ export async function benchListening(options: { snrDb?: number; noiseSeconds?: n
     const detector = await make();
     try {
       const found = await detect(detector, mix.pcm);
-      let truePositive = 0;
-      let said = 0;
-      let heard = 0;
-      for (let f = 0; f < mix.speechFrames.length; f++) {
-        said += mix.speechFrames[f]!;
-        heard += found.speechFrames[f]!;
-        truePositive += mix.speechFrames[f]! & found.speechFrames[f]!;
-      }
-      // Found: an onset inside the utterance (espeak's leading silence allowed for), so one long
-      // detection over several utterances finds only the first.
-      const missed = mix.utterances.filter((u) => !found.segments.some((s) => s.startMs >= u.startMs - 300 && s.startMs < u.endMs));
       const falseUtterancesPerHour = {} as Record<Noise, number>;
       let cpuMs = found.cpuMs;
       let audioSeconds = mix.pcm.length / RATE;
@@ -321,16 +368,21 @@ export async function benchListening(options: { snrDb?: number; noiseSeconds?: n
           await fresh.release();
         }
       }
+      let realVoice: MixScore | undefined;
+      if (realMix) {
+        const fresh = await make();
+        try {
+          realVoice = scored(realMix, await detect(fresh, realMix.pcm));
+        } finally {
+          await fresh.release();
+        }
+      }
       detectors.push({
         detector: detector.name,
-        utterancesFound: mix.utterances.length - missed.length,
-        missedUnder: Object.fromEntries(NOISES.map((n) => [n, missed.filter((u) => u.under === n).length]).filter(([, count]) => count)),
-        utterances: mix.utterances.length,
-        spuriousInSpeechMix: found.segments.filter((s) => !mix.utterances.some((u) => overlaps(s, u))).length,
-        speechFramePrecision: round(truePositive / Math.max(1, heard), 3),
-        speechFrameRecall: round(truePositive / Math.max(1, said), 3),
+        ...scored(mix, found),
         falseUtterancesPerHour,
         msPerAudioSecond: round(cpuMs / audioSeconds, 3),
+        ...(realVoice ? { realVoice } : {}),
       });
     } finally {
       await detector.release();

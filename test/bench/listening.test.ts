@@ -21,6 +21,12 @@ t.test('both speech detectors on the same generated audio: utterances in noise f
   for (const noise of notTalk) t.ok(silero!.falseUtterancesPerHour[noise] <= energy!.falseUtterancesPerHour[noise], `${noise} alone`);
   t.ok(silero!.speechFrameRecall > energy!.speechFrameRecall, `frame recall: silero ${silero!.speechFrameRecall}, energy ${energy!.speechFrameRecall}`);
   t.ok(energy!.falseUtterancesPerHour.chords > 0, 'the energy detector takes music for speech');
+  // A real voice (alsa-utils' recordings, which set-up installs) over the same noises.
+  t.match(silero!.realVoice, { utterances: 16 }, 'the real voice measured');
+  const realMissedOutsideBabble = Object.entries(silero!.realVoice!.missedUnder).reduce((sum, [noise, n]) => sum + (noise === 'babble' ? 0 : n), 0);
+  t.ok(realMissedOutsideBabble <= 0.05 * silero!.realVoice!.utterances, `real voice: silero found ${silero!.realVoice!.utterancesFound} of 16, missed ${JSON.stringify(silero!.realVoice!.missedUnder)}`);
+  t.ok(silero!.realVoice!.utterancesFound > energy!.realVoice!.utterancesFound, `more than energy's ${energy!.realVoice!.utterancesFound}`);
+  t.ok(silero!.realVoice!.speechFrameRecall > 0.8, `real voice frame recall ${silero!.realVoice!.speechFrameRecall}`);
   for (const d of result.detectors) {
     t.ok(d.speechFramePrecision > 0 && d.speechFramePrecision <= 1, `${d.detector} precision ${d.speechFramePrecision}`);
     t.ok(d.msPerAudioSecond > 0, `${d.detector} costs ${d.msPerAudioSecond} ms of CPU per second of audio`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { COMMAND_SENTENCES as COMMANDS, heardAsItGoesOn, TALK_SENTENCES as TALK } from '../../src/bench/commands.js';
-import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
+import { inNoise, QUIET_ROOM, realVoice, spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import { CommandRecognizer, standingOut, weigh, type DecodedPiece } from '../../src/voice/commands.js';
 
 // Real pocketsphinx (Debian's) on espeak-ng speech, as the robot's microphone would hear it.
@@ -199,6 +199,19 @@ t.test('babble that never pauses: a command is heard as the utterance goes on, s
     t.match(await recognizer.spot(pcm.subarray(0, end), failing), { command: { name: 'sleep' } }, 'so its piece is decoded again');
   } finally {
     inner.decode = real;
+  }
+});
+
+t.test('a real voice saying what is not a command ("front left", "rear right" and the like): not taken for one, in a quiet room or over babble', async (t) => {
+  const real = await realVoice();
+  t.ok(real?.length === 8, "alsa-utils' eight recordings (set-up installs them)");
+  for (const noise of [QUIET_ROOM, { kind: 'babble', snrDb: 10 } as const]) {
+    const taken: string[] = [];
+    for (const { text, speech } of real ?? []) {
+      const heard = await recognizer.recognise(await inNoise(speech, noise));
+      if (heard.command) taken.push(`"${text}" as ${heard.command.name}`);
+    }
+    t.same(taken, [], `${noise.kind} at ${noise.snrDb} dB SNR`);
   }
 });
 
