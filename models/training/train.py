@@ -54,6 +54,9 @@ def parse_args():
                                          "so its answers are for the very images the student sees")
     p.add_argument("--teacher-weight", type=float, default=0.3,
                    help="target = w * teacher's probabilities + (1 - w) * the target without a teacher")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup's alpha: each batch blended with a shuffle of itself, images and targets alike, "
+                        "by a weight drawn from Beta(alpha, alpha); 0 = off")
     p.add_argument("--camera-aug", type=float, default=0.0,
                    help="probability of each camera degradation (downscale, blur, JPEG, noise, gamma)")
     p.add_argument("--jitter", type=float, default=1.0, help="scale of the geometric jitter (1 = +-12 deg, "
@@ -326,6 +329,13 @@ def main():
             if teacher_net is not None:
                 with torch.no_grad():
                     target = args.teacher_weight * F.softmax(teacher_net(x), dim=1) + (1 - args.teacher_weight) * target
+            if args.mixup > 0:
+                # Faces between two expressions, with targets between theirs: a smoother boundary
+                # between classes, which is meant to carry better to faces unlike FER-2013's.
+                lam = float(torch.distributions.Beta(args.mixup, args.mixup).sample())
+                partner = torch.randperm(len(idx), generator=gen)
+                x = lam * x + (1 - lam) * x[partner]
+                target = lam * target + (1 - lam) * target[partner]
             logits = net(x)
             loss = criterion(logits, target)
             opt.zero_grad(set_to_none=True)
