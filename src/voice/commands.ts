@@ -159,15 +159,17 @@ export class CommandRecognizer {
   /**
    * 16-bit mono PCM at 16 kHz (the microphone's) to the command it is, if it is one. `earlier`: the
    * pieces of it that `spot` decoded while it went on; a piece the same as one of those (give or take
-   * a window's hop) is not decoded again, and what it was heard as stands.
+   * a window's hop at either end) is not decoded again, and what it was heard as stands. In a long
+   * utterance the first piece whose command `accept` takes is the answer (asleep, a "sleep" heard
+   * before "wake up" must not hide it).
    */
-  async recognise(pcm: Buffer, earlier: DecodedPiece[] = []): Promise<Recognised> {
+  async recognise(pcm: Buffer, earlier: DecodedPiece[] = [], accept: (command: SpokenCommand) => boolean = () => true): Promise<Recognised> {
     if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return this.decode(pcm);
     // Too long for a command: talk, unless the room talked throughout (the voice detector hears
     // babble as speech and runs everything into one utterance) and a command stands out of it.
     for (const span of standingOut(samplesOf(pcm))) {
-      const heard = earlier.find((piece) => within(span, piece.span))?.heard ?? (await this.decode(pieceOf(pcm, span)));
-      if (heard.command) return heard;
+      const heard = earlier.find((piece) => same(span, piece.span))?.heard ?? (await this.decode(pieceOf(pcm, span)));
+      if (heard.command && accept(heard.command)) return heard;
     }
     return { text: '' };
   }
@@ -185,6 +187,8 @@ export class CommandRecognizer {
     if (msOf(pcm.length / 2) <= MAX_COMMAND_MS) return undefined;
     for (const span of standingOut(samplesOf(pcm), { besides: decoded.map((piece) => piece.span), endedOnly: true })) {
       const heard = await this.decode(pieceOf(pcm, span));
+      // A piece that grew past one decoded before replaces it: what the smaller one was heard as no longer stands.
+      for (let i = decoded.length - 1; i >= 0; i--) if (overlap(decoded[i]!.span, span)) decoded.splice(i, 1);
       decoded.push({ span, heard });
       if (heard.command) return heard;
     }
@@ -261,10 +265,11 @@ const WINDOW = Math.round(LOUDNESS_WINDOW_S * SAMPLE_RATE);
 const HOP = Math.round(WINDOW / 2);
 
 /**
- * A piece inside another, give or take a hop at either end: the room's level, the median of the audio
- * so far, moves as an utterance goes on, and a piece's ends with it, a window at a time.
+ * The same piece, give or take a hop at either end: the room's level, the median of the audio so
+ * far, moves as an utterance goes on, and a piece's ends with it, a window at a time.
  */
-const within = ([from, to]: Span, [outerFrom, outerTo]: Span) => from >= outerFrom - HOP && to <= outerTo + HOP;
+const same = ([from, to]: Span, [otherFrom, otherTo]: Span) => Math.abs(from - otherFrom) <= HOP && Math.abs(to - otherTo) <= HOP;
+const overlap = ([from, to]: Span, [otherFrom, otherTo]: Span) => from < otherTo && otherFrom < to;
 const pieceOf = (pcm: Buffer, [from, to]: Span) => pcm.subarray(2 * from, 2 * to);
 
 /** The samples of 16-bit PCM; a buffer at an odd offset (a slice of a larger one) is copied, as Int16Array cannot view it. */
@@ -288,8 +293,8 @@ function windowLevels(samples: Int16Array, from: number, to: number): number[] {
  * command: the loudest MAX_PIECES of them, in time order. On four espeak-ng voices a person talking
  * on in a quiet room was their own utterance's median, so nothing stood out of their talk and it
  * stayed undecoded; a real voice varies more, and a piece of it that stands out is decoded and
- * judged as any utterance is. Pieces within one of `besides` are left out before the loudest are
- * chosen (one that has grown past it, as the room's level moved, stays); with `endedOnly` (the
+ * judged as any utterance is. Pieces the same as one of `besides` (give or take a hop) are left out
+ * before the loudest are chosen (one that has grown or shrunk past that, as the room's level moved, stays); with `endedOnly` (the
  * utterance goes on), so is a piece that the audio still to come could make longer.
  */
 export function standingOut(samples: Int16Array, { besides = [], endedOnly = false }: { besides?: Span[]; endedOnly?: boolean } = {}): Span[] {
@@ -308,7 +313,7 @@ export function standingOut(samples: Int16Array, { besides = [], endedOnly = fal
   });
   // A loud window starting within a margin of a piece's end would still join it.
   const ended = (p: { to: number }) => !endedOnly || p.to + margin + WINDOW <= samples.length;
-  const known = (p: { from: number; to: number }) => besides.some((span) => within([p.from, p.to], span));
+  const known = (p: { from: number; to: number }) => besides.some((span) => same([p.from, p.to], span));
   return pieces
     .filter((p) => p.loud >= STANDING_OUT.shortestS * SAMPLE_RATE && msOf(p.to - p.from) <= MAX_COMMAND_MS && ended(p) && !known(p))
     .sort((x, y) => y.peakDb - x.peakDb)

@@ -159,6 +159,8 @@ export class CommandStage implements ListeningStage {
   readonly name = 'command recogniser';
   private warned = false;
   private ongoing?: Ongoing;
+  /** Every look still running, an abandoned one's too: stopping waits for them before the recogniser goes. */
+  private readonly looks = new Set<Promise<void>>();
 
   constructor(
     private readonly recognizer: CommandRecognizer,
@@ -169,14 +171,13 @@ export class CommandStage implements ListeningStage {
     if (frame.type === 'speech-so-far') return this.watch(frame, push);
     if (frame.type !== 'utterance') return push(frame);
     const ongoing = this.ongoing?.startMs === frame.startMs ? this.ongoing : undefined;
-    this.ongoing = undefined;
+    this.abandon();
     if (ongoing) {
-      ongoing.latest = undefined;
       await ongoing.looking;
       if (ongoing.acted) return;
     }
     try {
-      const { text, command } = await this.recognizer.recognise(frame.pcm, ongoing?.decoded);
+      const { text, command } = await this.recognizer.recognise(frame.pcm, ongoing?.decoded, (heard) => mayAct(heard, frame.reach));
       this.warned = false;
       if (command && mayAct(command, frame.reach)) return push({ type: 'command', command, text, startMs: frame.startMs, endMs: frame.endMs });
       if (frame.reach !== 'reply') {
@@ -192,8 +193,17 @@ export class CommandStage implements ListeningStage {
   }
 
   async stop(): Promise<void> {
-    await this.ongoing?.looking;
+    this.abandon();
+    await Promise.all(this.looks);
     this.recognizer.release();
+  }
+
+  /** The utterance watched is over (or was dropped above, and another began): its look, if one runs, acts no more. */
+  private abandon(): void {
+    if (!this.ongoing) return;
+    this.ongoing.latest = undefined;
+    this.ongoing.abandoned = true;
+    this.ongoing = undefined;
   }
 
   /**
@@ -202,19 +212,29 @@ export class CommandStage implements ListeningStage {
    * ends, so that such a decode does not leave a queue of older ones behind it.
    */
   private watch(frame: SoFar, push: Push): void {
-    if (this.ongoing?.startMs !== frame.startMs) this.ongoing = { startMs: frame.startMs, decoded: [], acted: false };
-    const ongoing = this.ongoing;
+    if (this.ongoing?.startMs !== frame.startMs) {
+      this.abandon();
+      this.ongoing = { startMs: frame.startMs, decoded: [], acted: false, abandoned: false };
+    }
+    const ongoing = this.ongoing!;
     if (ongoing.acted) return;
     ongoing.latest = frame;
-    ongoing.looking ??= this.look(ongoing, push);
+    if (ongoing.looking) return;
+    // Started in a later tick, so that `looking` is set before the look can end, whatever spot does.
+    const looking = Promise.resolve().then(() => this.look(ongoing, push));
+    ongoing.looking = looking;
+    this.looks.add(looking);
+    void looking.finally(() => this.looks.delete(looking));
   }
 
   private async look(ongoing: Ongoing, push: Push): Promise<void> {
-    for (let frame = ongoing.latest; frame && !ongoing.acted; frame = ongoing.latest) {
+    for (let frame = ongoing.latest; frame && !ongoing.acted && !ongoing.abandoned; frame = ongoing.latest) {
       ongoing.latest = undefined;
       try {
+        const before = [...ongoing.decoded];
         await this.recognizer.spot(frame.pcm, ongoing.decoded);
-        this.warned = false;
+        if (ongoing.decoded.some((piece) => !before.includes(piece))) this.warned = false;
+        if (ongoing.abandoned) break;
         // One heard earlier may act now: a command the sleeping robot did not take, said before it was woken.
         const heard = ongoing.decoded.find(({ heard }) => heard.command && mayAct(heard.command, frame!.reach))?.heard;
         if (heard?.command) {
@@ -243,6 +263,8 @@ interface Ongoing {
   startMs: number;
   decoded: DecodedPiece[];
   acted: boolean;
+  /** Over, or dropped above: its look acts no more. */
+  abandoned: boolean;
   latest?: SoFar;
   looking?: Promise<void>;
 }

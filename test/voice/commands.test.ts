@@ -215,6 +215,15 @@ t.test('a real voice saying what is not a command ("front left", "rear right" an
   }
 });
 
+t.test('a long utterance over babble holding two commands: the first that the caller takes is the answer', async (t) => {
+  const babbleAt10 = { kind: 'babble', snrDb: 10 } as const;
+  const pcm = Buffer.concat([await spokenInNoise('Robot, go to sleep.', voices[0]!, babbleAt10, 3), await spokenInNoise('Robot, wake up.', voices[0]!, babbleAt10, 3)]);
+  t.match(await recognizer.recognise(pcm), { command: { name: 'sleep' } }, 'the first');
+  // Asleep only "wake up" may act: a "sleep" before it must not hide it.
+  t.match(await recognizer.recognise(pcm, [], (command) => command.name === 'wake-up'), { command: { name: 'wake-up' } }, 'the first taken');
+  t.same(await recognizer.recognise(pcm, [], () => false), { text: '' }, 'none taken');
+});
+
 t.test('a pause after the name: still the command', async (t) => {
   const voice = voices[0]!;
   const paused = Buffer.concat([await spokenInNoise('Robot.', voice, QUIET_ROOM), await spokenInNoise('Wake up.', voice, QUIET_ROOM)]);

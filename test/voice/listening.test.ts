@@ -362,3 +362,25 @@ t.test('command recogniser: a command the sleeping robot heard but did not take 
   await new Promise((resolve) => setImmediate(resolve));
   t.same(described(end.got), ['wake 0-200'], 'asleep, "wake up" acts while the utterance goes on');
 });
+
+t.test('command recogniser: a look at an utterance dropped above (attention) acts no more once another begins, and stopping waits for it', async (t) => {
+  const { log } = capturingLogger();
+  const { recognizer, calls, release } = scriptedSpotter(sleepCommand, 6400, true);
+  const end = collector();
+  const pipeline = new Pipeline([new CommandStage(recognizer, log), end], () => t.fail('no stage fails'));
+  pipeline.push(soFar(6400, 0));
+  await pipeline.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  // Its end never comes (a gate dropped it); the next utterance's audio so far does.
+  pipeline.push(soFar(3200, 5000));
+  await pipeline.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  let stopped = false;
+  const stopping = pipeline.stop().then(() => (stopped = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(stopped, 'stopping waits for the looks still running');
+  release();
+  await stopping;
+  t.same(calls, ['spot 6400', 'spot 3200']);
+  t.same(end.got, [], 'the old look heard "sleep", and did not act on it');
+});
