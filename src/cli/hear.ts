@@ -85,12 +85,19 @@ export async function utterancesIn(file: string, listen: Config['voice']['listen
   };
   // What the robot would log as a warning (the recogniser failed) fails the recording here.
   const warnings = pino({ level: 'warn' }, { write: (line: string) => fail(new Error((JSON.parse(line) as { msg: string }).msg)) });
-  const stages = [new DetectorStage(vad, detector, 1), ...(commands ? [new CommandStage(commands, warnings)] : []), collector];
+  const spotter = commands && new CommandStage(commands, warnings);
+  const stages = [new DetectorStage(vad, detector, 1), ...(spotter ? [spotter] : []), collector];
   // Not stopped: stopping would release the recogniser, which the next recording still needs.
   const pipeline = new Pipeline(stages, (stage, err) => fail(new Error(`${stage}: ${asError(err).message}`)));
   try {
     const chunk = (SAMPLE_RATE * CHUNK_MS * 2) / 1000;
-    for (let at = 0; at < pcm.length; at += chunk) pipeline.push({ type: 'audio', pcm: pcm.subarray(at, at + chunk), capturedAt: 0 });
+    for (let at = 0; at < pcm.length; at += chunk) {
+      pipeline.push({ type: 'audio', pcm: pcm.subarray(at, at + chunk), capturedAt: 0 });
+      // A recording goes in far faster than a microphone speaks, so each chunk waits for the looks at
+      // the audio so far: on the robot a look (about 0.2 s) is done long before the next one is due.
+      await pipeline.idle();
+      await spotter?.settled();
+    }
     // Silence after the recording, so that speech running to its very end still ends as an utterance.
     pipeline.push({ type: 'audio', pcm: Buffer.alloc(((listen.end_silence_ms + CHUNK_MS) * SAMPLE_RATE * 2) / 1000), capturedAt: 0 });
     await pipeline.idle();

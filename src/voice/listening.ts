@@ -194,8 +194,13 @@ export class CommandStage implements ListeningStage {
 
   async stop(): Promise<void> {
     this.abandon();
-    await Promise.all(this.looks);
+    await this.settled();
     this.recognizer.release();
+  }
+
+  /** Resolves when no look at an utterance going on is running. */
+  async settled(): Promise<void> {
+    await Promise.all(this.looks);
   }
 
   /** The utterance watched is over (or was dropped above, and another began): its look, if one runs, acts no more. */
