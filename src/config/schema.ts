@@ -18,7 +18,9 @@ const sentence = z.string().min(1).max(500);
 /**
  * ALSA PCM names as `aplay -L` lists them: default, sysdefault, hw:1,0, plughw:CARD=USB,DEV=0, or a
  * PCM named in asound.conf. ALSA also accepts inline definitions and the `file` plugin, whose value
- * after `|` it hands to a shell: those, and anything naming a file, are not device names.
+ * after `|` it hands to a shell: those, and anything naming a file, are not device names. A plugin's
+ * arguments may name another PCM (`plug:file:x`, `plug:SLAVE=file:x` open the file plugin beneath
+ * `plug`), so no part of the name may be one of them, not only its first.
  */
 const ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS = ['file', 'tee', 'shm', 'pipe', 'ladspa', 'jack', 'hooks'];
 export const alsaDevice = z
@@ -26,7 +28,7 @@ export const alsaDevice = z
   .min(1)
   .max(100)
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*(:[A-Za-z0-9_=,.:-]+)?$/, 'an ALSA device name such as default, hw:1,0 or plughw:CARD=USB,DEV=0 (`aplay -L`)')
-  .refine((name) => !ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(name.split(':')[0]!.toLowerCase()), 'ALSA plugins that reach files or programs are not device names');
+  .refine((name) => !name.toLowerCase().split(/[:,=]/).some((part) => ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(part)), 'ALSA plugins that reach files or programs are not device names');
 
 export const robotSchema = z.strictObject({
   /** Identifies this robot in logs, MQTT topics and the fleet; lower-case so it is safe in topic names. */
