@@ -51,10 +51,24 @@ export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * Never remote, whatever the file says: remote control must not widen its own permissions (MQTT's
- * or the web page's), nor the folders files may come from.
+ * Never remote, whatever `remote.editable` says (an owner widening `voice.*` for the voice's
+ * settings must not also hand out its endpoint, where the API key goes): remote control must not
+ * widen its own permissions (MQTT's or the web page's), nor the folders files may come from ...
  */
-const NEVER_REMOTE = ['remote.*', 'web.*', 'runtime.allowed_folders'];
+const PERMISSIONS = ['remote.*', 'web.*', 'runtime.allowed_folders'];
+/** ... nor change what the robot is connected to (URLs, devices, files, pipelines), nor whether anything goes to the cloud. */
+const CONNECTIONS = [
+  'voice.openai_base_url',
+  'voice.elevenlabs_base_url',
+  'voice.microphone',
+  'voice.speaker',
+  'voice.mode',
+  'camera.source',
+  'vision.model',
+  'expression.hardware',
+  'expression.port',
+  'expression.calibration',
+];
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
 /** Keys that would reach Object.prototype when merged into a plain object. */
@@ -64,12 +78,22 @@ function matches(pattern: string, key: string): boolean {
   return pattern.endsWith('.*') ? key.startsWith(pattern.slice(0, -1)) : key === pattern;
 }
 
+/**
+ * A pattern of the never-remote lists covers its key, the section or key itself and every key below
+ * it: a patch `{runtime: {allowed_folders: {0: '/'}}}` names `runtime.allowed_folders.0`.
+ */
+function covers(pattern: string, key: string): boolean {
+  const stem = pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern;
+  return key === stem || key.startsWith(`${stem}.`);
+}
+
 /** Why `key` may not be changed remotely under this config, or undefined when it may. */
 export function remoteRefusal(key: string[], config: Config): string | undefined {
   if (key.some((part) => PROTOTYPE_KEYS.has(part))) return 'not a config key';
   const dotted = key.join('.');
   const named = excerpt(dotted, 80);
-  if (NEVER_REMOTE.some((pattern) => matches(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
+  if (PERMISSIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
+  if (CONNECTIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to`;
   const allowed = [...REMOTE_EDITABLE, ...config.remote.editable].some((pattern) => matches(pattern, dotted));
   return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
 }

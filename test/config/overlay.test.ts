@@ -101,6 +101,17 @@ t.test('the owner widens the list in the file only; remote settings and allowed 
   t.match(remoteRefusal(['voice', 'tts', 'voice_id'], configSchema.parse({})), /config file only/);
   t.match(remoteRefusal(['remote', 'mqtt', 'snapshot'], owner), /config file only/);
   t.equal(remoteRefusal(['expression', 'poses', 'wave', 'ears'], owner), undefined, 'a prefix pattern covers the keys below it');
+  t.match(remoteRefusal(['runtime', 'allowed_folders', '0'], owner), /cannot change its own permissions/, 'nor a key below a never-remote one');
+  t.match(remoteRefusal(['remote'], owner), /cannot change its own permissions/, 'nor the section itself');
+});
+
+t.test('what the robot is connected to never becomes remote, even inside a section the owner widened', async (t) => {
+  const owner = configSchema.parse({ remote: { editable: ['voice.*', 'camera.*', 'vision.*', 'expression.*'] } });
+  for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'voice.mode', 'camera.source', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
+    t.match(remoteRefusal(key.split('.'), owner), /cannot change what the robot is connected to/, key);
+  }
+  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], owner), undefined, 'the rest of the widened sections stays remote');
+  t.equal(remoteRefusal(['camera', 'fps'], owner), undefined);
 });
 
 t.test('an overlay key the owner\'s file no longer allows, or no longer valid, is left out with a warning', async (t) => {
