@@ -141,9 +141,11 @@ function shapeProblem(value: unknown): CommandError | undefined {
  */
 export function runCommand(name: string, payload: Buffer | string, ctx: CommandContext, allowed: readonly CommandName[] = commandNames): CommandReply {
   if (payload.length > COMMAND_MAX_BYTES) return { id: null, ok: false, error: { field: '', message: `payload over ${COMMAND_MAX_BYTES} bytes, not read` } };
+  // An empty message is how MQTT clears a retained one, which reaches the robot like any message: not a command.
+  if (payload.length === 0) return { id: null, ok: false, error: { field: '', message: 'empty payload: a command is a JSON object, {} at the least' } };
   let raw: unknown;
   try {
-    raw = JSON.parse(payload.toString() || '{}');
+    raw = JSON.parse(payload.toString());
   } catch {
     return { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } };
   }

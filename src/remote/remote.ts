@@ -67,7 +67,14 @@ class Remote implements Subsystem {
     client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
 
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
+      // A retained command is one the broker keeps and hands over again at every (re)subscription:
+      // obeyed, one message would put the robot to sleep or make it speak after every reboot. A command
+      // sent while the robot is connected arrives without the flag (MQTT 3.3.1.3), however it was sent.
+      if (packet.retain) {
+        ctx.log.warn({ topic: excerpt(topic, 120) }, `MQTT command ${excerpt(topic, 120)} is retained on the broker: not obeyed (commands act when sent; clear it with an empty retained message)`);
+        return;
+      }
       // mqtt.js calls this without a guard: whatever a sender manages, the daemon must not die of it.
       try {
         this.onCommand(ctx, topic, payload);

@@ -95,7 +95,8 @@ t.test('mode, mute and unmute ask the daemon through the bus', async (t) => {
   bus.on('robot.control', (c) => void controls.push(c));
   t.same(runCommand('mode', '{"id":"m","mode":"sleep"}', ctx), { id: 'm', ok: true, result: { mode: 'sleep' } });
   t.match(runCommand('mode', '{"mode":"party"}', ctx), { ok: false, error: { field: 'mode' } });
-  t.same(runCommand('mute', '', ctx), { id: null, ok: true, result: { muted: true } });
+  t.same(runCommand('mute', '{}', ctx), { id: null, ok: true, result: { muted: true } });
+  t.match(runCommand('mute', '', ctx), { ok: false, error: { message: /empty payload/ } }, 'an empty message (how MQTT clears a retained one) is no command');
   t.same(runCommand('unmute', '{}', ctx), { id: null, ok: true, result: { muted: false } });
   t.same(runCommand('mute', '{"muted":false}', ctx), { id: null, ok: true, result: { muted: false } }, 'the switch form');
   t.same(controls, [{ mode: 'sleep', by: 'MQTT' }, { muted: true, by: 'MQTT' }, { muted: false, by: 'MQTT' }, { muted: false, by: 'MQTT' }]);

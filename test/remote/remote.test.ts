@@ -213,6 +213,26 @@ t.test('commands over MQTT against the real daemon: off by default, config/set a
   t.equal((await daemon.done).code, 0);
 });
 
+t.test('a command retained on the broker is not obeyed at each connection; one sent while connected is', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const sender = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
+  t.teardown(() => sender.endAsync(true));
+  const r = setup(broker.url, MQTT_PASSWORD, { commands: true });
+  await sender.publishAsync(`${r.topics.commands}/mode`, '{"mode":"sleep"}', { qos: 1, retain: true });
+  const controls: unknown[] = [];
+  r.bus.on('robot.control', (c) => void controls.push(c));
+  await r.instance.start(r.ctx);
+  await waitFor(() => /retained on the broker: not obeyed/.test(r.logs().join('\n')), 'the retained command to be refused');
+  t.same(controls, [], 'the retained command did nothing');
+  await sender.publishAsync(`${r.topics.commands}/mode`, '{"mode":"idle"}', { qos: 1 });
+  await waitFor(() => controls.length === 1, 'the live command');
+  t.same(controls, [{ mode: 'idle', by: 'MQTT' }]);
+  await sender.publishAsync(`${r.topics.commands}/mode`, '', { qos: 1, retain: true });
+  await r.instance.stop();
+  t.same(r.failures, []);
+});
+
 t.test('Home Assistant discovery configs are published (retained) when enabled', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
