@@ -62,7 +62,7 @@ export class FleetView {
         const t = r.telemetry ?? {};
         const e = (s.emotion ?? {}) as Record<string, unknown>;
         const emotion = text(e.label) && number(e.confidence) !== undefined ? `${text(e.label)} ${Math.round(number(e.confidence)! * 100)}%` : '-';
-        return [r.id, r.status ?? '?', `${text(s.mode) ?? '-'}${s.muted === true ? ' (muted)' : ''}`, emotion, fmt(number(s.faces)), text(s.activity) ?? '-', fmt(number(t.visionFps)), fmt(number(t.cpuPercent), '%'), fmt(number(t.cpuTemperatureC), '°C'), fmt(number(t.rssMb), ' MB'), text(s.version) ?? '-'];
+        return [cell(r.id), r.status ?? '?', `${text(s.mode) ?? '-'}${s.muted === true ? ' (muted)' : ''}`, emotion, fmt(number(s.faces)), text(s.activity) ?? '-', fmt(number(t.visionFps)), fmt(number(t.cpuPercent), '%'), fmt(number(t.cpuTemperatureC), '°C'), fmt(number(t.rssMb), ' MB'), text(s.version) ?? '-'];
       });
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
@@ -79,4 +79,16 @@ function fmt(value: number | undefined, unit = ''): string {
 }
 
 const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+const text = (v: unknown) => (typeof v === 'string' ? cell(v) : undefined);
+
+/** The longest a table cell is shown: a field is a word or two. */
+const CELL_MAX = 40;
+/**
+ * Text from the broker as a terminal may show it: any client can publish a robot's state, and control
+ * characters in it (escape sequences) would move the cursor over other robots' rows, retitle the
+ * window or write the clipboard of whoever runs `emobot fleet`.
+ */
+function cell(value: string): string {
+  const printable = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return printable.length > CELL_MAX ? `${printable.slice(0, CELL_MAX - 3)}...` : printable;
+}

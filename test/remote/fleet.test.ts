@@ -28,6 +28,17 @@ t.test('messages no robot sends are counted and skipped', async (t) => {
   t.equal(view.robots.size, 0, 'nothing half-made is kept');
 });
 
+t.test('what a client publishes reaches the terminal without control characters, each cell short', async (t) => {
+  const view = new FleetView('emobot');
+  view.receive('emobot/hall\u001b[2J/status', 'online');
+  view.receive('emobot/hall\u001b[2J/state', JSON.stringify({ mode: 'active\u001b[1A\u001b[2K\rdesk-1  offline', version: '\u001b]52;c;aGk=\u0007' + 'x'.repeat(500), emotion: { label: 'happy\u009b2J', confidence: 0.5 } }));
+  const table = view.table().join('\n');
+  t.notMatch(table, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control character but the line breaks between rows');
+  t.match(table, /hall\?\[2J/);
+  t.match(table, /active\?\[1A/);
+  t.ok(table.split('\n').every((line) => line.length < 300), 'a long field is cut short');
+});
+
 t.test('fuzz: whatever another client publishes under the base topic, the view and its table never throw', async (t) => {
   const view = new FleetView('emobot');
   const kinds = fc.constantFrom('status', 'state', 'telemetry', 'log', '');
