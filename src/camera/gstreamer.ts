@@ -54,7 +54,10 @@ export function checkGstreamerPipeline(pipeline: string): PipelineCheck {
         if (!value.startsWith('/')) return refuse('filesrc location must be an absolute path');
         files.push(value);
       }
-      if (element === 'v4l2src' && property.startsWith('device=') && !VIDEO_DEVICE.test(value)) return refuse('v4l2src device must be /dev/videoN or /dev/v4l/by-id/...');
+      // Any element's device (v4l2src, nvv4l2camerasrc, the v4l2 converters and decoders), never /dev/sda;
+      // a file descriptor number opens whatever the daemon has open under it.
+      if (property.startsWith('device=') && !VIDEO_DEVICE.test(value)) return refuse(`${element} device must be /dev/videoN or /dev/v4l/by-id/...`);
+      if (property.startsWith('device-fd=')) return refuse(`${element} device-fd is not allowed: name the device (device=/dev/videoN)`);
     }
   }
   // Checked last, so that a forbidden element is named first; a pipeline ending in caps has no sink at all.

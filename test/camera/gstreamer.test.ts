@@ -27,6 +27,9 @@ t.test('a pipeline that could send, store or run anything is refused with the re
     ['v4l2src ! video/x-raw', /must end in appsink/],
     ['filesrc location=videos/a.mp4 ! decodebin ! appsink', /absolute path/],
     ['v4l2src device=/dev/sda ! appsink', /v4l2src device must be/],
+    ['nvv4l2camerasrc device=/dev/sda ! appsink', /nvv4l2camerasrc device must be/],
+    ['v4l2src ! v4l2convert device=/dev/mem ! appsink', /v4l2convert device must be/],
+    ['v4l2src device-fd=0 ! appsink', /device-fd is not allowed/],
   ];
   for (const [pipeline, reason] of refused) t.match(checkGstreamerPipeline(pipeline).problem, reason, pipeline);
 });
