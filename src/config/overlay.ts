@@ -163,7 +163,7 @@ export function applyOverlay(owner: Config, overlayFile: string, check: (config:
   const warnings: string[] = [];
   for (const [key, value] of leaves(overlay)) {
     const refusal = remoteRefusal(key, owner);
-    if (refusal) warnings.push(`remote overlay ${overlayFile}: ${key.join('.')} left out: ${refusal}`);
+    if (refusal) warnings.push(`remote overlay ${overlayFile}: ${excerpt(key.join('.'), 80)} left out: ${refusal}`);
     else {
       setIn(merged, key, value);
       overlaid.push(key.join('.'));
@@ -180,8 +180,9 @@ export function applyOverlay(owner: Config, overlayFile: string, check: (config:
 function validate(merged: Record<string, unknown>, check: (config: Config) => FileProblem[]): Config | ConfigIssue[] {
   const result = configSchema.safeParse(merged);
   if (!result.success) {
+    // Keys of a remote patch are the sender's (a pose name, an unknown key): cut short in the reply and the log.
     return result.error.issues.slice(0, 5).map((issue) =>
-      issue.code === 'unrecognized_keys' ? { key: [...issue.path, ...issue.keys].join('.'), message: 'unknown key' } : { key: issue.path.join('.'), message: issue.message },
+      issue.code === 'unrecognized_keys' ? { key: excerpt([...issue.path, ...issue.keys].join('.'), 80), message: 'unknown key' } : { key: excerpt(issue.path.join('.'), 80), message: issue.message },
     );
   }
   const problems = check(result.data);

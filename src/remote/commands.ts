@@ -23,7 +23,8 @@ export interface CommandContext {
   changeConfig(patch: Record<string, unknown>, by: string): { file: string; changed: ConfigSection[] };
 }
 
-const id = z.string().min(1).max(200).optional();
+const ID_MAX = 200;
+const id = z.string().min(1).max(ID_MAX).optional();
 /** No command needs more; a larger payload is refused unread. */
 export const COMMAND_MAX_BYTES = 64 * 1024;
 /** Long enough for an announcement, short enough that nobody reads a novel through the robot. */
@@ -150,7 +151,9 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
     return { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } };
   }
   const shape = shapeProblem(raw);
-  const replyId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
+  // Echoed even when the command is refused, so only an id the schema would take: a refusal must not carry 64 kB back.
+  const given = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  const replyId = typeof given === 'string' && given.length <= ID_MAX ? given : null;
   // Own keys only: a topic like cmd/toString must not reach Object.prototype.
   const command = Object.hasOwn(commands, name) && allowed.includes(name as CommandName) ? commands[name as CommandName] : undefined;
   if (!command) return { id: replyId, ok: false, error: { field: '', message: `unknown command "${excerpt(name, 40)}" (known: ${allowed.join(', ')})` } };
@@ -158,8 +161,9 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
   const parsed = command.payload.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(',') : issue.path.join('.');
-    return { id: replyId, ok: false, error: { field, message: issue.message } };
+    // The sender's own keys, cut short: zod's message would quote a 60 kB key once more.
+    if (issue.code === 'unrecognized_keys') return { id: replyId, ok: false, error: { field: excerpt(issue.keys.join(','), 80), message: 'unknown key' } };
+    return { id: replyId, ok: false, error: { field: excerpt(issue.path.join('.'), 80), message: issue.message } };
   }
   try {
     return { id: replyId, ok: true, result: (command.run as (p: unknown, c: CommandContext) => unknown)(parsed.data, ctx) };

@@ -134,9 +134,10 @@ class Remote implements Subsystem {
       this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 0 });
       return;
     }
+    const named = excerpt(name, 40); // the sender's topic, up to 64 kB
     const reply = runCommand(name, payload, { by: COMMAND_SOURCE, config: this.current, configFile: ctx.configFile, bus: ctx.bus, changeConfig: ctx.changeConfig });
-    if (reply.ok) ctx.log.info({ command: name, id: reply.id }, `MQTT command ${name} done`);
-    else ctx.log.warn({ command: name, id: reply.id, error: reply.error }, `MQTT command ${name} rejected: ${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}`);
+    if (reply.ok) ctx.log.info({ command: named, id: reply.id }, `MQTT command ${named} done`);
+    else ctx.log.warn({ command: named, id: reply.id, error: reply.error }, `MQTT command ${named} rejected: ${reply.error.field ? `${reply.error.field}: ` : ''}${reply.error.message}`);
     this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 1 });
   }
 

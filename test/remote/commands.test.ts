@@ -49,6 +49,20 @@ t.test('bad payloads get an error reply naming the field, and change nothing', a
   t.same(reloads, []);
 });
 
+t.test('a refusal quotes the sender\'s keys and id cut short: one 60 kB key must not come back twice', async (t) => {
+  const { ctx } = context('camera:\n  fps: 30\n');
+  const long = 'k'.repeat(60_000);
+  const replies = [
+    runCommand('mode', JSON.stringify({ mode: 'idle', [long]: 1 }), ctx),
+    runCommand('config/set', JSON.stringify({ patch: { vision: { tracking: { [long]: 1 } } } }), ctx),
+    runCommand('config/set', JSON.stringify({ patch: { expression: { poses: { [long]: { head_pan: 'left' } } } } }), ctx),
+    runCommand('mode', JSON.stringify({ id: long, mode: 'party' }), ctx),
+  ];
+  for (const reply of replies) t.ok(JSON.stringify(reply).length < 1000, `${JSON.stringify(reply).slice(0, 160)}...`);
+  t.match(replies[0], { ok: false, error: { field: /^k+\.\.\. \(60000 characters\)$/, message: 'unknown key' } });
+  t.match(replies[3], { id: null, ok: false, error: { field: 'id' } }, 'an id the schema refuses is not echoed');
+});
+
 t.test('config/get returns the whole config or one section', async (t) => {
   const { ctx } = context('camera:\n  fps: 12\n');
   t.match(runCommand('config/get', '{"id":"g"}', ctx), { id: 'g', ok: true, result: { camera: { fps: 12 }, robot: { id: 'emobot' } } });
