@@ -19,6 +19,20 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 /** Whether listening on `host` (web.host) keeps the page on the robot itself. */
+/**
+ * Whom sign-in tries are counted against: an IPv4 address, or an IPv6 host's /64 (a host on the LAN
+ * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses among them).
+ */
+export function peerKey(address: string): string {
+  const bare = address.split('%')[0]!; // a link-local address's zone
+  if (isIP(bare) !== 6 || /^::ffff:\d/i.test(bare)) return bare;
+  const [head = '', tail = ''] = bare.split('::');
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups = bare.includes('::') ? [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back] : front;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
 export function isLoopbackBind(host: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }

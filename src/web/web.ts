@@ -9,7 +9,7 @@ import { RateLimit } from '../remote/rate-limit.js';
 import { excerpt } from '../runtime/errors.js';
 import { packageRoot } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
-import { checkAccess, sameOrigin, sameSecret, servingProblem, sessionCookie } from './access.js';
+import { checkAccess, peerKey, sameOrigin, sameSecret, servingProblem, sessionCookie } from './access.js';
 import { LiveFeed, PAGE_SOURCE, type Delivery } from './live.js';
 
 /** What the page may ask: everyday control only. The config commands and snapshots stay with MQTT. */
@@ -20,8 +20,14 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 const PING_INTERVAL_MS = 15_000;
 /** Connections at once, pages and refused ones together: the robot's file descriptors are for its devices. */
 const MAX_CONNECTIONS = 64;
-/** Sign-in attempts are counted per address, and the table of addresses is bounded. */
+/**
+ * Sign-in attempts are counted per address (5, then one every 5 s), in a bounded table that forgets
+ * the address least recently tried first, and from all addresses together (20, then one every 2 s):
+ * tries from many addresses must not add up to many guesses, nor clear one another's count.
+ */
 const LOGIN_PEERS = 256;
+const LOGIN_PER_PEER = { burst: 5, perSecond: 0.2 };
+const LOGIN_ALL_PEERS = { burst: 20, perSecond: 0.5 };
 const PAGE_FOLDER = path.join(packageRoot, 'src', 'web', 'page');
 
 /** Every file the server sends, by URL path: a fixed list, so no part of a request names a file. */
@@ -63,6 +69,7 @@ class WebPage implements Subsystem {
   private readonly commandRate = new RateLimit(20, 10);
   /** Guessing the token costs time: five tries at once, then one every five seconds, per address. */
   private readonly loginRates = new Map<string, RateLimit>();
+  private readonly loginRateAll = new RateLimit(LOGIN_ALL_PEERS.burst, LOGIN_ALL_PEERS.perSecond);
   private pinger?: NodeJS.Timeout;
   /** Pages that answered the last ping. */
   private readonly alive = new WeakSet<WebSocket>();
@@ -163,7 +170,7 @@ class WebPage implements Subsystem {
   private async login(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!sameOrigin(req)) return replyText(res, 403, 'a request from another origin is refused');
     if (!token) return replyText(res, 403, 'no web token is set on this robot (EMOBOT_WEB_TOKEN)');
-    if (!this.loginRate(req.socket.remoteAddress ?? '').take()) return replyText(res, 429, 'too many tries; wait a few seconds');
+    if (!this.loginAllowed(req.socket.remoteAddress ?? '')) return replyText(res, 429, 'too many tries; wait a few seconds');
     const body = await readBody(req, 4096);
     const given = new URLSearchParams(body ?? '').get('token') ?? '';
     if (!sameSecret(given, token)) {
@@ -174,13 +181,15 @@ class WebPage implements Subsystem {
     res.end();
   }
 
-  private loginRate(address: string): RateLimit {
-    let rate = this.loginRates.get(address);
-    if (!rate) {
-      if (this.loginRates.size >= LOGIN_PEERS) this.loginRates.clear();
-      this.loginRates.set(address, (rate = new RateLimit(5, 0.2)));
-    }
-    return rate;
+  private loginAllowed(address: string): boolean {
+    const peer = peerKey(address);
+    let rate = this.loginRates.get(peer);
+    // Taken out and put back last: the Map's order is then the least recently tried first.
+    if (rate) this.loginRates.delete(peer);
+    else if (this.loginRates.size >= LOGIN_PEERS) this.loginRates.delete(this.loginRates.keys().next().value!);
+    rate ??= new RateLimit(LOGIN_PER_PEER.burst, LOGIN_PER_PEER.perSecond);
+    this.loginRates.set(peer, rate);
+    return rate.take() && this.loginRateAll.take();
   }
 
   /** The sign-in form, in place of the page, to a request from the network without a session. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import t from 'tap';
-import { checkAccess, hostName, isLoopbackAddress, isLoopbackBind, sameSecret, SESSION_COOKIE, sessionCookie, sessionValue } from '../../src/web/access.js';
+import { checkAccess, hostName, isLoopbackAddress, isLoopbackBind, peerKey, sameSecret, SESSION_COOKIE, sessionCookie, sessionValue } from '../../src/web/access.js';
 
 const TOKEN = 'a-long-web-token-for-tests';
 
@@ -14,6 +14,17 @@ t.test('loopback addresses and hosts, including IPv4-mapped IPv6', async (t) => 
   for (const address of ['192.168.1.20', '::ffff:10.0.0.1', '0.0.0.0', '::', 'fe80::1', '', undefined]) t.notOk(isLoopbackAddress(address), String(address));
   t.ok(isLoopbackBind('localhost'));
   t.notOk(isLoopbackBind('0.0.0.0'));
+});
+
+t.test('sign-in tries are counted per IPv4 address and per IPv6 /64', async (t) => {
+  t.equal(peerKey('192.168.1.20'), '192.168.1.20');
+  t.equal(peerKey('::ffff:192.168.1.20'), '::ffff:192.168.1.20');
+  t.equal(peerKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64');
+  t.equal(peerKey('2001:db8:1:2::1'), '2001:db8:1:2::/64', 'the same /64, written short');
+  t.equal(peerKey('2001:0db8:0001:0002:1:2:3:4'), '2001:db8:1:2::/64', 'with leading zeros');
+  t.equal(peerKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  t.equal(peerKey('::1'), '0:0:0:0::/64');
+  t.not(peerKey('2001:db8:1:3::1'), peerKey('2001:db8:1:2::1'));
 });
 
 t.test('Host headers are parsed strictly', async (t) => {

@@ -46,9 +46,9 @@ async function startPage(t: { teardown(fn: () => unknown): void }, settings: obj
 }
 
 /** A raw request, so that Host and Origin can be anything a browser or an attacker would send. */
-function request(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) {
+function request(port: number, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string; localAddress?: string }) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/', headers: { host: `127.0.0.1:${port}`, ...options.headers } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, localAddress: options.localAddress, method: options.method ?? 'GET', path: options.path ?? '/', headers: { host: `127.0.0.1:${port}`, ...options.headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -184,8 +184,8 @@ t.test('open to the network only with a token', async (t) => {
   const refused = await post(port, 'mode', { mode: 'sleep' }, { host: lan, origin: `http://${lan}` });
   t.equal(refused.status, 401, 'a command without the token from the network is refused');
 
-  const login = (token: string, origin = `http://${lan}`) =>
-    request(port, { method: 'POST', path: '/login', body: new URLSearchParams({ token }).toString(), headers: { host: lan, origin, 'content-type': 'application/x-www-form-urlencoded' } });
+  const login = (token: string, origin = `http://${lan}`, localAddress?: string) =>
+    request(port, { method: 'POST', path: '/login', localAddress, body: new URLSearchParams({ token }).toString(), headers: { host: lan, origin, 'content-type': 'application/x-www-form-urlencoded' } });
   t.equal((await login('guess')).status, 401);
   t.ok(logs().some((m) => /web login with a wrong token/.test(m) && !m.includes('guess')), 'a wrong try is logged, without what was tried');
   t.equal((await login(TOKEN, 'http://evil.example')).status, 403, 'not from another origin');
@@ -201,6 +201,10 @@ t.test('open to the network only with a token', async (t) => {
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) statuses.push((await login(`guess-${i}`)).status);
   t.equal(statuses.at(-1), 429, `guessing is slowed down (${statuses.join(', ')})`);
+  // Each from an address of its own (all of 127/8 is this machine's): the tries still add up.
+  const spread: number[] = [];
+  for (let i = 0; i < 30; i++) spread.push((await login(`guess-${i}`, `http://${lan}`, `127.0.1.${i + 2}`)).status);
+  t.ok(spread.filter((s) => s === 429).length >= 10, `tries from 30 addresses, one each, are slowed down too (${spread.join(', ')})`);
 });
 
 t.test('the live socket: same-origin only, a hello first, at most web.max_clients pages', async (t) => {
