@@ -3,13 +3,24 @@ import { resolveAsset } from '../runtime/paths.js';
 import type { IClientOptions } from 'mqtt';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
+import { COMMAND_MAX_BYTES } from './commands.js';
 
 type MqttSettings = Config['remote']['mqtt'];
+
+/**
+ * The largest packet the broker may send: a command's payload limit and room for its topic. MQTT 5
+ * lets a client say so at connection, and the broker then drops a larger message instead of
+ * delivering it; mqtt.js would otherwise buffer any size (mosquitto passes up to 256 MB) before the
+ * robot could refuse it.
+ */
+export const MAX_PACKET_BYTES = COMMAND_MAX_BYTES + 4096;
 
 /** How the robot and `emobot fleet` reach the broker: the same URL, user, password and TLS files. */
 export function connectOptions(settings: MqttSettings, password: string | undefined, clientId: string): IClientOptions {
   return {
     clientId,
+    protocolVersion: 5,
+    properties: { maximumPacketSize: MAX_PACKET_BYTES },
     ...(settings.username ? { username: settings.username } : {}),
     ...(password ? { password } : {}),
     keepalive: settings.keepalive_s,

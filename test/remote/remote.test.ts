@@ -233,6 +233,28 @@ t.test('a command retained on the broker is not obeyed at each connection; one s
   t.same(r.failures, []);
 });
 
+t.test('a message larger than a command may be is dropped by the broker, never buffered by the robot', async (t) => {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const sender = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
+  t.teardown(() => sender.endAsync(true));
+  const r = setup(broker.url, MQTT_PASSWORD, { commands: true });
+  const said: unknown[] = [];
+  r.bus.on('voice.say', (s) => void said.push(s));
+  const controls: unknown[] = [];
+  r.bus.on('robot.control', (c) => void controls.push(c));
+  await r.instance.start(r.ctx);
+  await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'the connection');
+  await new Promise((res) => setTimeout(res, 200)); // the subscription
+  await sender.publishAsync(`${r.topics.commands}/say`, JSON.stringify({ text: 'x'.repeat(5_000_000) }), { qos: 1 });
+  await sender.publishAsync(`${r.topics.commands}/mode`, '{"mode":"idle"}', { qos: 1 });
+  await waitFor(() => controls.length === 1, 'the command after it');
+  t.same(said, []);
+  t.notMatch(r.logs().join('\n'), /payload over/, 'the 5 MB message never reached the robot');
+  await r.instance.stop();
+  t.same(r.failures, []);
+});
+
 t.test('Home Assistant discovery configs are published (retained) when enabled', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
