@@ -37,3 +37,23 @@ t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config co
   ]);
   await Promise.all([desk, fleet!, homeassistant!, operator!].map((c) => c.endAsync()));
 });
+
+t.test('docs/mosquitto.acl lets a robot announce its own Home Assistant sensors and controls, no one else\'s', async (t) => {
+  const users = ['desk-bot', 'homeassistant'];
+  const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl });
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const connect = (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
+  const homeassistant = await connect('homeassistant');
+  const seen: string[] = [];
+  homeassistant.on('message', (topic) => seen.push(topic));
+  await homeassistant.subscribeAsync('homeassistant/#', { qos: 1 });
+  const desk = await connect('desk-bot');
+  // The topics discoveryMessages writes for a robot with commands on.
+  const own = ['sensor/emobot_desk-bot/emotion', 'switch/emobot_desk-bot/muted', 'select/emobot_desk-bot/mode', 'text/emobot_desk-bot/say'].map((p) => `homeassistant/${p}/config`);
+  for (const topic of [...own, 'homeassistant/switch/emobot_kitchen-bot/muted/config']) await desk.publishAsync(topic, '{}', { qos: 1 });
+  await waitFor(() => seen.length >= own.length, 'the robot\'s own discovery configs');
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(seen.sort(), [...own].sort(), 'not another robot\'s');
+  await Promise.all([desk, homeassistant].map((c) => c.endAsync()));
+});
