@@ -8,7 +8,8 @@ import { checkGstreamerPipeline } from '../camera/gstreamer.js';
  * Secrets are deliberately absent: they come from the environment only (see secrets.ts).
  */
 
-const milliseconds = z.number().int().min(0);
+/** A day at most: a longer hold, delay or window is a mistake (or a remote sender) freezing the robot in one state. */
+const milliseconds = z.number().int().min(0).max(86_400_000);
 
 /** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */
 const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)');

@@ -129,6 +129,11 @@ t.test('device names that reach ALSA are names, never plugins that open files or
   }
 });
 
+t.test('durations are at most a day: a pose held for 285,000 years is a mistake, not a setting', async (t) => {
+  t.match(issuesOf('expression:\n  pose_hold_ms: 9007199254740991\n'), [{ key: 'expression.pose_hold_ms', line: 2 }]);
+  t.equal(parseConfigText('expression:\n  pose_hold_ms: 86400000\n', 'c.yaml').expression.pose_hold_ms, 86_400_000);
+});
+
 t.test('URLs carry no credentials: keys and passwords come from the secrets file, and URLs get logged', async (t) => {
   t.match(issuesOf('voice:\n  openai_base_url: https://user:sk-123@api.example/v1\n'), [{ key: 'voice.openai_base_url' }]);
   t.match(issuesOf('remote:\n  mqtt:\n    url: mqtt://robot:hunter2@broker:1883\n'), [{ key: 'remote.mqtt.url' }]);
