@@ -3,7 +3,7 @@
  * and a real mosquitto; a broker user with command rights tries every way in that was found: devices
  * that run programs, module paths, files that are not configs, servers of its choosing, a camera
  * pipeline that streams the images away, the owner's privacy and permission switches, traversal and
- * prototype keys, a 5 MB payload and a burst of 200 commands. Afterwards the daemon must still answer,
+ * prototype keys, a 5 MB payload (which the broker drops) and a burst of 200 commands. Afterwards the daemon must still answer,
  * have run nothing, written nothing and leaked nothing; the keys remote control may change still work.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -121,10 +121,11 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
   // A sender's text that happens to be a secret: it may come back to the sender, but no log line carries it.
   const secretKey = await command('config/set', { patch: { [SECRETS.OPENAI_API_KEY]: 1 } });
   t.match(secretKey, { ok: false });
-  // Refused unread, so its id is not known either: the reply has id null.
+  // Dropped by the broker: connecting with MQTT 5, the robot told it the largest message it takes, so
+  // the 5 MB never reach (nor fill) the robot, and no reply comes; the command after it is answered.
   await attacker.publishAsync(topic('cmd/say'), `{"id":"big","text":"${'x'.repeat(5 * 1024 * 1024)}"}`, { qos: 1 });
-  await dashboard.until('the refusal of 5 MB', () => replies('say').some((r) => r.id === null && /payload over 65536 bytes, not read/.test(r.error?.message ?? '')), 10_000);
-  t.pass('a 5 MB payload is refused unread');
+  t.match(await command('mode', { mode: 'idle' }), { ok: true }, 'the command after 5 MB is answered');
+  t.notOk(replies('say').some((r) => r.id === 'big' || /payload over/.test(r.error?.message ?? '')), 'the 5 MB payload never reached the robot');
 
   const flood = dashboard.messages.length;
   await Promise.all(Array.from({ length: 200 }, (_, i) => attacker.publishAsync(topic('cmd/mode'), JSON.stringify({ id: `f${i}`, mode: i % 2 ? 'sleep' : 'active' }), { qos: 0 })));
