@@ -398,6 +398,12 @@ export const mqttSchema = z.strictObject({
   commands: z.boolean().default(false),
   /** Topics live under <base_topic>/<robot.id>/. */
   base_topic: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('emobot'),
+  /**
+   * MQTT 5 (mosquitto 1.6 and later, EMQX, HiveMQ, RabbitMQ 3.13): the robot tells the broker the
+   * largest command it takes, and is not handed commands retained on the broker. `3.1.1` for brokers
+   * that speak only that (aedes, older RabbitMQ); the robot then refuses those itself, after reading.
+   */
+  protocol: z.enum(['5', '3.1.1']).default('5'),
   keepalive_s: z.number().int().min(5).max(3600).default(30),
   reconnect: z
     .strictObject({

@@ -8,19 +8,19 @@ import { COMMAND_MAX_BYTES } from './commands.js';
 type MqttSettings = Config['remote']['mqtt'];
 
 /**
- * The largest packet the broker may send: a command's payload limit and room for its topic. MQTT 5
- * lets a client say so at connection, and the broker then drops a larger message instead of
- * delivering it; mqtt.js would otherwise buffer any size (mosquitto passes up to 256 MB) before the
- * robot could refuse it.
+ * The largest packet the broker may send the robot: a command's payload limit and room for its
+ * topic. MQTT 5 lets a client say so at connection, and the broker then drops a larger message
+ * instead of delivering it; mqtt.js would otherwise buffer any size (mosquitto passes up to 256 MB)
+ * before the robot could refuse it. Not for `emobot fleet`: a robot's retained state over it would
+ * close the fleet's connection at every reconnect.
  */
 export const MAX_PACKET_BYTES = COMMAND_MAX_BYTES + 4096;
 
-/** How the robot and `emobot fleet` reach the broker: the same URL, user, password and TLS files. */
+/** How the robot and `emobot fleet` reach the broker: the same URL, user, password, protocol and TLS files. */
 export function connectOptions(settings: MqttSettings, password: string | undefined, clientId: string): IClientOptions {
   return {
     clientId,
-    protocolVersion: 5,
-    properties: { maximumPacketSize: MAX_PACKET_BYTES },
+    protocolVersion: settings.protocol === '5' ? 5 : 4,
     ...(settings.username ? { username: settings.username } : {}),
     ...(password ? { password } : {}),
     keepalive: settings.keepalive_s,

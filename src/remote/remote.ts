@@ -6,7 +6,7 @@ import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtim
 import { discoveryMessages } from './home-assistant.js';
 import { runCommand, type CommandReply } from './commands.js';
 import { RateLimit } from './rate-limit.js';
-import { connectOptions } from './connection.js';
+import { connectOptions, MAX_PACKET_BYTES } from './connection.js';
 import { Outbox, type OutgoingMessage } from './outbox.js';
 import type { ConversationPayload, EmotionPayload } from './payloads.js';
 import { RobotReport, round, roundAll } from './report.js';
@@ -45,6 +45,7 @@ class Remote implements Subsystem {
     const { mqtt: settings } = this.config.remote;
     const client = mqtt.connect(settings.url, {
       ...connectOptions(settings, ctx.secrets.mqttPassword, `emobot-${this.config.robot.id}`),
+      ...(settings.protocol === '5' ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
@@ -55,7 +56,9 @@ class Remote implements Subsystem {
       ctx.log.info({ url: settings.url, queued: this.outbox.size, droppedWhileOffline: this.outbox.dropped }, `MQTT connected to ${settings.url}`);
       this.outbox.dropped = 0;
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
-      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1 });
+      // Retain handling 2: the broker hands over no retained command at subscription (MQTT 5; the
+      // guard below covers 3.1.1). One over the size limit would otherwise close every connection.
+      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1, ...(settings.protocol === '5' ? { rh: 2 } : {}) });
       if (settings.home_assistant.enabled) for (const message of discoveryMessages(this.config, this.topics)) this.send(message);
       for (const message of this.outbox.drain()) this.send(message);
     });
