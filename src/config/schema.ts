@@ -24,12 +24,22 @@ const sentence = z.string().min(1).max(500);
  * `plug`), so no part of the name may be one of them, not only its first.
  */
 const ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS = ['file', 'tee', 'shm', 'pipe', 'ladspa', 'jack', 'hooks'];
+/** Names of a card or device (`CARD=Jack`) are the owner's words, not PCMs; anything else may name one. */
+const ALSA_NAME_KEYS = new Set(['card', 'dev', 'subdev', 'device']);
+/** The words of a PCM name that could name a PCM, `pcm.file` as well as `file`. */
+function pcmWords(name: string): string[] {
+  return name
+    .toLowerCase()
+    .split(/[:,]/)
+    .filter((part) => !ALSA_NAME_KEYS.has(part.split('=')[0]!) || !part.includes('='))
+    .flatMap((part) => part.split(/[=.]/));
+}
 export const alsaDevice = z
   .string()
   .min(1)
   .max(100)
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*(:[A-Za-z0-9_=,.:-]+)?$/, 'an ALSA device name such as default, hw:1,0 or plughw:CARD=USB,DEV=0 (`aplay -L`)')
-  .refine((name) => !name.toLowerCase().split(/[:,=]/).some((part) => ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(part)), 'ALSA plugins that reach files or programs are not device names');
+  .refine((name) => !pcmWords(name).some((word) => ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(word)), 'ALSA plugins that reach files or programs are not device names');
 
 export const robotSchema = z.strictObject({
   /** Identifies this robot in logs, MQTT topics and the fleet; lower-case so it is safe in topic names. */

@@ -121,10 +121,10 @@ t.test('fuzz: any text, YAML-shaped or not, is a config or a ConfigError naming 
 });
 
 t.test('device names that reach ALSA are names, never plugins that open files or run programs', async (t) => {
-  for (const good of ['default', 'sysdefault', 'hw:1,0', 'plughw:CARD=USB,DEV=0', 'dmix:CARD=0', 'speaker_file', 'plug:hw:1,0', 'bluealsa:DEV=00:11:22:33:44:55,PROFILE=a2dp']) {
+  for (const good of ['default', 'sysdefault', 'hw:1,0', 'plughw:CARD=USB,DEV=0', 'dmix:CARD=0', 'speaker_file', 'plug:hw:1,0', 'hw:CARD=Jack,DEV=0', 'plughw:CARD=Pipe', 'bluealsa:DEV=00:11:22:33:44:55,PROFILE=a2dp']) {
     t.equal(parseConfigText(`voice:\n  speaker: "${good}"\n  microphone: "${good}"\n`, 'c.yaml').voice.speaker, good);
   }
-  for (const bad of ['file:FILE="|touch /tmp/x"', 'file:/tmp/out', 'tee:default,/tmp/x', 'shm:x', '{ type file }', 'hw:0 |id', '/dev/snd/pcmC0D0p', 'plug:file:config.yaml', 'plug:SLAVE=file:x', 'plug:TEE:default', 'route:SLAVE=shm:x']) {
+  for (const bad of ['file:FILE="|touch /tmp/x"', 'file:/tmp/out', 'tee:default,/tmp/x', 'shm:x', '{ type file }', 'hw:0 |id', '/dev/snd/pcmC0D0p', 'plug:file:config.yaml', 'plug:SLAVE=file:x', 'plug:TEE:default', 'route:SLAVE=shm:x', 'plug:pcm.file:out.raw', 'plug:SLAVE=pcm.file:x', 'plug:pcm.tee:x']) {
     t.match(issuesOf(`voice:\n  speaker: '${bad}'\n`), [{ key: 'voice.speaker' }], bad);
   }
 });
