@@ -31,7 +31,7 @@ function pcmWords(name: string): string[] {
   return name
     .toLowerCase()
     .split(/[:,]/)
-    .filter((part) => !ALSA_NAME_KEYS.has(part.split('=')[0]!) || !part.includes('='))
+    .filter((part) => !(part.includes('=') && ALSA_NAME_KEYS.has(part.split('=')[0]!)))
     .flatMap((part) => part.split(/[=.]/));
 }
 export const alsaDevice = z

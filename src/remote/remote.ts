@@ -43,9 +43,10 @@ class Remote implements Subsystem {
 
   async start(ctx: SubsystemContext): Promise<void> {
     const { mqtt: settings } = this.config.remote;
+    const mqtt5 = settings.protocol === '5';
     const client = mqtt.connect(settings.url, {
       ...connectOptions(settings, ctx.secrets.mqttPassword, `emobot-${this.config.robot.id}`),
-      ...(settings.protocol === '5' ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
+      ...(mqtt5 ? { properties: { maximumPacketSize: MAX_PACKET_BYTES } } : {}),
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
@@ -58,7 +59,7 @@ class Remote implements Subsystem {
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
       // Retain handling 2: the broker hands over no retained command at subscription (MQTT 5; the
       // guard below covers 3.1.1). One over the size limit would otherwise close every connection.
-      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1, ...(settings.protocol === '5' ? { rh: 2 } : {}) });
+      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1, ...(mqtt5 ? { rh: 2 } : {}) });
       if (settings.home_assistant.enabled) for (const message of discoveryMessages(this.config, this.topics)) this.send(message);
       for (const message of this.outbox.drain()) this.send(message);
     });

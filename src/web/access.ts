@@ -18,7 +18,6 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return address === '::1';
 }
 
-/** Whether listening on `host` (web.host) keeps the page on the robot itself. */
 /**
  * Whom sign-in tries are counted against: an IPv4 address, or an IPv6 host's /64 (a host on the LAN
  * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses among them).
@@ -33,6 +32,7 @@ export function peerKey(address: string): string {
   return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
+/** Whether listening on `host` (web.host) keeps the page on the robot itself. */
 export function isLoopbackBind(host: string): boolean {
   return host === 'localhost' || isLoopbackAddress(host);
 }

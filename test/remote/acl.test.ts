@@ -6,12 +6,16 @@ import { waitFor } from '../helpers/wait.js';
 
 const acl = path.join(import.meta.dirname, '..', '..', 'docs', 'mosquitto.acl');
 
-t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config commands to the operator', async (t) => {
-  const users = ['desk-bot', 'kitchen-bot', 'fleet', 'homeassistant', 'operator'];
+/** A real mosquitto running docs/mosquitto.acl for these users; returns how to log in as one. */
+async function brokerWithAcl(t: { teardown(fn: () => unknown): void }, users: string[]) {
   const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl });
   await broker.start();
   t.teardown(() => broker.stop());
-  const connect = (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
+  return (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
+}
+
+t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config commands to the operator', async (t) => {
+  const connect = await brokerWithAcl(t, ['desk-bot', 'kitchen-bot', 'fleet', 'homeassistant', 'operator']);
   // The robot itself is the one that receives commands: what reaches it is what the ACL let through.
   const desk = await connect('desk-bot');
   const seen: string[] = [];
@@ -39,11 +43,7 @@ t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config co
 });
 
 t.test('docs/mosquitto.acl lets a robot announce its own Home Assistant sensors and controls, no one else\'s', async (t) => {
-  const users = ['desk-bot', 'homeassistant'];
-  const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl });
-  await broker.start();
-  t.teardown(() => broker.stop());
-  const connect = (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
+  const connect = await brokerWithAcl(t, ['desk-bot', 'homeassistant']);
   const homeassistant = await connect('homeassistant');
   const seen: string[] = [];
   homeassistant.on('message', (topic) => seen.push(topic));
