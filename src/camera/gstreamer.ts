@@ -16,6 +16,14 @@ const SINK = 'appsink';
 /** Camera device nodes: video devices only, never /dev/mem or a disk. */
 export const VIDEO_DEVICE = /^\/dev\/(video\d+|v4l\/by-(id|path)\/[\w.:+-]+)$/;
 
+/** Jetson's hardware decoder node, which nvv4l2decoder's `device=` names (older L4T releases, then newer). */
+const JETSON_DECODER_DEVICE = /^\/dev\/(nvhost-nvdec\d?|v4l2-nvdec)$/;
+
+/** What `device=` may name for this element: a camera or V4L2 codec node, or Jetson's decoder for its decoder. */
+function allowedDevice(element: string, device: string): boolean {
+  return VIDEO_DEVICE.test(device) || (element === 'nvv4l2decoder' && JETSON_DECODER_DEVICE.test(device));
+}
+
 /** `video/x-raw(memory:NVMM), width=1280, framerate=30/1`: a media type with optional fields. */
 const CAPS = /^(video|image)\/[a-z0-9.+-]+(\(memory:[A-Za-z]+\))?(\s*,\s*[a-z][a-z0-9-]*=(\([a-z0-9]+\))?[A-Za-z0-9_./:+-]+)*$/;
 /** `device=/dev/video0`, `sensor-id=0`, `drop=true`: no quotes, spaces, `!` or shell characters. */
@@ -56,7 +64,9 @@ export function checkGstreamerPipeline(pipeline: string): PipelineCheck {
       }
       // Any element's device (v4l2src, nvv4l2camerasrc, the v4l2 converters and decoders), never /dev/sda;
       // a file descriptor number opens whatever the daemon has open under it.
-      if (property.startsWith('device=') && !VIDEO_DEVICE.test(value)) return refuse(`${element} device must be /dev/videoN or /dev/v4l/by-id/...`);
+      if (property.startsWith('device=') && !allowedDevice(element!, value)) {
+        return refuse(`${element} device must be /dev/videoN or /dev/v4l/by-id/...${element === 'nvv4l2decoder' ? ' (or /dev/nvhost-nvdec, /dev/v4l2-nvdec)' : ''}`);
+      }
       if (property.startsWith('device-fd=')) return refuse(`${element} device-fd is not allowed: name the device (device=/dev/videoN)`);
     }
   }

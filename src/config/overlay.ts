@@ -10,8 +10,9 @@ import { configSchema, type Config } from './schema.js';
 /**
  * Remote control changes behaviour, never what the robot is connected to. These keys (dotted, or a
  * prefix ending in ".*") are what MQTT config/set may change; the owner's file widens the list with
- * `remote.editable`. Devices, files, URLs, pipelines, the model, the voice mode (cloud or not),
- * listening on or off, TLS and every permission or privacy switch stay in the file, changed over SSH.
+ * `remote.editable`. Devices, files, URLs, pipelines, the model, the voice mode (widened, remote
+ * control may only turn it offline), listening on or off, TLS and every permission or privacy switch
+ * stay in the file, changed over SSH.
  */
 export const REMOTE_EDITABLE = [
   'vision.threads',
@@ -69,6 +70,11 @@ const CONNECTIONS = [
   'expression.port',
   'expression.calibration',
 ];
+/**
+ * Connections remote control may close but never open: an owner who hands out `voice.*` lets remote
+ * control keep the voice on the robot (offline), never send it to the cloud.
+ */
+const CLOSE_ONLY: ReadonlyMap<string, unknown> = new Map([['voice.mode', 'offline']]);
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
 /** Keys that would reach Object.prototype when merged into a plain object. */
@@ -87,13 +93,24 @@ function covers(pattern: string, key: string): boolean {
   return key === stem || key.startsWith(`${stem}.`);
 }
 
-/** Why `key` may not be changed remotely under this config, or undefined when it may. */
-export function remoteRefusal(key: string[], config: Config): string | undefined {
+/** A section holding a never-remote key: `{voice: {}}` would put every key of it back to its default. */
+function holds(pattern: string, key: string): boolean {
+  return pattern.startsWith(`${key}.`);
+}
+
+/** Why `key` may not be set to `value` remotely under this config, or undefined when it may. */
+export function remoteRefusal(key: string[], value: unknown, config: Config): string | undefined {
   if (key.some((part) => PROTOTYPE_KEYS.has(part))) return 'not a config key';
   const dotted = key.join('.');
   const named = excerpt(dotted, 80);
   if (PERMISSIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
-  if (CONNECTIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to`;
+  const closing = CLOSE_ONLY.has(dotted) && CLOSE_ONLY.get(dotted) === value;
+  if (!closing && CONNECTIONS.some((pattern) => covers(pattern, dotted))) {
+    return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to${CLOSE_ONLY.has(dotted) ? ` (it may set ${CLOSE_ONLY.get(dotted)})` : ''}`;
+  }
+  if ([...PERMISSIONS, ...CONNECTIONS].some((pattern) => holds(pattern, dotted))) {
+    return `${named} cannot be set as a whole remotely: it holds keys changed in the config file only; set the keys below it one by one`;
+  }
   const allowed = [...REMOTE_EDITABLE, ...config.remote.editable].some((pattern) => matches(pattern, dotted));
   return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
 }
@@ -162,7 +179,7 @@ export function applyOverlay(owner: Config, overlayFile: string, check: (config:
   const overlaid: string[] = [];
   const warnings: string[] = [];
   for (const [key, value] of leaves(overlay)) {
-    const refusal = remoteRefusal(key, owner);
+    const refusal = remoteRefusal(key, value, owner);
     if (refusal) warnings.push(`remote overlay ${overlayFile}: ${excerpt(key.join('.'), 80)} left out: ${refusal}`);
     else {
       setIn(merged, key, value);
@@ -201,8 +218,8 @@ export function patchOverlay(
   check: (config: Config) => FileProblem[],
 ): Overlaid {
   const patchLeaves = leaves(patch);
-  const refused: ConfigIssue[] = patchLeaves.flatMap(([key]) => {
-    const refusal = remoteRefusal(key, owner);
+  const refused: ConfigIssue[] = patchLeaves.flatMap(([key, value]) => {
+    const refusal = remoteRefusal(key, value, owner);
     return refusal ? [{ key: key.map((k) => excerpt(k, 40)).join('.'), message: refusal }] : [];
   });
   if (refused.length) throw new ConfigError(overlayFile, refused);
@@ -210,7 +227,7 @@ export function patchOverlay(
   // with a warning), are dropped when the overlay is next written.
   let kept: Record<string, unknown> = {};
   try {
-    for (const [key, value] of leaves(readOverlay(overlayFile))) if (!remoteRefusal(key, owner)) setIn(kept, key, value);
+    for (const [key, value] of leaves(readOverlay(overlayFile))) if (!remoteRefusal(key, value, owner)) setIn(kept, key, value);
   } catch {
     kept = {};
   }

@@ -8,9 +8,12 @@ t.test('camera pipelines people use are allowed; filesrc locations are handed ba
     'v4l2src device=/dev/video0 ! image/jpeg,width=1280,height=720 ! jpegdec ! videoconvert ! appsink',
     'videotestsrc pattern=ball ! videoconvert ! appsink',
     'v4l2src device=/dev/v4l/by-id/usb-046d_C920-video-index0 ! videoconvert ! appsink',
+    // Jetson's hardware decoder names its own node, not a camera's
+    'v4l2src device=/dev/video0 ! image/jpeg ! nvv4l2decoder device=/dev/v4l2-nvdec mjpeg=1 ! nvvidconv ! videoconvert ! appsink',
   ]) {
     t.same(checkGstreamerPipeline(pipeline), { files: [] }, pipeline);
   }
+  t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! qtdemux ! h264parse ! nvv4l2decoder device=/dev/nvhost-nvdec ! nvvidconv ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'] });
   t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! decodebin ! videoconvert ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'] });
 });
 
@@ -30,6 +33,8 @@ t.test('a pipeline that could send, store or run anything is refused with the re
     ['nvv4l2camerasrc device=/dev/sda ! appsink', /nvv4l2camerasrc device must be/],
     ['v4l2src ! v4l2convert device=/dev/mem ! appsink', /v4l2convert device must be/],
     ['v4l2src device-fd=0 ! appsink', /device-fd is not allowed/],
+    ['v4l2src device=/dev/nvhost-nvdec ! appsink', /v4l2src device must be/],
+    ['v4l2src ! nvv4l2decoder device=/dev/nvhost-ctrl ! appsink', /nvv4l2decoder device must be .*nvhost-nvdec/],
   ];
   for (const [pipeline, reason] of refused) t.match(checkGstreamerPipeline(pipeline).problem, reason, pipeline);
 });

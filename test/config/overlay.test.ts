@@ -14,6 +14,16 @@ function setup(owner: string) {
   return { dir, file, overlay: path.join(dir, 'state', 'remote-config.yaml') };
 }
 
+/** The issues a refused patch names (a patch that is accepted fails the test). */
+function refusal(file: string, overlay: string, patch: Record<string, unknown>): { key: string; message: string }[] {
+  try {
+    patchRemoteConfig(file, overlay, patch);
+  } catch (err) {
+    return (err as { issues: { key: string; message: string }[] }).issues;
+  }
+  throw new Error(`accepted: ${JSON.stringify(patch)}`);
+}
+
 t.test('a remote change goes to the overlay, never into the owner\'s file, and wins over it', async (t) => {
   const owner = '# my robot\nexpression:\n  pose_hold_ms: 1000 # short\n';
   const { dir, file, overlay } = setup(owner);
@@ -65,14 +75,7 @@ t.test('keys that name devices, files, URLs, pipelines, modules or permissions a
   }
   t.notOk(existsSync(overlay), 'no overlay written');
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype reached');
-  const [issue] = (() => {
-    try {
-      patchRemoteConfig(file, overlay, { voice: { speaker: 'hw:1,0' } });
-    } catch (err) {
-      return (err as { issues: { key: string; message: string }[] }).issues;
-    }
-    return [];
-  })();
+  const [issue] = refusal(file, overlay, { voice: { speaker: 'hw:1,0' } });
   t.match(issue, { key: 'voice.speaker', message: /config file only, over SSH/ });
 });
 
@@ -80,14 +83,7 @@ t.test('an allowed key with a wrong value names the key; the overlay keeps what 
   const { file, overlay } = setup('');
   patchRemoteConfig(file, overlay, { voice: { llm: { temperature: 0.3 } } });
   const before = readFileSync(overlay, 'utf8');
-  const issues = (patch: Record<string, unknown>) => {
-    try {
-      patchRemoteConfig(file, overlay, patch);
-    } catch (err) {
-      return (err as { issues: unknown }).issues;
-    }
-    throw new Error('accepted');
-  };
+  const issues = (patch: Record<string, unknown>) => refusal(file, overlay, patch);
   t.match(issues({ voice: { llm: { temperature: 'hot' } } }), [{ key: 'voice.llm.temperature' }]);
   t.match(issues({ expression: { reactions: { happy: { colour: 'red' } } } }), [{ key: 'expression.reactions.happy.colour', message: 'unknown key' }]);
   t.equal(readFileSync(overlay, 'utf8'), before);
@@ -95,23 +91,49 @@ t.test('an allowed key with a wrong value names the key; the overlay keeps what 
 
 t.test('the owner widens the list in the file only; remote settings and allowed folders never become remote', async (t) => {
   const owner = configSchema.parse({ remote: { editable: ['voice.tts.voice_id', 'remote.mqtt.snapshot', 'runtime.*'] } });
-  t.match(remoteRefusal(['runtime', 'allowed_folders'], owner), /cannot change its own permissions/);
-  t.equal(remoteRefusal(['runtime', 'shutdown_timeout_ms'], owner), undefined);
-  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], owner), undefined);
-  t.match(remoteRefusal(['voice', 'tts', 'voice_id'], configSchema.parse({})), /config file only/);
-  t.match(remoteRefusal(['remote', 'mqtt', 'snapshot'], owner), /config file only/);
-  t.equal(remoteRefusal(['expression', 'poses', 'wave', 'ears'], owner), undefined, 'a prefix pattern covers the keys below it');
-  t.match(remoteRefusal(['runtime', 'allowed_folders', '0'], owner), /cannot change its own permissions/, 'nor a key below a never-remote one');
-  t.match(remoteRefusal(['remote'], owner), /cannot change its own permissions/, 'nor the section itself');
+  t.match(remoteRefusal(['runtime', 'allowed_folders'], 1, owner), /cannot change its own permissions/);
+  t.equal(remoteRefusal(['runtime', 'shutdown_timeout_ms'], 1, owner), undefined);
+  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], 1, owner), undefined);
+  t.match(remoteRefusal(['voice', 'tts', 'voice_id'], 1, configSchema.parse({})), /config file only/);
+  t.match(remoteRefusal(['remote', 'mqtt', 'snapshot'], 1, owner), /config file only/);
+  t.equal(remoteRefusal(['expression', 'poses', 'wave', 'ears'], 1, owner), undefined, 'a prefix pattern covers the keys below it');
+  t.match(remoteRefusal(['runtime', 'allowed_folders', '0'], 1, owner), /cannot change its own permissions/, 'nor a key below a never-remote one');
+  t.match(remoteRefusal(['remote'], 1, owner), /cannot change its own permissions/, 'nor the section itself');
 });
 
 t.test('what the robot is connected to never becomes remote, even inside a section the owner widened', async (t) => {
   const owner = configSchema.parse({ remote: { editable: ['voice.*', 'camera.*', 'vision.*', 'expression.*'] } });
   for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'voice.mode', 'camera.source', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
-    t.match(remoteRefusal(key.split('.'), owner), /cannot change what the robot is connected to/, key);
+    t.match(remoteRefusal(key.split('.'), 1, owner), /cannot change what the robot is connected to/, key);
   }
-  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], owner), undefined, 'the rest of the widened sections stays remote');
-  t.equal(remoteRefusal(['camera', 'fps'], owner), undefined);
+  t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], 1, owner), undefined, 'the rest of the widened sections stays remote');
+  t.equal(remoteRefusal(['camera', 'fps'], 1, owner), undefined);
+});
+
+t.test('a widened section cannot be set as a whole, which would put its never-remote keys back to their defaults', async (t) => {
+  const { file, overlay } = setup('remote:\n  editable: [voice, runtime]\nvoice:\n  mode: cloud\n  openai_base_url: http://10.0.0.5:8000/v1\nruntime:\n  allowed_folders: [/srv/emobot]\n');
+  for (const patch of [{ voice: {} }, { runtime: {} }, { voice: [] }]) {
+    t.match(refusal(file, overlay, patch), [{ message: /cannot be set as a whole remotely/ }], JSON.stringify(patch));
+  }
+  t.notOk(existsSync(overlay), 'nothing written');
+  writeFileSync(path.join(path.dirname(file), 'state.yaml'), 'voice: {}\n');
+  const loaded = loadConfigFile(file, path.join(path.dirname(file), 'state.yaml'));
+  t.equal(loaded.config.voice.openai_base_url, 'http://10.0.0.5:8000/v1', 'an overlay holding the section is left out at load too');
+  t.match(loaded.warnings, [/voice left out: .*as a whole/]);
+});
+
+t.test('with voice.* handed out, remote control may turn the voice offline but never to the cloud', async (t) => {
+  const { file, overlay } = setup('remote:\n  editable: [voice.*]\nvoice:\n  mode: cloud\n');
+  t.equal(patchRemoteConfig(file, overlay, { voice: { mode: 'offline' } }).config.voice.mode, 'offline');
+  t.equal(loadConfigFile(file, overlay).config.voice.mode, 'offline', 'kept across a restart');
+  writeFileSync(file, 'remote:\n  editable: [voice.*]\nvoice:\n  mode: offline\n');
+  t.match(refusal(file, overlay, { voice: { mode: 'cloud' } }), [{ key: 'voice.mode', message: /connected to \(it may set offline\)/ }]);
+  t.match(readFileSync(overlay, 'utf8'), /mode: offline/, 'nothing written');
+  writeFileSync(overlay, 'voice:\n  mode: cloud\n');
+  const loaded = loadConfigFile(file, overlay);
+  t.equal(loaded.config.voice.mode, 'offline', 'an overlay sending the voice to the cloud is left out');
+  t.match(loaded.warnings, [/voice\.mode left out/]);
+  t.match(remoteRefusal(['voice', 'mode'], 'offline', configSchema.parse({})), /config file only/, 'still only where the owner handed it out');
 });
 
 t.test('an overlay key the owner\'s file no longer allows, or no longer valid, is left out with a warning', async (t) => {
@@ -132,7 +154,7 @@ t.test('fuzz: random patches over every allowlisted key change only the overlay,
   const { file, overlay } = setup('');
   // Every real key below each allowed pattern (leaves of the defaults), so values land where they mean something.
   const defaults = leaves(configSchema.parse({}) as unknown as Record<string, unknown>).map(([key]) => key);
-  const keys = defaults.filter((key) => remoteRefusal(key, configSchema.parse({})) === undefined);
+  const keys = defaults.filter((key) => remoteRefusal(key, 1, configSchema.parse({})) === undefined);
   t.ok(REMOTE_EDITABLE.every((pattern) => keys.some((key) => pattern.endsWith('.*') ? key.join('.').startsWith(pattern.slice(0, -1)) : key.join('.') === pattern)), 'every allowed pattern names real keys');
   const value = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.double(), fc.string({ maxLength: 30 }), fc.boolean(), fc.constant(null), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.integer()));
   const nest = (key: string[], v: unknown): Record<string, unknown> => key.reduceRight<unknown>((inner, part) => ({ [part]: inner }), v) as Record<string, unknown>;
