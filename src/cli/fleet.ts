@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { readSecrets } from '../config/secrets.js';
 import { asError } from '../runtime/errors.js';
 import { connectOptions } from '../remote/connection.js';
-import { FleetView } from '../remote/fleet.js';
+import { FleetView, jsonLine } from '../remote/fleet.js';
 
 export interface FleetOptions {
   config: Config;
@@ -38,7 +38,7 @@ export async function fleetCommand(options: FleetOptions): Promise<number> {
   client.on('message', (topic, payload) => {
     const robot = view.receive(topic, payload);
     if (!robot) return;
-    if (options.json) write(`${JSON.stringify(robot)}\n`);
+    if (options.json) write(`${jsonLine(robot)}\n`);
     else if (interactive) write(`\x1b[2J\x1b[H${view.table().join('\n')}\n\n${view.robots.size} robot(s) on ${url}, Ctrl-C to stop\n`);
   });
   await new Promise<void>((resolve) => {

@@ -75,6 +75,12 @@ export class Mosquitto {
     }
   }
 
+  /** Sets a user's password and has the running broker read its password file again (SIGHUP), as an owner fixing a login would. */
+  setPassword(user: string, password: string): void {
+    execFileSync('mosquitto_passwd', ['-b', path.join(this.dir, 'passwd'), user, password]);
+    this.process?.kill('SIGHUP');
+  }
+
   /** Stops the broker; `remove` also deletes its folder (a restarted broker needs it). */
   async stop(options: { remove?: boolean } = {}): Promise<void> {
     const child = this.process;

@@ -25,6 +25,9 @@ export function connectOptions(settings: MqttSettings, password: string | undefi
     ...(password ? { password } : {}),
     keepalive: settings.keepalive_s,
     reconnectPeriod: settings.reconnect.initial_delay_ms,
+    // mqtt.js gives up for good when the broker refuses the login: an owner who then adds the
+    // robot's user on the broker, or a broker still loading its auth plugin, would need a restart.
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     queueQoSZero: false,
     ...tlsOptions(settings.tls),

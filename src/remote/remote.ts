@@ -68,7 +68,12 @@ class Remote implements Subsystem {
       // mqtt.js reads reconnectPeriod when it schedules the next attempt: this makes it exponential.
       client.options.reconnectPeriod = backoffDelay(failures, settings.reconnect);
     });
-    client.on('error', (err) => ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${err.message}; retrying`));
+    client.on('error', (err) => {
+      // A CONNACK refusal carries its MQTT reason code; a network error carries errno's (a string).
+      const refused = typeof (err as { code?: unknown }).code === 'number';
+      const why = refused ? `the broker refused the robot (${err.message.replace(/^Connection refused: /, '')}): check remote.mqtt.username, EMOBOT_MQTT_PASSWORD and the broker's ACL` : err.message;
+      ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${why}; retrying, backing off to every ${settings.reconnect.max_delay_ms} ms`);
+    });
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
 
     client.on('message', (topic, payload, packet) => {

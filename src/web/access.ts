@@ -20,7 +20,9 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 
 /**
  * Whom sign-in tries are counted against: an IPv4 address, or an IPv6 host's /64 (a host on the LAN
- * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses among them).
+ * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses among them). Link-local
+ * (fe80::/10, every host on the link in one /64) and NAT64 (64:ff9b::/96, an IPv4 host inside) are
+ * counted per address, or every phone on the Wi-Fi would share one count.
  */
 export function peerKey(address: string): string {
   const bare = address.split('%')[0]!; // a link-local address's zone
@@ -29,7 +31,9 @@ export function peerKey(address: string): string {
   const front = head ? head.split(':') : [];
   const back = tail ? tail.split(':') : [];
   const groups = bare.includes('::') ? [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back] : front;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const numbers = groups.map((g) => parseInt(g, 16));
+  const perAddress = (numbers[0]! & 0xffc0) === 0xfe80 || (numbers[0] === 0x64 && numbers[1] === 0xff9b && numbers.slice(2, 6).every((n) => n === 0));
+  return perAddress ? numbers.map((n) => n.toString(16)).join(':') : `${numbers.slice(0, 4).map((n) => n.toString(16)).join(':')}::/64`;
 }
 
 /** Whether listening on `host` (web.host) keeps the page on the robot itself. */

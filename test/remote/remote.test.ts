@@ -122,12 +122,14 @@ t.test('broker restart mid-run: reconnects and publishes again', async (t) => {
   t.same(r.failures, []);
 });
 
-t.test('wrong credentials are logged and retried, never a crash', async (t) => {
+t.test('wrong credentials are logged and retried, never a crash: fixed on the broker, the robot connects', async (t) => {
   const broker = await startMosquitto();
   t.teardown(() => broker.stop());
   const r = setup(broker.url, 'wrong-password');
   await r.instance.start(r.ctx);
-  await waitFor(() => /Not authorized|Bad username or password/i.test(r.logs().join('\n')), 'the refusal to be logged');
+  await waitFor(() => /broker refused the robot \((Not authorized|Bad username or password)\): check remote\.mqtt\.username.*; retrying/i.test(r.logs().join('\n')), 'the refusal to be logged');
+  broker.setPassword(MQTT_USER, 'wrong-password');
+  await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'a connection once the broker takes the password', 10_000);
   await r.instance.stop();
   t.same(r.failures, []);
   t.notMatch(r.logs().join('\n'), /wrong-password/, 'the password is never logged');
