@@ -112,6 +112,8 @@ t.test('broker restart mid-run: reconnects and publishes again', async (t) => {
   await r.instance.start(r.ctx);
   await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'first connection');
   await broker.stop();
+  // An event sent before the robot has seen the connection close goes into a dead socket: the outage starts when it knows.
+  await waitFor(() => /unreachable; queueing/.test(r.logs().join('\n')), 'the robot to notice the outage');
   r.emotion('surprise');
   await broker.start();
   const dashboard = await watch(broker.url, 'emobot/desk-bot/#');
