@@ -1,5 +1,6 @@
 import { configSchema } from '../config/schema.js';
 import { CommandRecognizer, SPOT_EVERY_MS, type DecodedPiece } from '../voice/commands.js';
+import { NoiseSuppressor } from '../voice/denoise.js';
 import { inNoise, QUIET_ROOM, realVoice, spokenInNoise, VOICES, type Noise } from './listening.js';
 import { percentiles, type Percentiles } from './stats.js';
 
@@ -42,9 +43,13 @@ export const TALK_SENTENCES = [
  * and over babble also with 4 s either side, in one long utterance, since the detector hears the
  * room's talk as speech and does not end the utterance.
  */
-const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?: number; goesOn?: boolean }[] = [
+const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?: number; goesOn?: boolean; unsuppressed?: boolean }[] = [
   { name: 'quiet room', noise: QUIET_ROOM },
   { name: 'pink noise, 10 dB SNR', noise: { kind: 'pink', snrDb: 10 } },
+  { name: 'music (plucked chords), 10 dB SNR', noise: { kind: 'chords', snrDb: 10 } },
+  // The same without voice.listen.command_noise_suppression: what RNNoise adds.
+  { name: 'music (plucked chords), 10 dB SNR, without noise suppression', noise: { kind: 'chords', snrDb: 10 }, unsuppressed: true },
+  { name: 'pink noise, 10 dB SNR, without noise suppression', noise: { kind: 'pink', snrDb: 10 }, unsuppressed: true },
   { name: 'babble, 10 dB SNR', noise: { kind: 'babble', snrDb: 10 } },
   { name: 'babble, 10 dB SNR, within 8 s of it', noise: { kind: 'babble', snrDb: 10 }, roomS: 4 },
   // The utterance still going on when the command has been said: it is looked at as it grows.
@@ -74,6 +79,8 @@ const msOf = (bytes: number) => (bytes / 2 / SAMPLE_RATE) * 1000;
 
 export interface CommandsBench {
   voices: string[];
+  /** RNNoise before the decoder (voice.listen.command_noise_suppression), resampling included: CPU ms per second of audio, one core. */
+  noiseSuppressionMsPerSecond: number;
   conditions: {
     name: string;
     /** Commands recognised as what they are, of all said. */
@@ -108,19 +115,24 @@ export interface CommandsBench {
 export async function benchCommands(): Promise<CommandsBench> {
   const real = await realVoice();
   const defaults = configSchema.parse({});
-  const recognizer = CommandRecognizer.create(Object.keys(defaults.expression.poses));
+  const poses = Object.keys(defaults.expression.poses);
+  const suppressor = await NoiseSuppressor.load();
+  const suppressed = CommandRecognizer.create(poses, suppressor);
+  const unsuppressed = CommandRecognizer.create(poses);
   const decodes: number[] = [];
   const longDecodes: number[] = [];
-  const timed = async (pcm: Buffer, long: boolean) => {
-    const started = performance.now();
-    const result = await recognizer.recognise(pcm);
-    (long ? longDecodes : decodes).push(performance.now() - started);
-    return result.command?.name;
-  };
   try {
     const conditions: CommandsBench['conditions'] = [];
     const saidToCommand: number[] = [];
-    for (const { name, noise, roomS, goesOn } of CONDITIONS) {
+    for (const { name, noise, roomS, goesOn, unsuppressed: raw } of CONDITIONS) {
+      const recognizer = raw ? unsuppressed : suppressed;
+      const timed = async (pcm: Buffer, long: boolean) => {
+        const started = performance.now();
+        const result = await recognizer.recognise(pcm);
+        // The figures are the default path's: with noise suppression.
+        if (!raw) (long ? longDecodes : decodes).push(performance.now() - started);
+        return result.command?.name;
+      };
       const row: CommandsBench['conditions'][number] = { name, recognised: 0, commands: 0, takenForAnother: 0, talkTakenForCommand: 0, talk: 0, ...(goesOn ? { recognisedBeforeTheEnd: 0 } : {}) };
       const long = roomS !== undefined;
       const hear = async (pcm: Buffer) => {
@@ -159,6 +171,7 @@ export async function benchCommands(): Promise<CommandsBench> {
     }
     const hangover = defaults.voice.listen.end_silence_ms;
     return {
+      noiseSuppressionMsPerSecond: await suppressionCost(suppressor),
       voices: VOICES.map((v) => v.voice),
       conditions,
       decodeMs: percentiles(decodes),
@@ -167,6 +180,18 @@ export async function benchCommands(): Promise<CommandsBench> {
       commandSaidToCommandMs: percentiles(saidToCommand),
     };
   } finally {
-    recognizer.release();
+    suppressed.release();
+    unsuppressed.release();
   }
+}
+
+/** RNNoise's cost, its resampling included: CPU ms per second of 16 kHz audio, over a 10 s utterance in music. */
+async function suppressionCost(suppressor: NoiseSuppressor): Promise<number> {
+  const pcm = await inNoise(new Int16Array(10 * SAMPLE_RATE).map((_, i) => 3000 * Math.sin(i / 5)), { kind: 'chords', snrDb: 10 }, 0);
+  const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
+  suppressor.denoise(samples.subarray(0, SAMPLE_RATE)); // compiled by the first call
+  const started = process.cpuUsage();
+  suppressor.denoise(samples);
+  const { user, system } = process.cpuUsage(started);
+  return (user + system) / 1000 / (samples.length / SAMPLE_RATE);
 }

@@ -199,23 +199,27 @@ async function checkAudio(config: Config): Promise<Check[]> {
   } catch {
     checks.push({ name: 'offline voice', status: 'fail', detail: 'espeak-ng not installed', fix: 'sudo bash scripts/setup.sh' });
   }
-  checks.push(checkSpokenCommands(config));
+  checks.push(await checkSpokenCommands(config));
   return checks;
 }
 
 /** The recogniser is built as the daemon builds it: pocketsphinx there, and every pose sayable. */
-function checkSpokenCommands(config: Config): Check {
+async function checkSpokenCommands(config: Config): Promise<Check> {
   const name = 'spoken commands';
-  if (!config.voice.listen.enabled) return { name, status: 'ok', detail: 'off (voice.listen.enabled is false)' };
-  if (!config.voice.listen.commands) return { name, status: 'ok', detail: 'off (voice.listen.commands is false)' };
+  const { listen } = config.voice;
+  if (!listen.enabled) return { name, status: 'ok', detail: 'off (voice.listen.enabled is false)' };
+  if (!listen.commands) return { name, status: 'ok', detail: 'off (voice.listen.commands is false)' };
   let recognizer: CommandRecognizer;
+  let suppressorProblem: string | undefined;
   try {
-    recognizer = CommandRecognizer.create(Object.keys(config.expression.poses));
+    recognizer = await CommandRecognizer.load(Object.keys(config.expression.poses), listen.command_noise_suppression, (message) => (suppressorProblem = message));
   } catch (err) {
     return { name, status: 'warn', detail: asError(err).message, fix: 'sudo bash scripts/setup.sh' };
   }
   recognizer.release();
-  const detail = `pocketsphinx: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}`;
+  const suppression = !listen.command_noise_suppression ? 'no noise suppression' : suppressorProblem ? 'no noise suppression (RNNoise did not load)' : 'noise suppression: RNNoise';
+  const detail = `pocketsphinx, ${suppression}: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}`;
+  if (suppressorProblem) return { name, status: 'warn', detail, fix: 'npm ci (the @echogarden/rnnoise-wasm package)' };
   if (!recognizer.unspeakable.length) return { name, status: 'ok', detail };
   const unsayable = recognizer.unspeakable.map(({ pose, why }) => `expression.poses.${pose} (${why})`).join(', ');
   return { name, status: 'warn', detail: `${detail}; poses that cannot be said: ${unsayable}`, fix: 'name such poses with other English words, e.g. look_up' };

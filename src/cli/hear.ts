@@ -124,7 +124,7 @@ export async function hearCommand(options: HearOptions): Promise<number> {
   let commands: CommandRecognizer | undefined;
   if (options.listen.commands) {
     try {
-      commands = CommandRecognizer.create(options.poses);
+      commands = await CommandRecognizer.load(options.poses, options.listen.command_noise_suppression, (message) => process.stderr.write(`emobot hear: ${message}\n`));
     } catch (err) {
       process.stderr.write(`emobot hear: no spoken commands: ${asError(err).message}\n`);
     }

@@ -348,6 +348,12 @@ export const voiceSchema = z.strictObject({
        * quiet, speak again, how do I look, what time is it, and the poses by name ("look left").
        */
       commands: z.boolean().default(true),
+      /**
+       * Spoken commands are decoded with the room's noise taken out first (RNNoise, on the robot):
+       * music, a fan or a TV under a command. The voice detector and speech-to-text get the
+       * microphone's audio as it is.
+       */
+      command_noise_suppression: z.boolean().default(true),
       /** Facing: the attended face turned at most this far to the side (estimated from eyes and nose). */
       attention_max_yaw_deg: z.number().min(5).max(90).default(35),
       attention_window_ms: milliseconds.min(500).max(60_000).default(5000),

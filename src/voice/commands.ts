@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BusEvents } from '../runtime/events.js';
+import { asError } from '../runtime/errors.js';
+import { NoiseSuppressor } from './denoise.js';
 import { rms } from './vad.js';
 
 const run = promisify(execFile);
@@ -117,10 +119,27 @@ export class CommandRecognizer {
     /** Poses that cannot be said, and why (a word the pronunciation dictionary lacks, a phrase taken). */
     readonly unspeakable: { pose: string; why: string }[],
     private readonly folder: string,
+    /** Takes the room's noise out of what the decoder hears (`voice.listen.command_noise_suppression`). */
+    private readonly suppressor?: NoiseSuppressor,
   ) {}
 
+  /**
+   * `create`, with the room's noise taken out of what the decoder hears when `suppressNoise`
+   * (`voice.listen.command_noise_suppression`); an RNNoise that does not load is warned of, and the
+   * commands go on without it.
+   */
+  static async load(poses: string[], suppressNoise: boolean, warn: (message: string) => void): Promise<CommandRecognizer> {
+    const suppressor = suppressNoise
+      ? await NoiseSuppressor.load().catch((err: unknown) => {
+          warn(`spoken commands without noise suppression (RNNoise did not load: ${asError(err).message})`);
+          return undefined;
+        })
+      : undefined;
+    return CommandRecognizer.create(poses, suppressor);
+  }
+
   /** Throws when pocketsphinx is not installed; `poses` are the configured pose names. */
-  static create(poses: string[]): CommandRecognizer {
+  static create(poses: string[], suppressor?: NoiseSuppressor): CommandRecognizer {
     for (const file of Object.values(POCKETSPHINX)) {
       if (!existsSync(file)) throw new Error(`${file} is missing: offline spoken commands need Debian's pocketsphinx and pocketsphinx-en-us (bash scripts/setup.sh installs them)`);
     }
@@ -153,7 +172,7 @@ export class CommandRecognizer {
       rmSync(folder, { recursive: true, force: true });
       throw err;
     }
-    return new CommandRecognizer(commands, unspeakable, folder);
+    return new CommandRecognizer(commands, unspeakable, folder, suppressor);
   }
 
   /**
@@ -195,7 +214,9 @@ export class CommandRecognizer {
     return undefined;
   }
 
-  private async decode(pcm: Buffer): Promise<Recognised> {
+  private async decode(utterance: Buffer): Promise<Recognised> {
+    // The words are weighed on what the decoder heard: music left under them would count as something else said.
+    const pcm = this.suppressor ? bufferOf(this.suppressor.denoise(samplesOf(utterance))) : utterance;
     const id = `u${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     const audio = path.join(this.folder, `${id}.raw`);
     const control = path.join(this.folder, `${id}.ctl`);
@@ -275,6 +296,7 @@ const pieceOf = (pcm: Buffer, [from, to]: Span) => pcm.subarray(2 * from, 2 * to
 /** The samples of 16-bit PCM; a buffer at an odd offset (a slice of a larger one) is copied, as Int16Array cannot view it. */
 const samplesOf = (pcm: Buffer) =>
   pcm.byteOffset % 2 ? new Int16Array(Uint8Array.from(pcm.subarray(0, pcm.length - (pcm.length % 2))).buffer) : new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
+const bufferOf = (samples: Int16Array) => Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
 const msOf = (samples: number) => (samples / SAMPLE_RATE) * 1000;
 
 /** The mean power of samples [from, to), in dB. */

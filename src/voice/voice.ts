@@ -132,8 +132,11 @@ export class Voice implements Subsystem {
       ctx.log.warn(`the ${listen.detector} speech detector did not load (${asError(err).message}); listening with the energy detector`);
       return createSpeechDetector({ ...listen, detector: 'energy' }, microphone.sampleRate);
     });
-    if (this.stopped) return detector.release();
-    const commands = listen.commands ? this.commandRecognizer(ctx) : undefined;
+    const commands = listen.commands ? await this.commandRecognizer(ctx, listen) : undefined;
+    if (this.stopped) {
+      commands?.release();
+      return detector.release();
+    }
     let detectorFailures = 0;
     const vadSettings = { ...listen, sampleRate: microphone.sampleRate, progress_ms: commands ? SPOT_EVERY_MS : undefined };
     const vad = new VoiceActivityDetector(vadSettings, detector, (err) => {
@@ -169,9 +172,9 @@ export class Voice implements Subsystem {
   }
 
   /** The offline command recogniser, or none (logged) when pocketsphinx is missing: the robot listens on without it. */
-  private commandRecognizer(ctx: SubsystemContext): CommandRecognizer | undefined {
+  private async commandRecognizer(ctx: SubsystemContext, listen: SubsystemContext['config']['voice']['listen']): Promise<CommandRecognizer | undefined> {
     try {
-      const recognizer = CommandRecognizer.create(Object.keys(ctx.config.expression.poses));
+      const recognizer = await CommandRecognizer.load(Object.keys(ctx.config.expression.poses), listen.command_noise_suppression, (message) => ctx.log.warn(message));
       for (const { pose, why } of recognizer.unspeakable) ctx.log.warn(`expression.poses.${pose} cannot be a spoken command: ${why} (MQTT's pose command still takes it)`);
       return recognizer;
     } catch (err) {

@@ -13,21 +13,24 @@ import { CommandRecognizer, standingOut, weigh, type DecodedPiece } from '../../
 const POSES = Object.keys(configSchema.parse({}).expression.poses);
 const voices = VOICES.filter((v) => v.voice === 'en-us' || v.voice === 'en-gb');
 
-const recognizer = CommandRecognizer.create(POSES);
+// As the daemon builds it by default: the room's noise taken out first (RNNoise).
+const recognizer = await CommandRecognizer.load(POSES, true, (message) => {
+  throw new Error(message);
+});
 t.teardown(() => recognizer.release());
 
-async function score(noise: Parameters<typeof spokenInNoise>[2], roomS?: number) {
+async function score(noise: Parameters<typeof spokenInNoise>[2], roomS?: number, heardBy = recognizer) {
   const wrong: string[] = [];
   const taken: string[] = [];
   let right = 0;
   for (const voice of voices) {
     for (const [text, name] of COMMANDS) {
-      const got = (await recognizer.recognise(await spokenInNoise(text, voice, noise, roomS))).command?.name;
+      const got = (await heardBy.recognise(await spokenInNoise(text, voice, noise, roomS))).command?.name;
       if (got === name) right++;
       else if (got) wrong.push(`${voice.voice} "${text}" as ${got}`);
     }
     for (const text of TALK) {
-      const got = (await recognizer.recognise(await spokenInNoise(text, voice, noise, roomS))).command?.name;
+      const got = (await heardBy.recognise(await spokenInNoise(text, voice, noise, roomS))).command?.name;
       if (got) taken.push(`${voice.voice} "${text}" as ${got}`);
     }
   }
@@ -87,6 +90,18 @@ t.test('at 10 dB SNR in babble (people talking in the room): the person nearest,
   t.ok(r.right >= r.of / 2, `${r.right} of ${r.of} commands recognised`);
   t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   // "Sleep tight" over babble decodes as "robot" (from the room) and "sleep" (from the person): the name must be the person's.
+  t.equal(r.taken.length, 0, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
+});
+
+t.test('at 10 dB SNR in music: with the room\'s noise taken out, commands are heard that the decoder alone missed; talk is still not taken for one', async (t) => {
+  const music = { kind: 'chords', snrDb: 10 } as const;
+  const unsuppressed = CommandRecognizer.create(POSES);
+  t.teardown(() => unsuppressed.release());
+  const [r, without] = [await score(music), await score(music, undefined, unsuppressed)];
+  // pocketsphinx's own noise removal follows a slow average of the spectrum, which notes that change every beat defeat.
+  t.ok(r.right >= without.right + 3, `${r.right} of ${r.of} commands recognised, ${without.right} without noise suppression`);
+  t.ok(r.right >= r.of / 4, `${r.right} of ${r.of}`);
+  t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   t.equal(r.taken.length, 0, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
 });
 
