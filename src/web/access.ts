@@ -28,12 +28,20 @@ export function peerKey(address: string): string {
   const bare = address.split('%')[0]!; // a link-local address's zone
   if (isIP(bare) !== 6 || /^::ffff:\d/i.test(bare)) return bare;
   const [head = '', tail = ''] = bare.split('::');
-  const front = head ? head.split(':') : [];
-  const back = tail ? tail.split(':') : [];
+  // An IPv4 address written at the end (64:ff9b::192.0.2.1) is the last two groups.
+  const groupsOf = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? dottedGroups(g) : [g])) : []);
+  const front = groupsOf(head);
+  const back = groupsOf(tail);
   const groups = bare.includes('::') ? [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back] : front;
   const numbers = groups.map((g) => parseInt(g, 16));
   const perAddress = (numbers[0]! & 0xffc0) === 0xfe80 || (numbers[0] === 0x64 && numbers[1] === 0xff9b && numbers.slice(2, 6).every((n) => n === 0));
   return perAddress ? numbers.map((n) => n.toString(16)).join(':') : `${numbers.slice(0, 4).map((n) => n.toString(16)).join(':')}::/64`;
+}
+
+/** `192.0.2.1` as the two IPv6 groups it stands for (c000, 201). */
+function dottedGroups(ipv4: string): string[] {
+  const [a = 0, b = 0, c = 0, d = 0] = ipv4.split('.').map(Number);
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
 }
 
 /** Whether listening on `host` (web.host) keeps the page on the robot itself. */

@@ -25,6 +25,8 @@ t.test('sign-in tries are counted per IPv4 address and per IPv6 /64', async (t) 
   t.equal(peerKey('fe80::1%eth0'), 'fe80:0:0:0:0:0:0:1', 'link-local: per address, the zone left out');
   t.not(peerKey('fe80::2'), peerKey('fe80::1'), 'two hosts on the link are two peers');
   t.not(peerKey('64:ff9b::c0a8:114'), peerKey('64:ff9b::c0a8:115'), 'NAT64: per IPv4 host inside');
+  t.equal(peerKey('64:ff9b::192.168.1.20'), peerKey('64:ff9b::c0a8:114'), 'the IPv4 host written dotted is the same peer');
+  t.not(peerKey('64:ff9b::192.168.1.20'), peerKey('64:ff9b::192.0.2.1'));
   t.equal(peerKey('64:ff9b:1::1'), '64:ff9b:1:0::/64', 'the local-use NAT64 prefix (64:ff9b:1::/48) counts per /64 like any routed one');
   t.equal(peerKey('::1'), '0:0:0:0::/64');
   t.not(peerKey('2001:db8:1:3::1'), peerKey('2001:db8:1:2::1'));
