@@ -218,11 +218,10 @@ async function checkSpokenCommands(config: Config): Promise<Check> {
   }
   recognizer.release();
   const suppression = !listen.command_noise_suppression ? 'no noise suppression' : suppressorProblem ? 'no noise suppression (RNNoise did not load)' : 'noise suppression: RNNoise';
-  const detail = `pocketsphinx, ${suppression}: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}`;
-  if (suppressorProblem) return { name, status: 'warn', detail, fix: 'npm ci (the @echogarden/rnnoise-wasm package)' };
-  if (!recognizer.unspeakable.length) return { name, status: 'ok', detail };
   const unsayable = recognizer.unspeakable.map(({ pose, why }) => `expression.poses.${pose} (${why})`).join(', ');
-  return { name, status: 'warn', detail: `${detail}; poses that cannot be said: ${unsayable}`, fix: 'name such poses with other English words, e.g. look_up' };
+  const detail = `pocketsphinx, ${suppression}: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}${unsayable ? `; poses that cannot be said: ${unsayable}` : ''}`;
+  const fixes = [...(suppressorProblem ? ['npm ci (the @echogarden/rnnoise-wasm package)'] : []), ...(unsayable ? ['name such poses with other English words, e.g. look_up'] : [])];
+  return fixes.length ? { name, status: 'warn', detail, fix: fixes.join('; ') } : { name, status: 'ok', detail };
 }
 
 async function checkApiKeys(config: Config): Promise<Check[]> {

@@ -10,9 +10,9 @@ import { configSchema, type Config } from './schema.js';
 /**
  * Remote control changes behaviour, never what the robot is connected to. These keys (dotted, or a
  * prefix ending in ".*") are what MQTT config/set may change; the owner's file widens the list with
- * `remote.editable`. Devices, files, URLs, pipelines, the model, the voice mode (widened, remote
- * control may only turn it offline), listening on or off, TLS and every permission or privacy switch
- * stay in the file, changed over SSH.
+ * `remote.editable`. Devices, files, URLs, pipelines, the model, TLS and every permission stay in
+ * the file, changed over SSH; the privacy switches (the voice mode, listening on or off, attention)
+ * too, but where the owner hands out their section, remote control may turn them to the private side.
  */
 export const REMOTE_EDITABLE = [
   'vision.threads',
@@ -57,13 +57,12 @@ export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string 
  * widen its own permissions (MQTT's or the web page's), nor the folders files may come from ...
  */
 const PERMISSIONS = ['remote.*', 'web.*', 'runtime.allowed_folders'];
-/** ... nor change what the robot is connected to (URLs, devices, files, pipelines), nor whether anything goes to the cloud. */
+/** ... nor change what the robot is connected to (URLs, devices, files, pipelines) ... */
 const CONNECTIONS = [
   'voice.openai_base_url',
   'voice.elevenlabs_base_url',
   'voice.microphone',
   'voice.speaker',
-  'voice.mode',
   'camera.source',
   'vision.model',
   'expression.hardware',
@@ -71,10 +70,15 @@ const CONNECTIONS = [
   'expression.calibration',
 ];
 /**
- * Connections remote control may close but never open: an owner who hands out `voice.*` lets remote
- * control keep the voice on the robot (offline), never send it to the cloud.
+ * ... nor let more of what the robot hears go anywhere. Where the owner hands out their section
+ * (`voice.*`), these switches may be turned remotely to their private side only, the value here:
+ * the voice kept on the robot, listening off, understanding only someone facing the robot.
  */
-const CLOSE_ONLY: ReadonlyMap<string, unknown> = new Map([['voice.mode', 'offline']]);
+const PRIVATE_SIDE: ReadonlyMap<string, unknown> = new Map<string, unknown>([
+  ['voice.mode', 'offline'],
+  ['voice.listen.enabled', false],
+  ['voice.listen.require_attention', true],
+]);
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
 /** Keys that would reach Object.prototype when merged into a plain object. */
@@ -104,11 +108,12 @@ export function remoteRefusal(key: string[], value: unknown, config: Config): st
   const dotted = key.join('.');
   const named = excerpt(dotted, 80);
   if (PERMISSIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
-  const closing = CLOSE_ONLY.has(dotted) && CLOSE_ONLY.get(dotted) === value;
-  if (!closing && CONNECTIONS.some((pattern) => covers(pattern, dotted))) {
-    return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to${CLOSE_ONLY.has(dotted) ? ` (it may set ${CLOSE_ONLY.get(dotted)})` : ''}`;
+  if (CONNECTIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to`;
+  const privateSide = [...PRIVATE_SIDE].find(([switchKey]) => covers(switchKey, dotted));
+  if (privateSide && (privateSide[0] !== dotted || privateSide[1] !== value)) {
+    return `${named} is changed in the config file only, over SSH: remote control may only turn it to ${String(privateSide[1])}, never widen what the robot hears or sends`;
   }
-  if ([...PERMISSIONS, ...CONNECTIONS].some((pattern) => holds(pattern, dotted))) {
+  if ([...PERMISSIONS, ...CONNECTIONS, ...PRIVATE_SIDE.keys()].some((pattern) => holds(pattern, dotted))) {
     return `${named} cannot be set as a whole remotely: it holds keys changed in the config file only; set the keys below it one by one`;
   }
   const allowed = [...REMOTE_EDITABLE, ...config.remote.editable].some((pattern) => matches(pattern, dotted));

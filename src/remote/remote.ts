@@ -69,8 +69,8 @@ class Remote implements Subsystem {
       client.options.reconnectPeriod = backoffDelay(failures, settings.reconnect);
     });
     client.on('error', (err) => {
-      // A CONNACK refusal carries its MQTT reason code; a network error carries errno's (a string).
-      const refused = typeof (err as { code?: unknown }).code === 'number';
+      // mqtt.js words a refused CONNACK so (other reason-coded errors, an oversize packet, are not the login's).
+      const refused = err.message.startsWith('Connection refused: ');
       const why = refused ? `the broker refused the robot (${err.message.replace(/^Connection refused: /, '')}): check remote.mqtt.username, EMOBOT_MQTT_PASSWORD and the broker's ACL` : err.message;
       ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${why}; retrying, backing off to every ${settings.reconnect.max_delay_ms} ms`);
     });

@@ -84,7 +84,7 @@ export class NoiseSuppressor {
     const state = rnnoise._rnnoise_create(0);
     const frame = rnnoise._malloc(RNNOISE_FRAME * 4);
     try {
-      const view = () => rnnoise.HEAPF32.subarray(frame >> 2, (frame >> 2) + RNNOISE_FRAME);
+      const view = () => rnnoise.HEAPF32.subarray(frame >>> 2, (frame >>> 2) + RNNOISE_FRAME);
       for (let f = 0; f < frames; f++) {
         // The heap may grow (and HEAPF32 be replaced) inside a call: a view is taken each time.
         const slice = input.subarray(f * RNNOISE_FRAME, (f + 1) * RNNOISE_FRAME);

@@ -20,13 +20,13 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 
 /**
  * Whom sign-in tries are counted against: an IPv4 address, or an IPv6 host's /64 (a host on the LAN
- * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses among them). Link-local
- * (fe80::/10, every host on the link in one /64) and NAT64 (64:ff9b::/96, an IPv4 host inside) are
- * counted per address, or every phone on the Wi-Fi would share one count.
+ * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses and link-local ones
+ * among them). NAT64 addresses (64:ff9b::/96) are an IPv4 host each, and IPv4-mapped ones
+ * (::ffff:a.b.c.d, however written) that IPv4 address.
  */
 export function peerKey(address: string): string {
   const bare = address.split('%')[0]!; // a link-local address's zone
-  if (isIP(bare) !== 6 || /^::ffff:\d/i.test(bare)) return bare;
+  if (isIP(bare) !== 6) return bare;
   const [head = '', tail = ''] = bare.split('::');
   // An IPv4 address written at the end (64:ff9b::192.0.2.1) is the last two groups.
   const groupsOf = (part: string) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? dottedGroups(g) : [g])) : []);
@@ -34,8 +34,11 @@ export function peerKey(address: string): string {
   const back = groupsOf(tail);
   const groups = bare.includes('::') ? [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back] : front;
   const numbers = groups.map((g) => parseInt(g, 16));
-  const perAddress = (numbers[0]! & 0xffc0) === 0xfe80 || (numbers[0] === 0x64 && numbers[1] === 0xff9b && numbers.slice(2, 6).every((n) => n === 0));
-  return perAddress ? numbers.map((n) => n.toString(16)).join(':') : `${numbers.slice(0, 4).map((n) => n.toString(16)).join(':')}::/64`;
+  const hex = (n: number) => n.toString(16);
+  const zeros = (from: number, to: number) => numbers.slice(from, to).every((n) => n === 0);
+  if (zeros(0, 5) && numbers[5] === 0xffff) return [numbers[6]! >> 8, numbers[6]! & 0xff, numbers[7]! >> 8, numbers[7]! & 0xff].join('.');
+  if (numbers[0] === 0x64 && numbers[1] === 0xff9b && zeros(2, 6)) return numbers.map(hex).join(':');
+  return `${numbers.slice(0, 4).map(hex).join(':')}::/64`;
 }
 
 /** `192.0.2.1` as the two IPv6 groups it stands for (c000, 201). */

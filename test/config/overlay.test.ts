@@ -103,7 +103,7 @@ t.test('the owner widens the list in the file only; remote settings and allowed 
 
 t.test('what the robot is connected to never becomes remote, even inside a section the owner widened', async (t) => {
   const owner = configSchema.parse({ remote: { editable: ['voice.*', 'camera.*', 'vision.*', 'expression.*'] } });
-  for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'voice.mode', 'camera.source', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
+  for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'camera.source', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
     t.match(remoteRefusal(key.split('.'), 1, owner), /cannot change what the robot is connected to/, key);
   }
   t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], 1, owner), undefined, 'the rest of the widened sections stays remote');
@@ -127,13 +127,24 @@ t.test('with voice.* handed out, remote control may turn the voice offline but n
   t.equal(patchRemoteConfig(file, overlay, { voice: { mode: 'offline' } }).config.voice.mode, 'offline');
   t.equal(loadConfigFile(file, overlay).config.voice.mode, 'offline', 'kept across a restart');
   writeFileSync(file, 'remote:\n  editable: [voice.*]\nvoice:\n  mode: offline\n');
-  t.match(refusal(file, overlay, { voice: { mode: 'cloud' } }), [{ key: 'voice.mode', message: /connected to \(it may set offline\)/ }]);
+  t.match(refusal(file, overlay, { voice: { mode: 'cloud' } }), [{ key: 'voice.mode', message: /may only turn it to offline/ }]);
   t.match(readFileSync(overlay, 'utf8'), /mode: offline/, 'nothing written');
   writeFileSync(overlay, 'voice:\n  mode: cloud\n');
   const loaded = loadConfigFile(file, overlay);
   t.equal(loaded.config.voice.mode, 'offline', 'an overlay sending the voice to the cloud is left out');
   t.match(loaded.warnings, [/voice\.mode left out/]);
   t.match(remoteRefusal(['voice', 'mode'], 'offline', configSchema.parse({})), /config file only/, 'still only where the owner handed it out');
+});
+
+t.test('with voice.* handed out, listening may be turned off and attention required, never the other way', async (t) => {
+  const owner = configSchema.parse({ remote: { editable: ['voice.*'] } });
+  t.equal(remoteRefusal(['voice', 'listen', 'enabled'], false, owner), undefined);
+  t.equal(remoteRefusal(['voice', 'listen', 'require_attention'], true, owner), undefined);
+  t.match(remoteRefusal(['voice', 'listen', 'enabled'], true, owner), /may only turn it to false/);
+  t.match(remoteRefusal(['voice', 'listen', 'require_attention'], false, owner), /may only turn it to true/, 'every utterance would go to speech-to-text');
+  t.match(remoteRefusal(['voice', 'listen', 'require_attention'], 'true', owner), /may only turn it to true/, 'the value itself, not what it reads as');
+  t.match(remoteRefusal(['voice', 'listen'], {}, owner), /as a whole/, 'nor the section that holds them');
+  t.equal(remoteRefusal(['voice', 'listen', 'end_silence_ms'], 900, owner), undefined, 'the rest of listening stays remote');
 });
 
 t.test('an overlay key the owner\'s file no longer allows, or no longer valid, is left out with a warning', async (t) => {

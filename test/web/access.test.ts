@@ -18,12 +18,13 @@ t.test('loopback addresses and hosts, including IPv4-mapped IPv6', async (t) => 
 
 t.test('sign-in tries are counted per IPv4 address and per IPv6 /64', async (t) => {
   t.equal(peerKey('192.168.1.20'), '192.168.1.20');
-  t.equal(peerKey('::ffff:192.168.1.20'), '::ffff:192.168.1.20');
+  t.equal(peerKey('::ffff:192.168.1.20'), '192.168.1.20', 'an IPv4-mapped address is its IPv4 host');
+  t.equal(peerKey('::FFFF:c0a8:114'), '192.168.1.20', 'however it is written');
+  t.equal(peerKey('0:0:0:0:0:ffff:192.168.1.20'), '192.168.1.20');
   t.equal(peerKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64');
   t.equal(peerKey('2001:db8:1:2::1'), '2001:db8:1:2::/64', 'the same /64, written short');
   t.equal(peerKey('2001:0db8:0001:0002:1:2:3:4'), '2001:db8:1:2::/64', 'with leading zeros');
-  t.equal(peerKey('fe80::1%eth0'), 'fe80:0:0:0:0:0:0:1', 'link-local: per address, the zone left out');
-  t.not(peerKey('fe80::2'), peerKey('fe80::1'), 'two hosts on the link are two peers');
+  t.equal(peerKey('fe80::1%eth0'), 'fe80:0:0:0::/64', 'link-local: a host picks as many of those too; the zone left out');
   t.not(peerKey('64:ff9b::c0a8:114'), peerKey('64:ff9b::c0a8:115'), 'NAT64: per IPv4 host inside');
   t.equal(peerKey('64:ff9b::192.168.1.20'), peerKey('64:ff9b::c0a8:114'), 'the IPv4 host written dotted is the same peer');
   t.not(peerKey('64:ff9b::192.168.1.20'), peerKey('64:ff9b::192.0.2.1'));
