@@ -57,7 +57,7 @@ export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string 
  * widen its own permissions (MQTT's or the web page's), nor the folders files may come from ...
  */
 const PERMISSIONS = ['remote.*', 'web.*', 'runtime.allowed_folders'];
-/** ... nor change what the robot is connected to (URLs, devices, files, pipelines) ... */
+/** ... nor change what the robot is connected to (URLs, devices, files, pipelines, models, a real board) ... */
 const CONNECTIONS = [
   'voice.openai_base_url',
   'voice.elevenlabs_base_url',
@@ -65,19 +65,34 @@ const CONNECTIONS = [
   'voice.speaker',
   'camera.source',
   'vision.model',
+  // Haar and LBP give no landmarks, and a face without them counts as facing the robot: attention would open to anyone in view.
+  'vision.detection.detector',
+  'expression.board',
   'expression.hardware',
   'expression.port',
   'expression.calibration',
 ];
+
+interface PrivateSide {
+  /** Whether remote control may set `value`, the owner's file saying `owner`. */
+  allows(value: unknown, owner: unknown): boolean;
+  /** What it may be set to, for the refusal. */
+  said: string;
+}
+const exactly = (side: unknown): PrivateSide => ({ allows: (value) => value === side, said: `to ${String(side)}` });
+const atMostTheOwners: PrivateSide = { allows: (value, owner) => typeof value === 'number' && typeof owner === 'number' && value <= owner, said: 'down, from the config file\'s value' };
 /**
  * ... nor let more of what the robot hears go anywhere. Where the owner hands out their section
- * (`voice.*`), these switches may be turned remotely to their private side only, the value here:
- * the voice kept on the robot, listening off, understanding only someone facing the robot.
+ * (`voice.*`), these may be changed remotely towards privacy only: the voice kept on the robot,
+ * listening off, understanding only someone facing the robot, as squarely and as lately as the
+ * owner's file asks or more so.
  */
-const PRIVATE_SIDE: ReadonlyMap<string, unknown> = new Map<string, unknown>([
-  ['voice.mode', 'offline'],
-  ['voice.listen.enabled', false],
-  ['voice.listen.require_attention', true],
+const PRIVATE_SIDE: ReadonlyMap<string, PrivateSide> = new Map([
+  ['voice.mode', exactly('offline')],
+  ['voice.listen.enabled', exactly(false)],
+  ['voice.listen.require_attention', exactly(true)],
+  ['voice.listen.attention_max_yaw_deg', atMostTheOwners],
+  ['voice.listen.attention_window_ms', atMostTheOwners],
 ]);
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
@@ -110,14 +125,21 @@ export function remoteRefusal(key: string[], value: unknown, config: Config): st
   if (PERMISSIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change its own permissions`;
   if (CONNECTIONS.some((pattern) => covers(pattern, dotted))) return `${named} is changed in the config file only, over SSH: remote control cannot change what the robot is connected to`;
   const privateSide = [...PRIVATE_SIDE].find(([switchKey]) => covers(switchKey, dotted));
-  if (privateSide && (privateSide[0] !== dotted || privateSide[1] !== value)) {
-    return `${named} is changed in the config file only, over SSH: remote control may only turn it to ${String(privateSide[1])}, never widen what the robot hears or sends`;
+  if (privateSide && (privateSide[0] !== dotted || !privateSide[1].allows(value, valueAt(config, key)))) {
+    return `${named} is changed in the config file only, over SSH: remote control may only turn it ${privateSide[1].said}, never widen what the robot hears or sends`;
   }
   if ([...PERMISSIONS, ...CONNECTIONS, ...PRIVATE_SIDE.keys()].some((pattern) => holds(pattern, dotted))) {
     return `${named} cannot be set as a whole remotely: it holds keys changed in the config file only; set the keys below it one by one`;
   }
   const allowed = [...REMOTE_EDITABLE, ...config.remote.editable].some((pattern) => matches(pattern, dotted));
   return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
+}
+
+/** The config's value at a key (undefined where there is none). */
+function valueAt(config: Config, key: string[]): unknown {
+  let node: unknown = config;
+  for (const part of key) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  return node;
 }
 
 /** Every leaf of a patch with its key: {camera: {fps: 10}} -> [[['camera', 'fps'], 10]]. Arrays are leaves. */

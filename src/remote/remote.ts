@@ -12,6 +12,9 @@ import type { ConversationPayload, EmotionPayload } from './payloads.js';
 import { RobotReport, round, roundAll } from './report.js';
 import { topicsFor, type Topics } from './topics.js';
 
+/** CONNACK codes that mean the login (MQTT 3.1.1: 4, 5; MQTT 5: bad user name or password, not authorized, bad authentication method). */
+const LOGIN_REFUSALS = new Set([4, 5, 0x86, 0x87, 0x8c]);
+
 /** Who asked, in commands' bus events and logs; the camera echoes it so a snapshot goes back only here. */
 const COMMAND_SOURCE = 'MQTT';
 
@@ -69,9 +72,10 @@ class Remote implements Subsystem {
       client.options.reconnectPeriod = backoffDelay(failures, settings.reconnect);
     });
     client.on('error', (err) => {
-      // mqtt.js words a refused CONNACK so (other reason-coded errors, an oversize packet, are not the login's).
-      const refused = err.message.startsWith('Connection refused: ');
-      const why = refused ? `the broker refused the robot (${err.message.replace(/^Connection refused: /, '')}): check remote.mqtt.username, EMOBOT_MQTT_PASSWORD and the broker's ACL` : err.message;
+      // mqtt.js words a refused CONNACK so (other reason-coded errors, an oversize packet, are not the broker's refusal).
+      const refusal = err.message.startsWith('Connection refused: ') ? err.message.slice('Connection refused: '.length) : undefined;
+      const login = LOGIN_REFUSALS.has((err as { code?: unknown }).code as number);
+      const why = refusal === undefined ? err.message : `the broker refused the robot (${refusal})${login ? ": check remote.mqtt.username, EMOBOT_MQTT_PASSWORD and the broker's ACL" : ''}`;
       ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${why}; retrying, backing off to every ${settings.reconnect.max_delay_ms} ms`);
     });
     client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));

@@ -103,7 +103,7 @@ t.test('the owner widens the list in the file only; remote settings and allowed 
 
 t.test('what the robot is connected to never becomes remote, even inside a section the owner widened', async (t) => {
   const owner = configSchema.parse({ remote: { editable: ['voice.*', 'camera.*', 'vision.*', 'expression.*'] } });
-  for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'camera.source', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
+  for (const key of ['voice.openai_base_url', 'voice.elevenlabs_base_url', 'voice.microphone', 'voice.speaker', 'camera.source', 'vision.detection.detector', 'expression.board', 'vision.model', 'expression.hardware', 'expression.port', 'expression.calibration']) {
     t.match(remoteRefusal(key.split('.'), 1, owner), /cannot change what the robot is connected to/, key);
   }
   t.equal(remoteRefusal(['voice', 'tts', 'voice_id'], 1, owner), undefined, 'the rest of the widened sections stays remote');
@@ -145,6 +145,16 @@ t.test('with voice.* handed out, listening may be turned off and attention requi
   t.match(remoteRefusal(['voice', 'listen', 'require_attention'], 'true', owner), /may only turn it to true/, 'the value itself, not what it reads as');
   t.match(remoteRefusal(['voice', 'listen'], {}, owner), /as a whole/, 'nor the section that holds them');
   t.equal(remoteRefusal(['voice', 'listen', 'end_silence_ms'], 900, owner), undefined, 'the rest of listening stays remote');
+});
+
+t.test('with voice.* handed out, attention may be made stricter remotely, never looser than the owner\'s file', async (t) => {
+  const owner = configSchema.parse({ remote: { editable: ['voice.*'] }, voice: { listen: { attention_max_yaw_deg: 30, attention_window_ms: 4000 } } });
+  t.equal(remoteRefusal(['voice', 'listen', 'attention_max_yaw_deg'], 20, owner), undefined);
+  t.equal(remoteRefusal(['voice', 'listen', 'attention_max_yaw_deg'], 30, owner), undefined, 'the owner\'s own value');
+  t.match(remoteRefusal(['voice', 'listen', 'attention_max_yaw_deg'], 90, owner), /may only turn it down/, 'a face turned away would count as facing');
+  t.match(remoteRefusal(['voice', 'listen', 'attention_window_ms'], 60_000, owner), /may only turn it down/);
+  t.match(remoteRefusal(['voice', 'listen', 'attention_window_ms'], '1000', owner), /may only turn it down/, 'a number, not a string');
+  t.equal(remoteRefusal(['voice', 'listen', 'attention_window_ms'], 1000, owner), undefined);
 });
 
 t.test('an overlay key the owner\'s file no longer allows, or no longer valid, is left out with a warning', async (t) => {
