@@ -54,8 +54,11 @@ class Remote implements Subsystem {
     });
     this.client = client;
     let failures = 0;
+    /** The broker answered and said no: it is not "unreachable". */
+    let refused = false;
     client.on('connect', () => {
       failures = 0;
+      refused = false;
       client.options.reconnectPeriod = settings.reconnect.initial_delay_ms;
       ctx.log.info({ url: settings.url, queued: this.outbox.size, droppedWhileOffline: this.outbox.dropped }, `MQTT connected to ${settings.url}`);
       this.outbox.dropped = 0;
@@ -74,11 +77,12 @@ class Remote implements Subsystem {
     client.on('error', (err) => {
       // mqtt.js words a refused CONNACK so (other reason-coded errors, an oversize packet, are not the broker's refusal).
       const refusal = err.message.startsWith('Connection refused: ') ? err.message.slice('Connection refused: '.length) : undefined;
+      refused = refusal !== undefined;
       const login = LOGIN_REFUSALS.has((err as { code?: unknown }).code as number);
       const why = refusal === undefined ? err.message : `the broker refused the robot (${refusal})${login ? ": check remote.mqtt.username, EMOBOT_MQTT_PASSWORD and the broker's ACL" : ''}`;
       ctx.log.warn({ url: settings.url, err: err.message }, `MQTT ${settings.url}: ${why}; retrying, backing off to every ${settings.reconnect.max_delay_ms} ms`);
     });
-    client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} unreachable; queueing up to ${settings.queue_limit} events`));
+    client.on('offline', () => ctx.log.warn({ url: settings.url }, `MQTT broker ${settings.url} ${refused ? 'refused the robot' : 'unreachable'}; queueing up to ${settings.queue_limit} events`));
 
     client.on('message', (topic, payload, packet) => {
       // A retained command is one the broker keeps and hands over again at every (re)subscription:

@@ -130,6 +130,8 @@ t.test('wrong credentials are logged and retried, never a crash: fixed on the br
   const r = setup(broker.url, 'wrong-password');
   await r.instance.start(r.ctx);
   await waitFor(() => /broker refused the robot \((Not authorized|Bad username or password)\): check remote\.mqtt\.username.*; retrying/i.test(r.logs().join('\n')), 'the refusal to be logged');
+  await waitFor(() => /refused the robot; queueing/.test(r.logs().join('\n')), 'the outage said to be a refusal');
+  t.notMatch(r.logs().join('\n'), /unreachable/, 'not "unreachable": the broker answered');
   broker.setPassword(MQTT_USER, 'wrong-password');
   await waitFor(() => /MQTT connected/.test(r.logs().join('\n')), 'a connection once the broker takes the password', 10_000);
   await r.instance.stop();
