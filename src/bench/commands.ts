@@ -49,7 +49,6 @@ const CONDITIONS: { name: string; noise: { kind: Noise; snrDb: number }; roomS?:
   { name: 'music (plucked chords), 10 dB SNR', noise: { kind: 'chords', snrDb: 10 } },
   // The same without voice.listen.command_noise_suppression: what RNNoise adds.
   { name: 'music (plucked chords), 10 dB SNR, without noise suppression', noise: { kind: 'chords', snrDb: 10 }, unsuppressed: true },
-  { name: 'pink noise, 10 dB SNR, without noise suppression', noise: { kind: 'pink', snrDb: 10 }, unsuppressed: true },
   { name: 'babble, 10 dB SNR', noise: { kind: 'babble', snrDb: 10 } },
   { name: 'babble, 10 dB SNR, within 8 s of it', noise: { kind: 'babble', snrDb: 10 }, roomS: 4 },
   // The utterance still going on when the command has been said: it is looked at as it grows.
