@@ -73,7 +73,7 @@ export class NoiseSuppressor {
   /**
    * An utterance (16-bit mono PCM at 16 kHz) with the noise taken out, as long as it came and in
    * step with it: RNNoise's 10 ms of delay is taken off, and the last part frame is padded through.
-   * Each utterance starts RNNoise afresh, so one room's noise does not colour the next.
+   * Each call (a piece the decoder hears) starts RNNoise afresh, so one room's noise does not colour the next.
    */
   denoise(pcm: Int16Array): Int16Array {
     const { rnnoise } = this;
