@@ -54,6 +54,11 @@ def parse_args():
                                          "so its answers are for the very images the student sees")
     p.add_argument("--teacher-weight", type=float, default=0.3,
                    help="target = w * teacher's probabilities + (1 - w) * the target without a teacher")
+    p.add_argument("--class-weighting", choices=["sample", "per-class"], default="sample",
+                   help="sample: each sample weighted by its target's class weights (sqrt inverse frequency of "
+                        "the FER-2013 labels); per-class: each class's term of the cross-entropy weighted by its "
+                        "own weight (sqrt inverse share of the training targets), so a rare emotion that a crowd "
+                        "gives only part of its votes still counts in full")
     p.add_argument("--mixup", type=float, default=0.0,
                    help="mixup's alpha: each batch blended with a shuffle of itself, images and targets alike, "
                         "by a weight drawn from Beta(alpha, alpha); 0 = off")
@@ -231,10 +236,14 @@ def main():
     train_x, train_y = torch.from_numpy(train_x[kept].copy()), torch.from_numpy(train_y[kept].astype(np.int64))
     val_x, val_y = torch.from_numpy(val_x[keep_val].copy()), torch.from_numpy(val_y[keep_val].astype(np.int64))
 
-    counts = torch.bincount(train_y, minlength=len(LABELS)).float()
     # sqrt inverse frequency: helps disgust (1.5% of train) without sacrificing the majority classes.
+    # Soft targets (FER+) spread a rare emotion's images over several classes, so per-class weighting
+    # takes the frequencies from the targets themselves rather than from FER-2013's hard labels.
+    counts = train_soft.sum(dim=0) if args.class_weighting == "per-class" else \
+        torch.bincount(train_y, minlength=len(LABELS)).float()
     class_weights = (counts.max() / counts).sqrt()
     class_weights = class_weights / class_weights.mean()
+    print(f"class weights ({args.class_weighting}): " + ", ".join(f"{l} {w:.2f}" for l, w in zip(LABELS, class_weights.tolist())))
 
     teacher_net = None
     if args.teacher_net:
@@ -283,11 +292,16 @@ def main():
     ], lr=args.lr, momentum=0.9, nesterov=True)
 
     def criterion(logits, soft):
-        """Cross-entropy against soft targets with label smoothing, each sample weighted by its
-        targets' class weights (for a one-hot target, its class's weight). Unlike PyTorch's weighted
-        cross-entropy, the smoothing term is weighted by the sample's weight too, not per class."""
+        """Cross-entropy against soft targets with label smoothing. "sample": each sample weighted by
+        its targets' class weights (for a one-hot target, its class's weight); unlike PyTorch's weighted
+        cross-entropy, the smoothing term is weighted by the sample's weight too, not per class.
+        "per-class": each class's term weighted by that class's weight, normalised by the batch's total
+        target weight (PyTorch's weighted cross-entropy, for soft targets)."""
         smoothed = soft * (1 - args.label_smoothing) + args.label_smoothing / len(LABELS)
-        per_sample = -(smoothed * F.log_softmax(logits, dim=1)).sum(dim=1)
+        log_p = F.log_softmax(logits, dim=1)
+        if args.class_weighting == "per-class":
+            return -(smoothed * class_weights * log_p).sum() / (smoothed @ class_weights).sum()
+        per_sample = -(smoothed * log_p).sum(dim=1)
         sample_weight = soft @ class_weights
         return (per_sample * sample_weight).sum() / sample_weight.sum()
 
