@@ -4,6 +4,8 @@ import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
+import { containerProblem } from './containers.js';
+import { checkGstreamerPipeline } from './gstreamer.js';
 import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
 
 export interface FrameSource {
@@ -74,11 +76,21 @@ function openImageFolder(device: string, folder: string, config: CameraConfig): 
   };
 }
 
+/** The files a source plays: a video file, or a GStreamer pipeline's `filesrc location=`s. */
+function filesToPlay(spec: SourceSpec): string[] {
+  if (spec.api === opencv().CAP_GSTREAMER) return checkGstreamerPipeline(spec.target as string).files;
+  return spec.live ? [] : [spec.target as string];
+}
+
 export function openSource(config: CameraConfig): FrameSource {
   const cv = opencv();
   const spec = describeSource(config.source);
   if (spec.folder) return openImageFolder(spec.device, spec.target as string, config);
-  if (!spec.live && !statSync(spec.target as string, { throwIfNoEntry: false })) throw new CameraOpenError(spec.device, 'no such file');
+  for (const file of filesToPlay(spec)) {
+    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new CameraOpenError(spec.device, spec.live ? `no such file ${file}` : 'no such file');
+    const problem = containerProblem(file);
+    if (problem) throw new CameraOpenError(spec.device, spec.live ? `${file} is ${problem}` : `it is ${problem}`);
+  }
   let capture: VideoCapture;
   try {
     capture = spec.api === undefined ? new cv.VideoCapture(spec.target) : new cv.VideoCapture(spec.target, spec.api);

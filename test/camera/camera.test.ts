@@ -1,10 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { camera } from '../../src/camera/camera.js';
 import type { CameraState } from '../../src/camera/types.js';
 import { configSchema } from '../../src/config/schema.js';
+import { opencv } from '../../src/runtime/opencv.js';
 import { subsystemContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -56,6 +59,45 @@ t.test('a file that is not a video is reported with its name', async (t) => {
   await waitFor(() => cam.states.length >= 1, 'an attempt');
   await cam.instance.stop();
   t.match(cam.states[0], { state: 'reconnecting', error: new RegExp(`${garbage}`) });
+});
+
+t.test('a playlist named like a video is refused before a demuxer sees it: no URL is fetched, nothing of it is told', async (t) => {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const playlist = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cam-')), 'holiday.mp4');
+  writeFileSync(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:${port}/secret.ts\n#EXT-X-ENDLIST\n`);
+  for (const source of [playlist, `filesrc location=${playlist} ! decodebin ! videoconvert ! appsink`]) {
+    const cam = run({ source, reconnect: { initial_delay_ms: 20, max_delay_ms: 20 } });
+    await cam.instance.start(cam.ctx);
+    await waitFor(() => cam.states.length >= 1, 'an attempt');
+    await cam.instance.stop();
+    const error = (cam.states[0] as { error?: string }).error ?? '';
+    t.match(cam.states[0], { state: 'reconnecting' });
+    t.match(error, new RegExp(`${playlist}.* not a video file the robot plays \\(MP4/MOV, `), source);
+    t.notMatch(error, /EXTM3U|127\.0\.0\.1/, 'the error carries none of the file');
+    t.same(cam.frames, []);
+  }
+  t.same(requests, [], 'nothing was fetched');
+});
+
+t.test('a video OpenCV wrote (Motion JPEG in AVI) plays as a file source', async (t) => {
+  const cv = opencv();
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'emobot-cam-')), 'clip.avi');
+  const writer = new cv.VideoWriter(file, cv.VideoWriter.fourcc('MJPG'), 30, new cv.Size(160, 120));
+  for (let i = 0; i < 10; i++) writer.write(new cv.Mat(120, 160, cv.CV_8UC3, [i * 20, 80, 160]));
+  writer.release();
+  const cam = run({ source: file, loop_video: false });
+  await cam.instance.start(cam.ctx);
+  await waitFor(() => cam.states.some((s) => s.state === 'ended'), 'the end of the clip');
+  await cam.instance.stop();
+  t.match(cam.states[0], { state: 'open', device: `video file ${file}`, width: 160, height: 120 });
+  t.equal(cam.frames.length, 10);
 });
 
 t.test('with loop_video off the file plays once, then the camera reports it ended', async (t) => {
