@@ -135,6 +135,20 @@ export function remoteRefusal(key: string[], value: unknown, config: Config): st
   return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
 }
 
+/** Why remote control may not drop its change at `key` (only a key's name can be wrong). */
+function dropRefusal(key: string[]): string | undefined {
+  return key.some((part) => PROTOTYPE_KEYS.has(part)) ? 'not a config key' : undefined;
+}
+
+/** The overlay without `key` and what is below it; sections left empty go too. */
+function without(overlay: Record<string, unknown>, key: string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [leafKey, value] of leaves(overlay)) {
+    if (!key.every((part, i) => leafKey[i] === part)) setIn(kept, leafKey, value);
+  }
+  return kept;
+}
+
 /** The config's value at a key (undefined where there is none). */
 function valueAt(config: Config, key: string[]): unknown {
   let node: unknown = config;
@@ -235,7 +249,9 @@ function validate(merged: Record<string, unknown>, check: (config: Config) => Fi
 
 /**
  * Applies a remote patch: every key must be remotely changeable and the result valid, or nothing is
- * written (a ConfigError names the first key at fault). The overlay is written to a temporary file and
+ * written (a ConfigError names the first key at fault). A key set to null drops remote control's
+ * change there (a section: all of them below it), so the owner's file decides again; this is how a
+ * privacy switch turned remotely, such as `voice.mode: offline`, is turned back. The overlay is written to a temporary file and
  * renamed, so a reader never sees half of it. The owner's file is never touched.
  */
 export function patchOverlay(
@@ -246,7 +262,8 @@ export function patchOverlay(
 ): Overlaid {
   const patchLeaves = leaves(patch);
   const refused: ConfigIssue[] = patchLeaves.flatMap(([key, value]) => {
-    const refusal = remoteRefusal(key, value, owner);
+    // null drops remote control's own change, back to the owner's file: never further than the file.
+    const refusal = value === null ? dropRefusal(key) : remoteRefusal(key, value, owner);
     return refusal ? [{ key: key.map((k) => excerpt(k, 40)).join('.'), message: refusal }] : [];
   });
   if (refused.length) throw new ConfigError(overlayFile, refused);
@@ -258,7 +275,10 @@ export function patchOverlay(
   } catch {
     kept = {};
   }
-  for (const [key, value] of patchLeaves) setIn(kept, key, value);
+  for (const [key, value] of patchLeaves) {
+    if (value === null) kept = without(kept, key);
+    else setIn(kept, key, value);
+  }
   const merged = structuredClone(owner) as Record<string, unknown>;
   for (const [key, value] of leaves(kept)) setIn(merged, key, value);
   const config = validate(merged, check);
@@ -266,7 +286,7 @@ export function patchOverlay(
   mkdirSync(path.dirname(overlayFile), { recursive: true, mode: 0o750 });
   const temp = `${overlayFile}.${process.pid}.tmp`;
   const doc = new Document(kept);
-  doc.commentBefore = " Made by remote control (MQTT config/set), over the owner's config file.\n Delete it and reload (systemctl reload emobot) to drop them.";
+  doc.commentBefore = " Made by remote control (MQTT config/set), over the owner's config file.\n Drop one with config/set {key: null}, or delete the file and reload (systemctl reload emobot) to drop them all.";
   const text = doc.toString();
   if (Buffer.byteLength(text) > OVERLAY_MAX_BYTES) throw new ConfigError(overlayFile, [{ key: '', message: `remote changes would exceed ${OVERLAY_MAX_BYTES} bytes; make larger changes in the config file` }]);
   writeFileSync(temp, text, { mode: 0o640 });

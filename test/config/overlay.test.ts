@@ -136,6 +136,22 @@ t.test('with voice.* handed out, remote control may turn the voice offline but n
   t.match(remoteRefusal(['voice', 'mode'], 'offline', configSchema.parse({})), /config file only/, 'still only where the owner handed it out');
 });
 
+t.test('null drops remote control\'s change at a key, so the owner\'s file decides again: how offline is turned back', async (t) => {
+  const { file, overlay } = setup('remote:\n  editable: [voice.*]\nvoice:\n  mode: cloud\n');
+  patchRemoteConfig(file, overlay, { voice: { mode: 'offline', llm: { persona: 'a calm robot' } }, expression: { pose_hold_ms: 4000 } });
+  const back = patchRemoteConfig(file, overlay, { voice: { mode: null } });
+  t.equal(back.config.voice.mode, 'cloud', 'the owner\'s file says cloud');
+  t.same([...(back.overlaid ?? [])].sort(), ['expression.pose_hold_ms', 'voice.llm.persona'], 'the other remote changes stay');
+  t.notMatch(readFileSync(overlay, 'utf8'), /mode/);
+  t.equal(loadConfigFile(file, overlay).config.voice.mode, 'cloud', 'and across a restart');
+  const section = patchRemoteConfig(file, overlay, { voice: null });
+  t.same(section.overlaid, ['expression.pose_hold_ms'], 'a section drops every remote change below it');
+  t.equal(section.config.voice.llm.persona, configSchema.parse({}).voice.llm.persona);
+  t.match(refusal(file, overlay, { voice: { mode: 'cloud' } }), [{ key: 'voice.mode', message: /may only turn it to offline/ }], 'setting it is still refused');
+  t.match(refusal(file, overlay, { voice: { constructor: null } }), [{ key: 'voice.constructor', message: 'not a config key' }]);
+  t.equal(patchRemoteConfig(file, overlay, { vision: { model: null } }).config.vision.model, configSchema.parse({}).vision.model, 'a key the overlay cannot hold: nothing to drop, nothing changes');
+});
+
 t.test('with voice.* handed out, listening may be turned off and attention required, never the other way', async (t) => {
   const owner = configSchema.parse({ remote: { editable: ['voice.*'] } });
   t.equal(remoteRefusal(['voice', 'listen', 'enabled'], false, owner), undefined);
