@@ -49,6 +49,8 @@ export interface MixScore {
   missedUnder: Partial<Record<Noise, number>>;
   /** Detected utterances in the speech mix that overlap no true one. */
   spuriousInSpeechMix: number;
+  /** True utterances with more than one detected onset inside: one person's words cut in two. */
+  cutInTwo: number;
   /** Frame level, from the detector's own per-frame verdict. */
   speechFramePrecision: number;
   speechFrameRecall: number;
@@ -323,12 +325,14 @@ function scored(mix: Labelled, found: Detected): MixScore {
   }
   // Found: an onset inside the utterance (a recording's leading silence allowed for), so one long
   // detection over several utterances finds only the first.
-  const missed = mix.utterances.filter((u) => !found.segments.some((s) => s.startMs >= u.startMs - 300 && s.startMs < u.endMs));
+  const onsetsInside = (u: { startMs: number; endMs: number }) => found.segments.filter((s) => s.startMs >= u.startMs - 300 && s.startMs < u.endMs).length;
+  const missed = mix.utterances.filter((u) => onsetsInside(u) === 0);
   return {
     utterancesFound: mix.utterances.length - missed.length,
     utterances: mix.utterances.length,
     missedUnder: Object.fromEntries(NOISES.map((n) => [n, missed.filter((u) => u.under === n).length]).filter(([, count]) => count)),
     spuriousInSpeechMix: found.segments.filter((s) => !mix.utterances.some((u) => overlaps(s, u))).length,
+    cutInTwo: mix.utterances.filter((u) => onsetsInside(u) > 1).length,
     speechFramePrecision: round(truePositive / Math.max(1, heard), 3),
     speechFrameRecall: round(truePositive / Math.max(1, said), 3),
   };

@@ -333,6 +333,12 @@ export const voiceSchema = z.strictObject({
       end_silence_ms: milliseconds.min(100).max(5000).default(700),
       preroll_ms: milliseconds.max(2000).default(300),
       max_utterance_ms: milliseconds.min(1000).max(60_000).default(15_000),
+      /**
+       * Where the room talks on (a TV, people not talking to the robot), a voice this many dB louder
+       * than it starts an utterance of its own, and ends with that voice: the person near the robot
+       * stands out of the room's talk. 0: utterances run on for as long as anyone talks.
+       */
+      nearer_voice_db: z.number().min(0).max(30).default(8),
       /** While the robot talks, the bar is raised this much so its own voice is not heard as the person's. */
       barge_in_ratio: z.number().min(1).max(50).default(4),
       /** Talking over the robot stops it (and the reply being prepared). */

@@ -17,6 +17,11 @@ export interface VadSettings {
    * it ends (a command said while the room talks on); none when left out.
    */
   progress_ms?: number;
+  /**
+   * A voice this many dB louder than the utterance so far starts an utterance of its own (0: never):
+   * where the room talks on (a TV, people), the person speaking to the robot, nearer, stands out of it.
+   */
+  nearer_voice_db?: number;
 }
 
 /**
@@ -245,6 +250,10 @@ export class VoiceActivityDetector {
   private speechFrames = 0;
   private elapsedMs = 0;
   private onsetMs = 0;
+  /** Each frame's power (mean square) since the onset, for a nearer voice. */
+  private powers: number[] = [];
+  /** In an utterance a nearer voice started: the room's power under it, which does not keep it going. */
+  private roomPower: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -291,13 +300,12 @@ export class VoiceActivityDetector {
         this.onDetectorError(err);
         verdict = { starts: false, continues: false };
       }
-      const event = this.frame(frame, verdict);
-      if (event) events.push(event);
+      events.push(...this.frame(frame, samples, verdict, boost));
     }
     return events;
   }
 
-  private frame(frame: Buffer, verdict: FrameVerdict): VadEvent | undefined {
+  private frame(frame: Buffer, samples: Int16Array, verdict: FrameVerdict, boost: number): VadEvent[] {
     const { min_speech_ms, end_silence_ms, preroll_ms, max_utterance_ms, progress_ms } = this.settings;
     const ms = this.frameMs;
     if (!this.speech) {
@@ -306,34 +314,87 @@ export class VoiceActivityDetector {
       if (this.preroll.length > Math.ceil(preroll_ms / ms) + Math.ceil(min_speech_ms / ms)) this.preroll.shift();
       if (!verdict.starts) {
         this.loudRun = 0;
-        return undefined;
+        return [];
       }
       this.loudRun++;
-      if (this.loudRun * ms < min_speech_ms) return undefined;
+      if (this.loudRun * ms < min_speech_ms) return [];
       this.speech = [...this.preroll];
       this.preroll = [];
       this.speechFrames = this.loudRun;
       this.quietRun = 0;
+      this.powers = [];
+      this.roomPower = undefined;
       this.onsetMs = Math.round(this.elapsedMs - this.loudRun * ms);
-      return { type: 'onset', atMs: this.onsetMs };
+      return [{ type: 'onset', atMs: this.onsetMs }];
     }
     this.speech.push(frame);
     this.speechFrames++;
-    this.quietRun = verdict.continues ? 0 : this.quietRun + 1;
+    const power = rms(samples) ** 2;
+    this.powers.push(verdict.continues ? power : 0);
+    // Under a nearer voice the room's own speech goes on: only the voice keeps the utterance going.
+    const continues = verdict.continues && (this.roomPower === undefined || power >= this.roomPower * NEARER_VOICE_STAYS);
+    this.quietRun = continues ? 0 : this.quietRun + 1;
+    // Not while the robot talks: its own voice rising from the speaker is not a nearer person.
+    if (boost === 1 && this.quietRun === 0) {
+      const split = this.nearerVoice();
+      if (split) return split;
+    }
     if (this.quietRun * ms < end_silence_ms && this.speechFrames * ms < max_utterance_ms) {
-      if (!progress_ms || this.speechFrames % Math.max(1, Math.round(progress_ms / ms))) return undefined;
+      if (!progress_ms || this.speechFrames % Math.max(1, Math.round(progress_ms / ms))) return [];
       const soFar = Buffer.concat(this.speech);
-      return { type: 'speech-so-far', pcm: soFar, durationMs: this.msOf(soFar), startMs: this.onsetMs, atMs: Math.round(this.elapsedMs) };
+      return [{ type: 'speech-so-far', pcm: soFar, durationMs: this.msOf(soFar), startMs: this.onsetMs, atMs: Math.round(this.elapsedMs) }];
     }
     const pcm = Buffer.concat(this.speech);
     this.speech = undefined;
     this.loudRun = 0;
-    return { type: 'utterance', pcm, durationMs: this.msOf(pcm), startMs: this.onsetMs, endMs: Math.round(this.elapsedMs - this.quietRun * ms) };
+    return [{ type: 'utterance', pcm, durationMs: this.msOf(pcm), startMs: this.onsetMs, endMs: Math.round(this.elapsedMs - this.quietRun * ms) }];
+  }
+
+  /**
+   * Ends the utterance before a voice `nearer_voice_db` louder than it has been (NEARER_VOICE_MS of
+   * speech, against up to NEARER_ROOM_MS before), and starts one at that voice, pre-roll and all.
+   */
+  private nearerVoice(): VadEvent[] | undefined {
+    const riseDb = this.settings.nearer_voice_db;
+    const voiceFrames = Math.round(NEARER_VOICE_MS / this.frameMs);
+    const roomFrames = Math.round(NEARER_ROOM_MS / this.frameMs);
+    if (!riseDb || this.powers.length < voiceFrames + roomFrames / 2) return undefined;
+    const voice = this.powers.slice(-voiceFrames);
+    if (voice.some((p) => p === 0)) return undefined;
+    // The room is what was heard as speech before it; pauses in one person's speech are not its level.
+    const room = this.powers.slice(-voiceFrames - roomFrames, -voiceFrames).filter((p) => p > 0);
+    if (room.length < roomFrames / 2) return undefined;
+    const roomPower = mean(room);
+    const bar = roomPower * 10 ** (riseDb / 10);
+    if (mean(voice) < bar || voice.filter((p) => p >= bar).length < voiceFrames / 2) return undefined;
+    // A few loud frames lift the mean over the bar: the voice starts at the first frame above it.
+    const voiceStart = voiceFrames - voice.findIndex((p) => p >= bar);
+    const speech = this.speech!;
+    const prerollFrames = Math.ceil(this.settings.preroll_ms / this.frameMs);
+    const before = Buffer.concat(speech.slice(0, -voiceStart));
+    const startMs = Math.round(this.elapsedMs - voiceStart * this.frameMs);
+    this.speech = speech.slice(-voiceStart - prerollFrames);
+    this.speechFrames = voiceStart;
+    this.powers = voice.slice(-voiceStart);
+    this.roomPower = roomPower;
+    const ended: VadEvent = { type: 'utterance', pcm: before, durationMs: this.msOf(before), startMs: this.onsetMs, endMs: startMs };
+    this.onsetMs = startMs;
+    return [ended, { type: 'onset', atMs: startMs }];
   }
 
   private msOf(pcm: Buffer): number {
     return (pcm.length / 2 / this.settings.sampleRate) * 1000;
   }
+}
+
+/** How long a nearer voice must stand out, and against how much of the utterance before it. */
+const NEARER_VOICE_MS = 320;
+const NEARER_ROOM_MS = 3000;
+/** A frame of a nearer voice's utterance keeps it going only this far (power) above the room under it. */
+const NEARER_VOICE_STAYS = 10 ** (3 / 10);
+
+function mean(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 }
 
 function zeros(): ort.Tensor {

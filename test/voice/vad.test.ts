@@ -184,3 +184,49 @@ t.test('progress_ms: while an utterance goes on, its audio so far comes every pr
   t.ok(soFar.every((e, i) => i === 0 || e.atMs - soFar[i - 1]!.atMs === 500), 'every 500 ms of audio');
   t.ok(soFar.every((e) => utterance.pcm.subarray(0, e.pcm.length).equals(e.pcm) && e.durationMs === msOf(e.pcm)), "each the utterance's first part");
 });
+
+/** Speech wherever there is sound: what a scripted room of talk at set levels needs. */
+const anySound = (): SpeechDetector => ({
+  name: 'any-sound',
+  frameSamples: 512,
+  release: async () => {},
+  judge: (frame) => {
+    const loud = rms(frame) > 50;
+    return { starts: loud, continues: loud };
+  },
+});
+/** Talk at a steady level (hiss at `amplitude`); 32 ms frames, so whole frames of it. */
+const talk = (frames: number, amplitude: number, seed = 11) => noise(frames * 32, amplitude, seed);
+const quiet = (frames: number) => Buffer.alloc(frames * 512 * 2);
+const ROOM = 300;
+/** The room's talk for 96 frames (3072 ms), then a voice 10 dB above it for 47 frames (1504 ms), then the room on for 64, then silence. */
+const roomThenNearer = (rise = 10 ** (10 / 20)) => Buffer.concat([talk(96, ROOM), talk(47, ROOM * rise, 12), talk(64, ROOM, 13), quiet(40)]);
+const utterances = (events: VadEvent[]) => events.filter((e): e is Extract<VadEvent, { type: 'utterance' }> => e.type === 'utterance');
+
+t.test('nearer_voice_db: a voice that much above the room talk ends the utterance before it and starts its own, which ends when the voice does', async (t) => {
+  const events = await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), roomThenNearer());
+  t.same(events.map((e) => e.type).slice(0, 4), ['onset', 'utterance', 'onset', 'utterance']);
+  const [room, voice] = utterances(events);
+  t.same([room!.startMs, room!.endMs], [0, 3072], 'the room talk up to the voice');
+  t.equal(events[2]!.type === 'onset' && events[2]!.atMs, 3072, 'the onset where the voice starts');
+  t.same([voice!.startMs, voice!.endMs], [3072, 3072 + 1504], 'the voice alone, though the room talks on');
+  // Pre-roll (10 frames), the voice (47), and the quiet run that ended it (19 frames reach end_silence_ms).
+  t.equal(voice!.durationMs, (10 + 47 + 19) * 32, 'its audio: pre-roll, the voice and the quiet run after it');
+});
+
+t.test('nearer_voice_db: no split while the robot talks, when off, for a voice 6 dB above the room, or for a knock', async (t) => {
+  const whole = (events: VadEvent[]) => events.map((e) => (e.type === 'utterance' ? `${e.startMs}-${e.endMs}` : e.type));
+  const all = ['onset', `0-${(96 + 47 + 64) * 32}`];
+  t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), roomThenNearer(), 4)), all, 'boost: its own voice rising from the speaker');
+  t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 0 }, anySound()), roomThenNearer())), all, 'nearer_voice_db: 0');
+  t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), roomThenNearer(2))), all, '+6 dB');
+  const knock = Buffer.concat([talk(96, ROOM), talk(1, ROOM * 10, 12), talk(110, ROOM, 13), quiet(40)]);
+  t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), knock)), all, 'a knock on the table, 20 dB up for one frame');
+});
+
+t.test("nearer_voice_db: one person's pauses are not the room's level, so a voice 6 dB above their talk is still theirs", async (t) => {
+  // Talk 11 frames (352 ms), pause 5 (160 ms, shorter than end_silence_ms): with the pauses counted the level would be 2.6 dB lower.
+  const withPauses = Buffer.concat(Array.from({ length: 8 }, (_, i) => Buffer.concat([talk(11, ROOM, 20 + i), quiet(5)])));
+  const events = await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 5 }, anySound()), Buffer.concat([withPauses, talk(20, ROOM * 1.6, 30), quiet(40)]));
+  t.same(events.map((e) => e.type), ['onset', 'utterance']);
+});
