@@ -338,7 +338,7 @@ export const voiceSchema = z.strictObject({
        * than it starts an utterance of its own, and ends with that voice: the person near the robot
        * stands out of the room's talk. 0: utterances run on for as long as anyone talks.
        */
-      nearer_voice_db: z.number().min(0).max(30).default(8),
+      nearer_voice_db: z.number().min(0).max(30).default(0),
       /** While the robot talks, the bar is raised this much so its own voice is not heard as the person's. */
       barge_in_ratio: z.number().min(1).max(50).default(4),
       /** Talking over the robot stops it (and the reply being prepared). */

@@ -330,11 +330,12 @@ export class VoiceActivityDetector {
     this.speech.push(frame);
     this.speechFrames++;
     const power = rms(samples) ** 2;
-    this.powers.push(verdict.continues ? power : 0);
+    // The robot's own voice is neither the room nor a nearer person: its frames count as pauses.
+    this.powers.push(verdict.continues && boost === 1 ? power : 0);
     // Under a nearer voice the room's own speech goes on: only the voice keeps the utterance going.
     const continues = verdict.continues && (this.roomPower === undefined || power >= this.roomPower * NEARER_VOICE_STAYS);
     this.quietRun = continues ? 0 : this.quietRun + 1;
-    // Not while the robot talks: its own voice rising from the speaker is not a nearer person.
+    // Not while the robot talks, nor in the NEARER_VOICE_MS after: its own voice rising from the speaker is not a nearer person.
     if (boost === 1 && this.quietRun === 0) {
       const split = this.nearerVoice();
       if (split) return split;

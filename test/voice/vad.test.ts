@@ -214,12 +214,16 @@ t.test('nearer_voice_db: a voice that much above the room talk ends the utteranc
   t.equal(voice!.durationMs, (10 + 47 + 19) * 32, 'its audio: pre-roll, the voice and the quiet run after it');
 });
 
-t.test('nearer_voice_db: no split while the robot talks, when off, for a voice 6 dB above the room, or for a knock', async (t) => {
+t.test('nearer_voice_db: no split while the robot talks or just after, when off, for a voice 6 dB above the room, or for a knock', async (t) => {
   const whole = (events: VadEvent[]) => events.map((e) => (e.type === 'utterance' ? `${e.startMs}-${e.endMs}` : e.type));
   const all = ['onset', `0-${(96 + 47 + 64) * 32}`];
   t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), roomThenNearer(), 4)), all, 'boost: its own voice rising from the speaker');
   t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 0 }, anySound()), roomThenNearer())), all, 'nearer_voice_db: 0');
   t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), roomThenNearer(2))), all, '+6 dB');
+  // The robot says "Yes?" (352 ms, boost) over the room's talk: once it stops, its words are not a nearer voice either.
+  const vad = new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound());
+  const spoken = [...(await feed(vad, talk(96, ROOM))), ...(await feed(vad, talk(11, ROOM * 10 ** (10 / 20), 12), 4)), ...(await feed(vad, Buffer.concat([talk(100, ROOM, 13), quiet(40)])))];
+  t.same(whole(spoken), ['onset', `0-${(96 + 11 + 100) * 32}`], "the robot's own short reply");
   const knock = Buffer.concat([talk(96, ROOM), talk(1, ROOM * 10, 12), talk(110, ROOM, 13), quiet(40)]);
   t.same(whole(await feed(new VoiceActivityDetector({ ...settings, nearer_voice_db: 8 }, anySound()), knock)), all, 'a knock on the table, 20 dB up for one frame');
 });
