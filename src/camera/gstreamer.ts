@@ -8,8 +8,8 @@ import { excerpt } from '../runtime/errors.js';
 const SOURCES = new Set(['v4l2src', 'libcamerasrc', 'nvarguscamerasrc', 'nvv4l2camerasrc', 'videotestsrc', 'filesrc']);
 const CONVERTERS = new Set([
   'videoconvert', 'videoscale', 'videorate', 'videoflip', 'videocrop', 'videobalance', 'v4l2convert', 'nvvidconv', 'queue',
-  'jpegdec', 'nvjpegdec', 'v4l2jpegdec', 'jpegparse', 'decodebin', 'qtdemux', 'matroskademux', 'h264parse', 'h265parse',
-  'avdec_h264', 'avdec_h265', 'v4l2h264dec', 'nvv4l2decoder',
+  'jpegdec', 'nvjpegdec', 'v4l2jpegdec', 'jpegparse', 'decodebin', 'qtdemux', 'matroskademux', 'avidemux', 'tsdemux', 'h264parse', 'h265parse',
+  'avdec_h264', 'avdec_h265', 'v4l2h264dec', 'nvv4l2decoder', 'oggdemux', 'theoradec',
 ]);
 const SINK = 'appsink';
 
@@ -34,12 +34,18 @@ export interface PipelineCheck {
   problem?: string;
   /** `filesrc location=` values: the caller checks them like any other file the config names. */
   files: string[];
+  /**
+   * The element right after `filesrc`, which reads the file: the caller checks that it is the
+   * demuxer of the file's container, since `decodebin` picks one from the content, SDP's among them.
+   */
+  fileReader?: string;
 }
 
 export function checkGstreamerPipeline(pipeline: string): PipelineCheck {
   const files: string[] = [];
   const segments = pipeline.split('!').map((s) => s.trim());
   const refuse = (problem: string): PipelineCheck => ({ problem, files });
+  const fileReader = segments[0]!.split(/\s+/)[0] === 'filesrc' ? segments[1]?.split(/\s+/)[0] : undefined;
   if (segments.some((s) => s === '')) return refuse('an empty element between "!"');
   if (segments.length < 2) return refuse('a pipeline needs a source and appsink');
   for (const [index, segment] of segments.entries()) {
@@ -72,5 +78,5 @@ export function checkGstreamerPipeline(pipeline: string): PipelineCheck {
   }
   // Checked last, so that a forbidden element is named first; a pipeline ending in caps has no sink at all.
   if (segments.at(-1)!.split(/\s+/)[0] !== SINK) return refuse('the pipeline must end in appsink, its only sink');
-  return { files };
+  return fileReader === undefined ? { files } : { files, fileReader };
 }

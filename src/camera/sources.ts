@@ -4,7 +4,7 @@ import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
-import { containerProblem } from './containers.js';
+import { openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
 import { checkGstreamerPipeline } from './gstreamer.js';
 import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
 
@@ -76,25 +76,64 @@ function openImageFolder(device: string, folder: string, config: CameraConfig): 
   };
 }
 
-/** The files a source plays: a video file, or a GStreamer pipeline's `filesrc location=`s. */
-function filesToPlay(spec: SourceSpec): string[] {
-  if (spec.api === opencv().CAP_GSTREAMER) return checkGstreamerPipeline(spec.target as string).files;
-  return spec.live ? [] : [spec.target as string];
+/**
+ * A video file, or a GStreamer pipeline's `filesrc location=`, opened and checked (see containers.ts);
+ * what OpenCV then opens names the checked file through its handle, and its demuxer: a plain file
+ * goes to FFmpeg alone (no GStreamer fallback, whose decodebin guesses), a pipeline's file to the
+ * demuxer written after filesrc, which must be its container's.
+ */
+function openChecked(spec: SourceSpec): { target: string | number; api?: number; file?: OpenedVideoFile } {
+  const cv = opencv();
+  if (spec.api === cv.CAP_GSTREAMER) {
+    const pipeline = spec.target as string;
+    const { files, fileReader } = checkGstreamerPipeline(pipeline);
+    const location = files[0];
+    if (location === undefined) return spec;
+    const file = openNamed(spec, location);
+    if (!fileReader || !file.container.gstreamerReaders.includes(fileReader)) {
+      file.close();
+      throw new CameraOpenError(spec.device, `${location} is ${file.container.name}: after filesrc comes its demuxer (${file.container.gstreamerReaders.join(' or ')}), not ${fileReader ?? 'nothing'}`);
+    }
+    return { target: pipeline.replace(`location=${location}`, `location=${file.path}`), api: spec.api, file };
+  }
+  if (spec.live) return spec;
+  const file = openNamed(spec, spec.target as string);
+  return { target: file.path, api: cv.CAP_FFMPEG, file };
 }
+
+function openNamed(spec: SourceSpec, location: string): OpenedVideoFile {
+  try {
+    return openVideoFile(location);
+  } catch (err) {
+    if (!(err instanceof VideoFileError)) throw err;
+    throw new CameraOpenError(spec.device, spec.live ? `${location}: ${err.message}` : err.message);
+  }
+}
+
+/** FFmpeg's options for one open (OpenCV reads them from the environment as it opens): its demuxer named, local files only. */
+function withFfmpegOptions<T>(file: OpenedVideoFile | undefined, open: () => T): T {
+  if (!file) return open();
+  const before = process.env[FFMPEG_OPTIONS];
+  process.env[FFMPEG_OPTIONS] = `input_format;${file.container.ffmpegFormat}|protocol_whitelist;file`;
+  try {
+    return open();
+  } finally {
+    if (before === undefined) delete process.env[FFMPEG_OPTIONS];
+    else process.env[FFMPEG_OPTIONS] = before;
+  }
+}
+const FFMPEG_OPTIONS = 'OPENCV_FFMPEG_CAPTURE_OPTIONS';
 
 export function openSource(config: CameraConfig): FrameSource {
   const cv = opencv();
   const spec = describeSource(config.source);
   if (spec.folder) return openImageFolder(spec.device, spec.target as string, config);
-  for (const file of filesToPlay(spec)) {
-    if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new CameraOpenError(spec.device, spec.live ? `no such file ${file}` : 'no such file');
-    const problem = containerProblem(file);
-    if (problem) throw new CameraOpenError(spec.device, spec.live ? `${file} is ${problem}` : `it is ${problem}`);
-  }
+  const { target, api, file } = openChecked(spec);
   let capture: VideoCapture;
   try {
-    capture = spec.api === undefined ? new cv.VideoCapture(spec.target) : new cv.VideoCapture(spec.target, spec.api);
+    capture = withFfmpegOptions(file, () => (api === undefined ? new cv.VideoCapture(target) : new cv.VideoCapture(target, api)));
   } catch (err) {
+    file?.close();
     throw new CameraOpenError(spec.device, `${asError(err).message} (is it connected, and not in use by another program?)`);
   }
   // A GStreamer pipeline states its own caps; setting properties on it stalls the pipeline.
@@ -120,6 +159,7 @@ export function openSource(config: CameraConfig): FrameSource {
     },
     close() {
       capture.release();
+      file?.close();
     },
   };
 }

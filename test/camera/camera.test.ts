@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -98,6 +99,39 @@ t.test('a video OpenCV wrote (Motion JPEG in AVI) plays as a file source', async
   await cam.instance.stop();
   t.match(cam.states[0], { state: 'open', device: `video file ${file}`, width: 160, height: 120 });
   t.equal(cam.frames.length, 10);
+});
+
+t.test('a file is read by its own container\'s demuxer, named: FFmpeg for a plain file, the one after filesrc in a pipeline', async (t) => {
+  const cv = opencv();
+  const dir = mkdtempSync(path.join(tmpdir(), 'emobot-cam-'));
+  const ogv = path.join(dir, 'clip.ogv');
+  const writer = new cv.VideoWriter(ogv, cv.VideoWriter.fourcc('THEO'), 30, new cv.Size(160, 120));
+  for (let i = 0; i < 10; i++) writer.write(new cv.Mat(120, 160, cv.CV_8UC3, [i * 20, 80, 160]));
+  writer.release();
+  const played = async (source: string) => {
+    const cam = run({ source, loop_video: false, reconnect: { initial_delay_ms: 20, max_delay_ms: 20 } });
+    await cam.instance.start(cam.ctx);
+    await waitFor(() => cam.states.some((s) => s.state === 'ended' || s.state === 'reconnecting'), 'the end of the clip or a refusal');
+    await cam.instance.stop();
+    return { frames: cam.frames.length, states: cam.states as { state: string; error?: string }[] };
+  };
+  t.match(await played(ogv), { frames: 10, states: [{ state: 'open' }] }, 'the file, through FFmpeg');
+  t.match(await played(`filesrc location=${ogv} ! oggdemux ! theoradec ! videoconvert ! appsink`), { frames: 10, states: [{ state: 'open' }] }, 'the pipeline, with its demuxer');
+  const guessed = await played(`filesrc location=${ogv} ! decodebin ! videoconvert ! appsink`);
+  t.match(guessed.states[0], { state: 'reconnecting', error: new RegExp(`${ogv} is Ogg: after filesrc comes its demuxer \\(oggdemux\\), not decodebin`) }, 'decodebin would pick a demuxer from the content');
+  t.match((await played(`filesrc location=${ogv} ! matroskademux ! theoradec ! videoconvert ! appsink`)).states[0], { state: 'reconnecting', error: /is Ogg: after filesrc comes its demuxer \(oggdemux\), not matroskademux/ });
+  // Matroska's first bytes, then an MPEG-TS stream: FFmpeg left to guess would play it as MPEG-TS.
+  const ts = path.join(dir, 'clip.ts');
+  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-frames:v', '10', '-c:v', 'mpeg2video', '-f', 'mpegts', ts]);
+  const disguised = path.join(dir, 'disguised.mkv');
+  writeFileSync(disguised, Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), readFileSync(ts)]));
+  t.match(await played(disguised), { frames: 0, states: [{ state: 'reconnecting' }] }, 'read as the Matroska its first bytes say, it is none');
+  // Matroska's first bytes, then an SDP session (which FFmpeg's probe would take it for): read as Matroska, it is no video.
+  const session = path.join(dir, 'session.mkv');
+  writeFileSync(session, Buffer.from('\x1a\x45\xdf\xa3\nv=0\nc=IN IP4 127.0.0.1\nm=video 5004 RTP/AVP 96\na=rtpmap:96 H264/90000\n', 'latin1'));
+  const refused = await played(session);
+  t.match(refused, { frames: 0, states: [{ state: 'reconnecting' }] });
+  t.notMatch(refused.states[0]!.error, /IN IP4|5004/, 'the error carries none of the file');
 });
 
 t.test('with loop_video off the file plays once, then the camera reports it ended', async (t) => {

@@ -13,8 +13,9 @@ t.test('camera pipelines people use are allowed; filesrc locations are handed ba
   ]) {
     t.same(checkGstreamerPipeline(pipeline), { files: [] }, pipeline);
   }
-  t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! qtdemux ! h264parse ! nvv4l2decoder device=/dev/nvhost-nvdec ! nvvidconv ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'] });
-  t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! decodebin ! videoconvert ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'] });
+  t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! qtdemux ! h264parse ! nvv4l2decoder device=/dev/nvhost-nvdec ! nvvidconv ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'], fileReader: 'qtdemux' });
+  // Allowed here; opening checks the reader against the file's container (sources.ts), and decodebin is none.
+  t.same(checkGstreamerPipeline('filesrc location=/opt/emobot/assets/demo.mp4 ! decodebin ! videoconvert ! appsink'), { files: ['/opt/emobot/assets/demo.mp4'], fileReader: 'decodebin' });
 });
 
 t.test('a pipeline that could send, store or run anything is refused with the reason', async (t) => {
