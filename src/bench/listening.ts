@@ -340,13 +340,13 @@ function scored(mix: Labelled, found: Detected): MixScore {
   };
 }
 
+/** The nearer-voice split as the README suggests it where a TV or people talk on. */
+const NEARER_VOICE_DB = 8;
+
 /**
  * Both speech detectors on the same generated audio: utterances in noise at `snrDb`, and each noise
  * alone for `noiseSeconds`, as loud as the speech and in bursts, which a robot in a living room hears.
  */
-/** The nearer-voice split as the README suggests it where a TV or people talk on. */
-const NEARER_VOICE_DB = 8;
-
 export async function benchListening(options: { snrDb?: number; noiseSeconds?: number } = {}): Promise<ListeningBench> {
   const snrDb = options.snrDb ?? 10;
   const noiseSeconds = options.noiseSeconds ?? 120;
@@ -399,7 +399,7 @@ export async function benchListening(options: { snrDb?: number; noiseSeconds?: n
   }
   const silero = await createSpeechDetector({ ...listen, detector: 'silero' }, RATE);
   try {
-    const nearerVoice = { nearerVoiceDb: NEARER_VOICE_DB, ...scored(mix, await detect(silero, mix.pcm, { ...listen, detector: 'silero', nearer_voice_db: NEARER_VOICE_DB })) };
+    const nearerVoice = { nearerVoiceDb: NEARER_VOICE_DB, ...scored(mix, await detect(silero, mix.pcm, { ...listen, nearer_voice_db: NEARER_VOICE_DB })) };
     return { speechMixSeconds: round(mix.pcm.length / RATE, 1), snrDb, noiseSecondsEach: noiseSeconds, detectors, nearerVoice };
   } finally {
     await silero.release();

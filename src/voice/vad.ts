@@ -329,9 +329,10 @@ export class VoiceActivityDetector {
     }
     this.speech.push(frame);
     this.speechFrames++;
-    const power = rms(samples) ** 2;
+    // Powers are kept only where a nearer voice is looked for (off by default).
+    const power = this.settings.nearer_voice_db ? rms(samples) ** 2 : 0;
     // The robot's own voice is neither the room nor a nearer person: its frames count as pauses.
-    this.powers.push(verdict.continues && boost === 1 ? power : 0);
+    if (this.settings.nearer_voice_db) this.powers.push(verdict.continues && boost === 1 ? power : 0);
     // Under a nearer voice the room's own speech goes on: only the voice keeps the utterance going.
     const continues = verdict.continues && (this.roomPower === undefined || power >= this.roomPower * NEARER_VOICE_STAYS);
     this.quietRun = continues ? 0 : this.quietRun + 1;
