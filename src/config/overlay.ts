@@ -135,9 +135,17 @@ export function remoteRefusal(key: string[], value: unknown, config: Config): st
   return allowed ? undefined : `${named} is changed in the config file only, over SSH (remote control may change: ${REMOTE_EDITABLE.join(', ')}, and what remote.editable adds)`;
 }
 
-/** Why remote control may not drop its change at `key` (only a key's name can be wrong). */
-function dropRefusal(key: string[]): string | undefined {
-  return key.some((part) => PROTOTYPE_KEYS.has(part)) ? 'not a config key' : undefined;
+/**
+ * Why remote control may not drop its change at `key`: only a key's name can be wrong. A key the
+ * schema does not know (a dotted name, `{"voice.mode": null}`) is refused rather than reported done
+ * with nothing dropped.
+ */
+function dropRefusal(key: string[], owner: Config): string | undefined {
+  if (key.some((part) => PROTOTYPE_KEYS.has(part))) return 'not a config key';
+  const probe = structuredClone(owner) as Record<string, unknown>;
+  setIn(probe, key, null);
+  const unknown = configSchema.safeParse(probe).error?.issues.some((issue) => issue.code === 'unrecognized_keys');
+  return unknown ? `${excerpt(key.join('.'), 80)} is not a config key (name a key by its sections: {voice: {mode: null}})` : undefined;
 }
 
 /** The overlay without `key` and what is below it; sections left empty go too. */
@@ -263,7 +271,7 @@ export function patchOverlay(
   const patchLeaves = leaves(patch);
   const refused: ConfigIssue[] = patchLeaves.flatMap(([key, value]) => {
     // null drops remote control's own change, back to the owner's file: never further than the file.
-    const refusal = value === null ? dropRefusal(key) : remoteRefusal(key, value, owner);
+    const refusal = value === null ? dropRefusal(key, owner) : remoteRefusal(key, value, owner);
     return refusal ? [{ key: key.map((k) => excerpt(k, 40)).join('.'), message: refusal }] : [];
   });
   if (refused.length) throw new ConfigError(overlayFile, refused);

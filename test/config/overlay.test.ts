@@ -149,6 +149,9 @@ t.test('null drops remote control\'s change at a key, so the owner\'s file decid
   t.equal(section.config.voice.llm.persona, configSchema.parse({}).voice.llm.persona);
   t.match(refusal(file, overlay, { voice: { mode: 'cloud' } }), [{ key: 'voice.mode', message: /may only turn it to offline/ }], 'setting it is still refused');
   t.match(refusal(file, overlay, { voice: { constructor: null } }), [{ key: 'voice.constructor', message: 'not a config key' }]);
+  t.match(refusal(file, overlay, { 'voice.mode': null }), [{ key: 'voice.mode', message: /not a config key \(name a key by its sections/ }], 'a dotted key is not reported done with nothing dropped');
+  t.match(refusal(file, overlay, { voice: { no_such_key: null } }), [{ key: 'voice.no_such_key', message: /not a config key/ }]);
+  t.equal(patchRemoteConfig(file, overlay, { expression: { poses: { wave: null } } }).config.expression.pose_hold_ms, 4000, 'a pose name the schema takes (a record) may be dropped, though none was added');
   t.equal(patchRemoteConfig(file, overlay, { vision: { model: null } }).config.vision.model, configSchema.parse({}).vision.model, 'a key the overlay cannot hold: nothing to drop, nothing changes');
 });
 
