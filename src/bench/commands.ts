@@ -78,7 +78,7 @@ const msOf = (bytes: number) => (bytes / 2 / SAMPLE_RATE) * 1000;
 
 export interface CommandsBench {
   voices: string[];
-  /** RNNoise before the decoder (voice.listen.command_noise_suppression), resampling included: CPU ms per second of audio, one core. */
+  /** Noise suppression before the decoder (voice.listen.command_noise_suppression: held notes out, then RNNoise with its resampling): CPU ms per second of audio, one core. */
   noiseSuppressionMsPerSecond: number;
   conditions: {
     name: string;
@@ -184,7 +184,7 @@ export async function benchCommands(): Promise<CommandsBench> {
   }
 }
 
-/** RNNoise's cost, its resampling included: CPU ms per second of 16 kHz audio, over a 10 s utterance in music. */
+/** Noise suppression's cost (held notes, then RNNoise and its resampling): CPU ms per second of 16 kHz audio, over a 10 s utterance in music. */
 async function suppressionCost(suppressor: NoiseSuppressor): Promise<number> {
   const pcm = await inNoise(new Int16Array(10 * SAMPLE_RATE).map((_, i) => 3000 * Math.sin(i / 5)), { kind: 'chords', snrDb: 10 }, 0);
   const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);

@@ -217,7 +217,7 @@ async function checkSpokenCommands(config: Config): Promise<Check> {
     return { name, status: 'warn', detail: asError(err).message, fix: 'sudo bash scripts/setup.sh' };
   }
   recognizer.release();
-  const suppression = !listen.command_noise_suppression ? 'no noise suppression' : suppressorProblem ? 'no noise suppression (RNNoise did not load)' : 'noise suppression: RNNoise';
+  const suppression = !listen.command_noise_suppression ? 'no noise suppression' : suppressorProblem ? 'no noise suppression (RNNoise did not load)' : 'noise suppression: held notes, then RNNoise';
   const unsayable = recognizer.unspeakable.map(({ pose, why }) => `expression.poses.${pose} (${why})`).join(', ');
   const detail = `pocketsphinx, ${suppression}: ${recognizer.commands.map((c) => c.phrases[0]).join(', ')}${unsayable ? `; poses that cannot be said: ${unsayable}` : ''}`;
   const fixes = [...(suppressorProblem ? ['npm ci (the @echogarden/rnnoise-wasm package)'] : []), ...(unsayable ? ['name such poses with other English words, e.g. look_up'] : [])];

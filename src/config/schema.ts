@@ -355,9 +355,9 @@ export const voiceSchema = z.strictObject({
        */
       commands: z.boolean().default(true),
       /**
-       * Spoken commands are decoded with the room's noise taken out first (RNNoise, on the robot):
-       * music, a fan or a TV under a command. The voice detector and speech-to-text get the
-       * microphone's audio as it is.
+       * Spoken commands are decoded with the room's noise taken out first (music's held notes,
+       * then RNNoise, on the robot): music, a fan or a TV under a command. The voice detector and
+       * speech-to-text get the microphone's audio as it is.
        */
       command_noise_suppression: z.boolean().default(true),
       /** Facing: the attended face turned at most this far to the side (estimated from eyes and nose). */

@@ -4,9 +4,11 @@
  * BSD-3-Clause, WebAssembly). pocketsphinx's own noise removal follows a slow average of the
  * spectrum, so it takes out a fan's hiss but not music, whose notes change every beat; RNNoise
  * judges each 10 ms by what speech sounds like. RNNoise works at 48 kHz: the microphone's 16 kHz is
- * resampled up to it and back.
+ * resampled up to it and back. RNNoise lets music's held notes through (their harmonics look like a
+ * voice's), so those are taken out before it (notes.ts).
  */
 import createRNNoise, { type RNNoiseModule } from '@echogarden/rnnoise-wasm';
+import { removeHeldNotes } from './notes.js';
 
 /** RNNoise's frame: 10 ms at its 48 kHz. */
 const RNNOISE_FRAME = 480;
@@ -72,12 +74,13 @@ export class NoiseSuppressor {
 
   /**
    * An utterance (16-bit mono PCM at 16 kHz) with the noise taken out, as long as it came and in
-   * step with it: RNNoise's 10 ms of delay is taken off, and the last part frame is padded through.
-   * Each call (a piece the decoder hears) starts RNNoise afresh, so one room's noise does not colour the next.
+   * step with it: music's held notes first, then RNNoise, whose 10 ms of delay is taken off, and
+   * the last part frame padded through. Each call (a piece the decoder hears) starts afresh, so one
+   * room's noise does not colour the next.
    */
   denoise(pcm: Int16Array): Int16Array {
     const { rnnoise } = this;
-    const input = upsample(pcm);
+    const input = upsample(removeHeldNotes(pcm));
     // One frame more than the input: RNNoise hands back each frame a frame late.
     const frames = Math.ceil(input.length / RNNOISE_FRAME) + 1;
     const output = new Float32Array(frames * RNNOISE_FRAME);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import type { Config } from '../config/schema.js';
+import { Fft } from './fft.js';
 
 export interface VadSettings {
   sampleRate: number;
@@ -98,28 +99,18 @@ const TONE_PEAK_SHARE = 0.97;
 const TONE_PEAK_BINS = 2;
 
 /**
- * How much of a frame's energy (Hann window, DC left out) lies in its strongest spectral peak, by a
- * radix-2 FFT whose tables are made once for the frame length.
+ * How much of a frame's energy (Hann window, DC left out) lies in its strongest spectral peak.
  */
 export class SpectralPeak {
   private readonly window: Float64Array;
-  private readonly cos: Float64Array;
-  private readonly sin: Float64Array;
-  private readonly reversed: Uint32Array;
+  private readonly fft: Fft;
   private readonly re: Float64Array;
   private readonly im: Float64Array;
 
   constructor(private readonly size: number) {
     if (size < 8 || (size & (size - 1)) !== 0) throw new Error(`the spectral peak needs a power-of-two frame, got ${size}`);
     this.window = Float64Array.from({ length: size }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size));
-    this.cos = Float64Array.from({ length: size / 2 }, (_, i) => Math.cos((2 * Math.PI * i) / size));
-    this.sin = Float64Array.from({ length: size / 2 }, (_, i) => -Math.sin((2 * Math.PI * i) / size));
-    const bits = Math.log2(size);
-    this.reversed = Uint32Array.from({ length: size }, (_, i) => {
-      let r = 0;
-      for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-      return r;
-    });
+    this.fft = new Fft(size);
     this.re = new Float64Array(size);
     this.im = new Float64Array(size);
   }
@@ -132,26 +123,10 @@ export class SpectralPeak {
     for (let i = 0; i < size; i++) mean += frame[i] ?? 0;
     mean /= size;
     for (let i = 0; i < size; i++) {
-      re[this.reversed[i]!] = ((frame[i] ?? 0) - mean) * this.window[i]!;
+      re[i] = ((frame[i] ?? 0) - mean) * this.window[i]!;
       im[i] = 0;
     }
-    for (let half = 1; half < size; half *= 2) {
-      const step = size / (2 * half);
-      for (let start = 0; start < size; start += 2 * half) {
-        for (let k = 0; k < half; k++) {
-          const c = this.cos[k * step]!;
-          const s = this.sin[k * step]!;
-          const a = start + k;
-          const b = a + half;
-          const tr = re[b]! * c - im[b]! * s;
-          const ti = re[b]! * s + im[b]! * c;
-          re[b] = re[a]! - tr;
-          im[b] = im[a]! - ti;
-          re[a] = re[a]! + tr;
-          im[a] = im[a]! + ti;
-        }
-      }
-    }
+    this.fft.forward(re, im);
     const power = (k: number) => re[k]! * re[k]! + im[k]! * im[k]!;
     let total = 0;
     let peak = 1;

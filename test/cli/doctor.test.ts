@@ -70,7 +70,7 @@ t.test('what is missing is named, with how to fix it, and exit 1', async (t) => 
   t.match(byName(checks, 'board'), { status: 'fail', detail: '/dev/ttyNOPE0: no such device' });
   t.match(byName(checks, 'microphone'), { status: 'fail', detail: /nosuchmic/, fix: /arecord -L/ });
   t.match(byName(checks, 'speaker'), { status: 'fail', detail: /nosuchspeaker/, fix: /aplay -L/ });
-  t.match(byName(checks, 'spoken commands'), { status: 'warn', detail: /pocketsphinx, noise suppression: RNNoise: .*look up; poses that cannot be said: expression\.poses\.wave2 \("wave2" is not in the pronunciation dictionary\)$/, fix: /English words/ });
+  t.match(byName(checks, 'spoken commands'), { status: 'warn', detail: /pocketsphinx, noise suppression: held notes, then RNNoise: .*look up; poses that cannot be said: expression\.poses\.wave2 \("wave2" is not in the pronunciation dictionary\)$/, fix: /English words/ });
   t.match(byName(checks, 'OPENAI_API_KEY'), { status: 'warn', fix: /secrets\.env/ });
   t.match(byName(checks, 'ELEVENLABS_API_KEY'), { status: 'ok' });
   t.match(byName(checks, 'mqtt broker'), { status: 'fail', detail: /127\.0\.0\.1:9: connect ECONNREFUSED/ });

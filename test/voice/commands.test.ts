@@ -100,7 +100,8 @@ t.test('at 10 dB SNR in music: with the room\'s noise taken out, commands are he
   const [r, without] = [await score(music), await score(music, undefined, unsuppressed)];
   // pocketsphinx's own noise removal follows a slow average of the spectrum, which notes that change every beat defeat.
   t.ok(r.right >= without.right + 3, `${r.right} of ${r.of} commands recognised, ${without.right} without noise suppression`);
-  t.ok(r.right >= r.of / 4, `${r.right} of ${r.of}`);
+  // RNNoise alone lets the held notes through: 10 of these 16 (15 of the bench's 32), 15 with them taken out first (24 of 32).
+  t.ok(r.right >= (3 * r.of) / 4, `${r.right} of ${r.of}`);
   t.equal(r.wrong.length, 0, `${r.wrong.length} taken for another command: ${r.wrong.join('; ')}`);
   t.equal(r.taken.length, 0, `${r.taken.length} of ${r.talk} sentences taken for a command: ${r.taken.join('; ')}`);
 });
