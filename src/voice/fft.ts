@@ -8,7 +8,7 @@ export class Fft {
   private readonly reversed: Uint32Array;
 
   constructor(readonly size: number) {
-    if (size < 2 || (size & (size - 1)) !== 0) throw new Error(`the FFT needs a power-of-two size, got ${size}`);
+    if (!Number.isInteger(size) || size < 2 || size > 2 ** 30 || (size & (size - 1)) !== 0) throw new Error(`the FFT needs a power-of-two size, got ${size}`);
     this.cos = Float64Array.from({ length: size / 2 }, (_, i) => Math.cos((2 * Math.PI * i) / size));
     this.sin = Float64Array.from({ length: size / 2 }, (_, i) => -Math.sin((2 * Math.PI * i) / size));
     const bits = Math.log2(size);

@@ -35,11 +35,15 @@ const fft = new Fft(SIZE);
 
 /**
  * `pcm` (16-bit mono at 16 kHz) with its held notes taken out, as long as it came and in step with
- * it. Speech alone comes out nearly as it went in: nothing of it stands still for a second.
+ * it. Speech alone comes out nearly as it went in: nothing of it stands still for a second. In audio
+ * shorter than that second, the median sees all of it around every frame, so what sounds through
+ * most of it counts as held; the pieces the decoder hears are longer, with the room either side.
  */
 export function removeHeldNotes(pcm: Int16Array): Int16Array {
-  // Frames start a whole frame before the audio and end after it, so each sample is covered as often.
-  const frames = Math.ceil((pcm.length + SIZE) / HOP);
+  // The first frame ends HOP into the audio, the last starts within its last HOP: every sample is
+  // covered by SIZE / HOP frames, as the overlap-add needs, and no frame is all padding.
+  const frames = Math.ceil(pcm.length / HOP) + SIZE / HOP - 1;
+  const startOf = (frame: number) => (frame + 1) * HOP - SIZE;
   const spectrumRe = new Float32Array(frames * BINS);
   const spectrumIm = new Float32Array(frames * BINS);
   // Bin-major, so each bin's run over time is contiguous for its median.
@@ -47,7 +51,7 @@ export function removeHeldNotes(pcm: Int16Array): Int16Array {
   const re = new Float64Array(SIZE);
   const im = new Float64Array(SIZE);
   for (let f = 0; f < frames; f++) {
-    const start = f * HOP - SIZE;
+    const start = startOf(f);
     for (let i = 0; i < SIZE; i++) {
       const at = start + i;
       re[i] = at >= 0 && at < pcm.length ? pcm[at]! * WINDOW[i]! : 0;
@@ -90,7 +94,7 @@ export function removeHeldNotes(pcm: Int16Array): Int16Array {
       }
     }
     fft.inverse(re, im);
-    const start = f * HOP - SIZE;
+    const start = startOf(f);
     for (let i = 0; i < SIZE; i++) {
       const at = start + i;
       if (at >= 0 && at < pcm.length) out[at]! += re[i]! * WINDOW[i]!;
@@ -105,8 +109,8 @@ export function removeHeldNotes(pcm: Int16Array): Int16Array {
  * per second of audio. A quarter of a dB is 3% in magnitude, far finer than a note stands out by.
  */
 const LEVELS_PER_DB = 4;
-/** A 16-bit sample's loudest bin, 32768 * SIZE / 2, is 144 dB: the levels run 0..LEVELS - 1. */
-const LEVELS = Math.ceil(20 * Math.log10(32768 * SIZE) * LEVELS_PER_DB) + 1;
+/** A 16-bit signal's loudest bin is full scale times the window's sum (147 dB): the levels run 0..LEVELS - 1. */
+const LEVELS = Math.ceil(20 * Math.log10(32768 * WINDOW.reduce((sum, w) => sum + w, 0) + 1) * LEVELS_PER_DB) + 1;
 const MAGNITUDE_OF_LEVEL = Float64Array.from({ length: LEVELS }, (_, level) => 10 ** (level / (20 * LEVELS_PER_DB)) - 1);
 const levelOf = (magnitude: number) => Math.min(LEVELS - 1, Math.round(20 * Math.log10(magnitude + 1) * LEVELS_PER_DB));
 

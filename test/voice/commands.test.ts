@@ -13,7 +13,7 @@ import { CommandRecognizer, standingOut, weigh, type DecodedPiece } from '../../
 const POSES = Object.keys(configSchema.parse({}).expression.poses);
 const voices = VOICES.filter((v) => v.voice === 'en-us' || v.voice === 'en-gb');
 
-// As the daemon builds it by default: the room's noise taken out first (RNNoise).
+// As the daemon builds it by default: the room's noise taken out first (held notes, then RNNoise).
 const recognizer = await CommandRecognizer.load(POSES, true, (message) => {
   throw new Error(message);
 });

@@ -21,7 +21,7 @@ const worst = (a: Float64Array, b: Float64Array) => a.reduce((most, v, i) => Mat
 t.test('the FFT is the DFT, for every size a frame here has and a complex input', async (t) => {
   let seed = 3;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-  for (const size of [2, 8, 64, 512]) {
+  for (const size of [2, 8, 64, 512, 1024]) {
     const re = Float64Array.from({ length: size }, random);
     const im = Float64Array.from({ length: size }, random);
     const [wantRe, wantIm] = dft(re, im);
@@ -52,5 +52,7 @@ t.test('inverse undoes forward', async (t) => {
 
 t.test('a size that is not a power of two, or arrays of another length, are refused', async (t) => {
   t.throws(() => new Fft(500), /power-of-two size, got 500/);
+  t.throws(() => new Fft(2.5), /power-of-two size, got 2.5/);
   t.throws(() => new Fft(8).forward(new Float64Array(4), new Float64Array(8)), /size 8 was given 4 and 8 values/);
+  t.throws(() => new Fft(8).inverse(new Float64Array(8), new Float64Array(16)), /size 8 was given 8 and 16 values/);
 });

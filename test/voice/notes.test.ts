@@ -47,6 +47,22 @@ t.test('a held tone is taken down by as much as a bin may be (20 dB), a tone tha
   t.ok(movingDown < 3, `moving: ${movingDown.toFixed(1)} dB down`);
 });
 
+t.test('noise without notes comes out as it went in, to its first and last samples', async (t) => {
+  let seed = 9;
+  const noise = (n: number) => Int16Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 6000);
+  // From a second up (the median's window; a piece the decoder hears has 0.7 s of the room on either side).
+  for (const n of [16_000, 24_000 + 77]) {
+    const hiss = noise(n);
+    const out = removeHeldNotes(hiss);
+    t.equal(out.length, n);
+    const edge = 1024;
+    for (const [name, stretch] of [['first', [0, edge]], ['last', [n - edge, n]], ['whole', [0, n]]] as const) {
+      const under = powerDb(hiss, undefined, stretch) - powerDb(out, hiss, stretch);
+      t.ok(under > 20, `${n} samples, ${name} ${stretch[1] - stretch[0]}: what changed is ${under.toFixed(1)} dB under it`);
+    }
+  }
+});
+
 t.test('empty and shorter than a frame come back as long as they came', async (t) => {
   t.same(removeHeldNotes(new Int16Array(0)), new Int16Array(0));
   const short = Int16Array.from({ length: 100 }, (_, i) => 1000 * Math.sin(i / 3));
