@@ -8,7 +8,10 @@ import { COMMAND_SENTENCES as COMMANDS, heardAsItGoesOn, TALK_SENTENCES as TALK 
 import { inNoise, QUIET_ROOM, realVoice, spokenInNoise, VOICES } from '../../src/bench/listening.js';
 import { CommandRecognizer, standingOut, weigh, type DecodedPiece } from '../../src/voice/commands.js';
 
-// Real pocketsphinx (Debian's) on espeak-ng speech, as the robot's microphone would hear it.
+// Real pocketsphinx (Debian's) on espeak-ng speech, as the robot's microphone would hear it:
+// hundreds of decodes, each with the room's noise taken out first, past the default two minutes a file
+// gets on a 2-core machine running two files at once (122 s in CI).
+t.setTimeout(300_000);
 // The default config's poses, as the sentences expect.
 const POSES = Object.keys(configSchema.parse({}).expression.poses);
 const voices = VOICES.filter((v) => v.voice === 'en-us' || v.voice === 'en-gb');
