@@ -19,6 +19,8 @@ for spec in ${specs[@]+"${specs[@]}"}; do offsets+=(--logit-offset "$spec"); don
 $py models/training/export.py --checkpoint "$run/$checkpoint" --onnx "$fp32" --card "$card" ${offsets[@]+"${offsets[@]}"}
 # How FER-2013 frames a face, through the live detector: the live pipeline aligns faces to it.
 node models/training/measure-framing.mjs "$data/train-images-idx3-ubyte.gz" "$card" 4000
+# How bright and contrasted its faces are: a live face darker or flatter than that is brought to it.
+node models/training/measure-levels.mjs "$data/train-images-idx3-ubyte.gz" "$card"
 $py models/training/quantize.py prepare --fp32 "$fp32" --augmented "$work/augmented.onnx" --data "$data" \
   --list calibration/int8-calibration-images.csv
 node models/training/calibrate-activations.mjs "$work/augmented.onnx" "$card" calibration/int8-calibration-images.csv \

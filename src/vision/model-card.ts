@@ -27,6 +27,16 @@ export const faceFramingSchema = z.strictObject({
 });
 export type FaceFraming = z.output<typeof faceFramingSchema>;
 
+export const faceLevelsSchema = z.strictObject({
+  mean: z.tuple([z.number().min(0).max(255), z.number().min(0).max(255)]).refine(([lo, hi]) => lo <= hi, 'low end first'),
+  std: z.tuple([z.number().gt(0).max(128), z.number().gt(0).max(128)]).refine(([lo, hi]) => lo <= hi, 'low end first'),
+  /** The most a crop's contrast is stretched: sensor noise is stretched with it. */
+  max_gain: z.number().min(1).max(16),
+  /** Which images and percentiles the range was measured on. */
+  measured_on: z.string().optional(),
+});
+export type FaceLevels = z.output<typeof faceLevelsSchema>;
+
 export const modelCardSchema = z.looseObject({
   name: z.string(),
   input: z.strictObject({
@@ -47,6 +57,12 @@ export const modelCardSchema = z.looseObject({
       /** Fraction of the detector box added on every side before resizing (faces without landmarks). */
       margin: z.number().min(0).max(1),
       equalize: z.boolean(),
+      /**
+       * The brightness (mean) and contrast (standard deviation) of the training images, 8-bit, as a
+       * range of their per-image figures. A crop outside it (a dim room, haze, a face against a
+       * window) is brought linearly to the range's nearest edge; one inside it is left alone.
+       */
+      levels: faceLevelsSchema.optional(),
       /** How the training images frame a face, for crops aligned on the eyes. */
       align: faceFramingSchema.optional(),
     }),

@@ -2,7 +2,7 @@ import type { Mat, Rect } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import type { IdxImages } from './idx.js';
 import type { Box, FaceLandmarks } from './face.js';
-import type { FaceFraming, ModelCard } from './model-card.js';
+import type { FaceFraming, FaceLevels, ModelCard } from './model-card.js';
 
 /**
  * The one preprocessing path from face pixels to the model's input tensor, shared by the live
@@ -112,20 +112,14 @@ export function cropWithMargin(frame: Mat, box: Box, margin: number): Mat {
 
 /** Writes each face (gray or BGR Mat of any size) into one NCHW float batch. */
 export function facesToTensor(faces: Mat[], card: ModelCard): Float32Array {
-  const cv = opencv();
-  const { width, height, channels, color, normalization, resize, crop } = card.input;
+  const { width, height, channels, normalization, crop } = card.input;
   const plane = width * height;
   const out = new Float32Array(faces.length * channels * plane);
   const means = perChannel(normalization.mean, channels);
   const stds = perChannel(normalization.std, channels);
-  const interpolation = resize === 'area' ? cv.INTER_AREA : cv.INTER_LINEAR;
   faces.forEach((face, n) => {
-    let img = convertColor(face, channels, color);
-    if (crop.equalize && channels === 1) img = img.equalizeHist();
-    // resize() returns a fresh continuous Mat; a right-sized crop may be a view into the frame.
-    img = img.cols !== width || img.rows !== height ? img.resize(height, width, 0, 0, interpolation) : img.copy();
-    const pixels = img.getData();
-    img.release(); // always our own copy (resize/copy above); its pixels now live in `pixels`
+    const raw = modelPixels(face, card);
+    const pixels = crop.levels ? toLevels(raw, crop.levels) : raw;
     const base = n * channels * plane;
     // OpenCV rows are interleaved HWC; the model wants planar CHW.
     for (let c = 0; c < channels; c++) {
@@ -135,6 +129,52 @@ export function facesToTensor(faces: Mat[], card: ModelCard): Float32Array {
       for (let i = 0; i < plane; i++) out[dst + i] = pixels[i * channels + c]! * scale - offset;
     }
   });
+  return out;
+}
+
+/** The face's 8-bit pixels (HWC) at the model's size and in its colour, before levels and normalisation. */
+export function modelPixels(face: Mat, card: ModelCard): Buffer {
+  const cv = opencv();
+  const { width, height, channels, color, resize, crop } = card.input;
+  let img = convertColor(face, channels, color);
+  if (crop.equalize && channels === 1) img = img.equalizeHist();
+  // resize() returns a fresh continuous Mat; a right-sized crop may be a view into the frame.
+  const interpolation = resize === 'area' ? cv.INTER_AREA : cv.INTER_LINEAR;
+  img = img.cols !== width || img.rows !== height ? img.resize(height, width, 0, 0, interpolation) : img.copy();
+  const pixels = img.getData();
+  img.release(); // always our own copy (resize/copy above); its pixels now live in `pixels`
+  return pixels;
+}
+
+/** Brightness and contrast of 8-bit pixels: their mean and (population) standard deviation. */
+export function pixelLevels(pixels: Uint8Array): { mean: number; std: number } {
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    sum += pixels[i]!;
+    squares += pixels[i]! * pixels[i]!;
+  }
+  const mean = sum / pixels.length;
+  return { mean, std: Math.sqrt(Math.max(0, squares / pixels.length - mean * mean)) };
+}
+
+/**
+ * The crop's pixels with their mean and standard deviation moved to the nearest point of the
+ * training images' range, by one gain and offset for the whole crop (clipped to 0..255, as a camera
+ * clips); the pixels themselves when both already lie in it. A camera in a dim room or against a
+ * window gives faces far darker or flatter than any the model learnt from, and it reads them all
+ * as neutral.
+ */
+export function toLevels(pixels: Uint8Array, levels: FaceLevels): Uint8Array {
+  const { mean, std } = pixelLevels(pixels);
+  const targetMean = clamp(mean, levels.mean[0], levels.mean[1]);
+  const targetStd = clamp(std, levels.std[0], levels.std[1]);
+  if (targetMean === mean && targetStd === std) return pixels;
+  // A flat crop has no contrast to stretch; it is only moved.
+  const gain = std > 0 ? clamp(targetStd / std, 1 / levels.max_gain, levels.max_gain) : 1;
+  const shift = targetMean - mean * gain;
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = clamp(Math.round(pixels[i]! * gain + shift), 0, 255);
   return out;
 }
 

@@ -9,7 +9,7 @@ import t from 'tap';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { readIdxImages, readIdxLabels } from '../../src/vision/idx.js';
 import { loadModelCard } from '../../src/vision/model-card.js';
-import { facesToTensor, idxImageMat } from '../../src/vision/preprocess.js';
+import { facesToTensor, grayMat, idxImageMat } from '../../src/vision/preprocess.js';
 
 const run = promisify(execFile);
 // The emulated CPU below takes about a minute, more with other test files running beside it.
@@ -96,6 +96,21 @@ t.test('INT8 and FP32 agree on the top class for nearly every validation image',
   const correct = int8.filter((c, i) => c === labels[i]).length / count;
   t.ok(agree >= 0.97, `top class agreement ${(agree * 100).toFixed(1)}% on ${count} images`);
   t.ok(Math.abs(correct - raw.evaluation.int8.accuracy) < 0.06, `INT8 accuracy on these ${count}: ${(correct * 100).toFixed(1)}%, card: ${(raw.evaluation.int8.accuracy * 100).toFixed(1)}%`);
+});
+
+t.test('a face 2.7 stops under (a dim room) reads as it does lit: the card brings it to the training images\' levels', { skip: haveFer ? false : 'shared FER-2013 data not present' }, async (t) => {
+  const count = 500;
+  const images = readIdxImages(path.join(fer, 'val-images-idx3-ubyte.gz'));
+  const size = images.rows * images.cols;
+  const faces = (gain: number) => Array.from({ length: count }, (_, i) => grayMat(Uint8Array.from(images.pixels.subarray(i * size, (i + 1) * size), (v) => Math.round(v * gain)), images.rows, images.cols));
+  const lit = await topClasses('int8', facesToTensor(faces(1), card), count);
+  const agreement = (classes: Uint8Array) => classes.filter((c, i) => c === lit[i]).length / count;
+  const dark = faces(0.15);
+  const leveled = agreement(await topClasses('int8', facesToTensor(dark, card), count));
+  const asCaptured = agreement(await topClasses('int8', facesToTensor(dark, { ...card, input: { ...card.input, crop: { ...card.input.crop, levels: undefined } } }), count));
+  t.ok(card.input.crop.levels, 'the card has the training images\' levels');
+  t.ok(leveled >= 0.88, `the same top class as lit for ${(leveled * 100).toFixed(1)}% of ${count} images (as captured: ${(asCaptured * 100).toFixed(1)}%)`);
+  t.ok(leveled - asCaptured >= 0.1, 'the levels make the difference');
 });
 
 // onnxruntime's int8 kernels depend on the CPU: on x86 with AVX2 but without VNNI they add uint8 x int8

@@ -39,6 +39,10 @@ t.test('a missing or invalid card is an error naming the file and the field', as
   offsets.output = { ...offsets.output, activation: 'none', logit_offsets: [0, 0, 0, -0.5] };
   writeFileSync(path.join(dir, 'raw.json'), JSON.stringify(offsets));
   t.throws(() => loadModelCard(path.join(dir, 'raw.onnx')), { message: /raw\.json: output\.logit_offsets: logit offsets need logits/ });
+  const levels = JSON.parse(readFileSync(fixture, 'utf8'));
+  levels.input.crop.levels = { mean: [180, 70], std: [30, 0], max_gain: 0.5 };
+  writeFileSync(path.join(dir, 'levels.json'), JSON.stringify(levels));
+  t.throws(() => loadModelCard(path.join(dir, 'levels.onnx')), { message: /levels\.json: input\.crop\.levels\.mean: low end first; input\.crop\.levels\.std\.1: .*; input\.crop\.levels\.max_gain: / });
   writeFileSync(path.join(dir, 'garbled.json'), '{"name": ');
   t.throws(() => loadModelCard(path.join(dir, 'garbled.onnx')), { message: /garbled\.json: .*JSON/ });
 });

@@ -4,7 +4,7 @@ import t from 'tap';
 import { opencv } from '../../src/runtime/opencv.js';
 import { readIdxImages } from '../../src/vision/idx.js';
 import { modelCardSchema, type ModelCard } from '../../src/vision/model-card.js';
-import { alignFace, cropFace, cropWithMargin, facesToTensor, grayMat, idxImageMat, resizeTo } from '../../src/vision/preprocess.js';
+import { alignFace, cropFace, cropWithMargin, facesToTensor, grayMat, idxImageMat, pixelLevels, resizeTo, toLevels } from '../../src/vision/preprocess.js';
 
 const cv = opencv();
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
@@ -187,4 +187,34 @@ t.test('cropFace aligns when the detector gave landmarks and the card a framing,
   t.same([boxCrop!.cols, boxCrop!.rows, more.length], [96, 96, 0], 'no landmarks: the box and its 10% margin, once');
   const noFraming = card({ crop: { margin: 0.1, equalize: false } });
   t.same(cropFace(frame, { box, landmarks: landmarksAt(right, left) }, noFraming).map((c) => c.cols), [96], 'no framing in the card: the box');
+});
+
+t.test('levels: a crop inside the training images\' range is left alone, one outside is brought to its nearest edge', async (t) => {
+  const levels = { mean: [80, 180] as [number, number], std: [30, 75] as [number, number], max_gain: 8 };
+  const ramp = (lo: number, hi: number) => Uint8Array.from({ length: 256 }, (_, i) => Math.round(lo + ((hi - lo) * i) / 255));
+  const lit = ramp(40, 220);
+  t.equal(toLevels(lit, levels), lit, 'in range: the very pixels, no copy');
+  const dim = toLevels(ramp(5, 35), levels); // a dim room: mean 20, std 9
+  t.ok(Math.abs(pixelLevels(dim).mean - 80) < 0.6 && Math.abs(pixelLevels(dim).std - 30) < 0.6, `dim: mean ${pixelLevels(dim).mean.toFixed(1)}, std ${pixelLevels(dim).std.toFixed(1)}`);
+  t.ok(dim.every((v, i) => i === 0 || v >= dim[i - 1]!), 'one gain and offset: the order of the pixels is kept');
+  const hazy = toLevels(ramp(180, 250), levels); // bright and flat
+  t.ok(Math.abs(pixelLevels(hazy).mean - 180) < 0.6 && Math.abs(pixelLevels(hazy).std - 30) < 0.6, `hazy: mean ${pixelLevels(hazy).mean.toFixed(1)}, std ${pixelLevels(hazy).std.toFixed(1)}`);
+  const dark = toLevels(ramp(0, 4), levels); // std 1.2: the stretch stops at max_gain
+  t.ok(Math.abs(pixelLevels(dark).std - 8 * pixelLevels(ramp(0, 4)).std) < 0.6, `the stretch is at most 8 times (std ${pixelLevels(dark).std.toFixed(2)})`);
+  t.ok(Math.abs(pixelLevels(dark).mean - 80) < 0.6, 'and it is still moved to the range');
+  const harsh = Uint8Array.from({ length: 256 }, (_, i) => (i % 2 ? 255 : 0)); // std 127.5: toned down
+  t.ok(Math.abs(pixelLevels(toLevels(harsh, levels)).std - 75) < 0.6, 'a crop of more contrast than any training image is toned down');
+  const flat = toLevels(new Uint8Array(64).fill(10), levels);
+  t.ok(flat.every((v) => v === 80), 'a flat crop is only moved');
+  const clipped = toLevels(Uint8Array.from([0, 0, 0, 255]), { ...levels, mean: [200, 250] });
+  t.ok(clipped.every((v) => v >= 0 && v <= 255), 'clipped to 8 bits');
+});
+
+t.test('the tensor is made from the levelled pixels when the card has levels', async (t) => {
+  const dim = grayMat(Uint8Array.from({ length: 64 * 64 }, (_, i) => 5 + (i % 31)), 64, 64);
+  const withLevels = facesToTensor([dim], card({ width: 64, height: 64, crop: { margin: 0, equalize: false, levels: { mean: [100, 150], std: [30, 60], max_gain: 8 } } }));
+  const plain = facesToTensor([dim], card({ width: 64, height: 64 }));
+  const mean = (x: Float32Array) => x.reduce((a, v) => a + v, 0) / x.length;
+  t.ok(Math.abs(mean(withLevels) - (100 / 255 - 0.5) / 0.25) < 0.01, `brought to mean 100 (${mean(withLevels).toFixed(3)})`);
+  t.ok(mean(plain) < -1.5, 'as captured without levels');
 });
