@@ -56,9 +56,14 @@ export function remoteOverlayFile(env: NodeJS.ProcessEnv = process.env): string 
  * settings must not also hand out its endpoint, where the API key goes): remote control must not
  * widen its own permissions (MQTT's or the web page's), nor the folders files may come from ...
  */
-const PERMISSIONS = ['remote.*', 'web.*', 'runtime.allowed_folders'];
+const PERMISSIONS = ['remote.*', 'web.*', 'runtime.allowed_folders',
+  // nor hide its own traces: at fatal, a sender's refused and accepted commands would leave no line.
+  'log.*'];
 /** ... nor change what the robot is connected to (URLs, devices, files, pipelines, models, a real board) ... */
 const CONNECTIONS = [
+  // The MQTT client id and every topic: a robot moved to another robot's id takes over its connection,
+  // and one moved out of its broker account's topics can no longer be told to come back.
+  'robot.id',
   'voice.openai_base_url',
   'voice.elevenlabs_base_url',
   'voice.microphone',
@@ -96,6 +101,8 @@ const PRIVATE_SIDE: ReadonlyMap<string, PrivateSide> = new Map([
 ]);
 /** Remote changes are settings, not documents: a larger overlay is refused (it lives on an SD card). */
 export const OVERLAY_MAX_BYTES = 64 * 1024;
+/** Every key a patch names costs a check: a person changes a few at a time, not thousands. */
+export const PATCH_MAX_KEYS = 256;
 /** Keys that would reach Object.prototype when merged into a plain object. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 
@@ -136,16 +143,22 @@ export function remoteRefusal(key: string[], value: unknown, config: Config): st
 }
 
 /**
- * Why remote control may not drop its change at `key`: only a key's name can be wrong. A key the
+ * Why remote control may not drop its changes at these keys: only a key's name can be wrong. A key the
  * schema does not know (a dotted name, `{"voice.mode": null}`) is refused rather than reported done
- * with nothing dropped.
+ * with nothing dropped. One validation for all of them, however many a patch names.
  */
-function dropRefusal(key: string[], owner: Config): string | undefined {
-  if (key.some((part) => PROTOTYPE_KEYS.has(part))) return 'not a config key';
+function dropRefusals(keys: string[][], owner: Config): ConfigIssue[] {
+  const named = (key: string[]) => key.map((k) => excerpt(k, 40)).join('.');
+  const prototypes = keys.filter((key) => key.some((part) => PROTOTYPE_KEYS.has(part)));
+  if (prototypes.length) return prototypes.map((key) => ({ key: named(key), message: 'not a config key' }));
   const probe = structuredClone(owner) as Record<string, unknown>;
-  setIn(probe, key, null);
-  const unknown = configSchema.safeParse(probe).error?.issues.some((issue) => issue.code === 'unrecognized_keys');
-  return unknown ? `${excerpt(key.join('.'), 80)} is not a config key (name a key by its sections: {voice: {mode: null}})` : undefined;
+  for (const key of keys) setIn(probe, key, null);
+  const unknown = new Set(
+    (configSchema.safeParse(probe).error?.issues ?? []).flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('\0')) : [])),
+  );
+  return keys
+    .filter((key) => unknown.has(key.join('\0')))
+    .map((key) => ({ key: named(key), message: `${excerpt(key.join('.'), 80)} is not a config key (name a key by its sections: {voice: {mode: null}})` }));
 }
 
 /** The overlay without `key` and what is below it; sections left empty go too. */
@@ -224,35 +237,74 @@ export function applyOverlay(owner: Config, overlayFile: string, check: (config:
   } catch (err) {
     return { config: owner, overlaid: [], warnings: [`remote overlay ignored: ${(err as Error).message}`] };
   }
-  const merged = structuredClone(owner) as Record<string, unknown>;
-  const overlaid: string[] = [];
+  const applicable: [string[], unknown][] = [];
   const warnings: string[] = [];
   for (const [key, value] of leaves(overlay)) {
     const refusal = remoteRefusal(key, value, owner);
     if (refusal) warnings.push(`remote overlay ${overlayFile}: ${excerpt(key.join('.'), 80)} left out: ${refusal}`);
-    else {
-      setIn(merged, key, value);
-      overlaid.push(key.join('.'));
-    }
+    else applicable.push([key, value]);
   }
-  if (overlaid.length === 0) return { config: owner, overlaid, warnings };
-  const issues = validate(merged, check);
-  if (!Array.isArray(issues)) return { config: issues, overlaid, warnings };
-  const [first] = issues;
-  return { config: owner, overlaid: [], warnings: [...warnings, `remote overlay ${overlayFile} ignored: ${first!.key}: ${first!.message}`] };
+  if (applicable.length === 0) return { config: owner, overlaid: [], warnings };
+  const merged = mergeValid(owner, applicable, check, () => false);
+  if (Array.isArray(merged)) {
+    const [first] = merged;
+    return { config: owner, overlaid: [], warnings: [...warnings, `remote overlay ${overlayFile} ignored: ${first!.key}: ${first!.message}`] };
+  }
+  for (const { key, message } of merged.leftOut) warnings.push(`remote overlay ${overlayFile}: ${excerpt(key.join('.'), 80)} left out: it no longer validates with the config file (${message})`);
+  return { config: merged.config, overlaid: merged.kept.map(([key]) => key.join('.')), warnings };
 }
 
-/** The merged settings as a config, or what is wrong with them, by key. */
-function validate(merged: Record<string, unknown>, check: (config: Config) => FileProblem[]): Config | ConfigIssue[] {
+interface Issue {
+  path: string[];
+  message: string;
+}
+
+/** The merged settings as a config, or what is wrong with them, by key (all of it: see mergeValid). */
+function issuesOf(merged: Record<string, unknown>, check: (config: Config) => FileProblem[]): Config | Issue[] {
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    // Keys of a remote patch are the sender's (a pose name, an unknown key): cut short in the reply and the log.
-    return result.error.issues.slice(0, 5).map((issue) =>
-      issue.code === 'unrecognized_keys' ? { key: excerpt([...issue.path, ...issue.keys].join('.'), 80), message: 'unknown key' } : { key: excerpt(issue.path.join('.'), 80), message: issue.message },
-    );
+    return result.error.issues.map((issue) => ({
+      path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].map(String),
+      message: issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message,
+    }));
   }
   const problems = check(result.data);
-  return problems.length ? problems.map((p) => ({ key: p.key.join('.'), message: p.message })) : result.data;
+  return problems.length ? problems.map((p) => ({ path: p.key.map(String), message: p.message })) : result.data;
+}
+
+/** Whether a leaf and an issue concern the same setting: one lies at or below the other. */
+const related = (leaf: string[], issue: string[]) => leaf.every((part, i) => i >= issue.length || issue[i] === part);
+
+/**
+ * The owner's config with these overlay leaves on top. A leaf an issue points at is left out and the
+ * rest tried again: an edit of the owner's file can make one old remote value invalid (one pose too
+ * many), and it must not take every other remote change with it, the privacy switches turned
+ * remotely among them. `fixed` leaves (a patch's own) are never left out: an issue that touches
+ * one, or that no leaf accounts for, is the answer, cut short, since keys of a remote patch are the
+ * sender's.
+ */
+function mergeValid(
+  owner: Config,
+  overlayLeaves: [string[], unknown][],
+  check: (config: Config) => FileProblem[],
+  fixed: (key: string[]) => boolean,
+): { config: Config; kept: [string[], unknown][]; leftOut: { key: string[]; message: string }[] } | ConfigIssue[] {
+  let kept = overlayLeaves;
+  const leftOut: { key: string[]; message: string }[] = [];
+  for (;;) {
+    const merged = structuredClone(owner) as Record<string, unknown>;
+    for (const [key, value] of kept) setIn(merged, key, value);
+    const result = issuesOf(merged, check);
+    if (!Array.isArray(result)) return { config: result, kept, leftOut };
+    const concerns = (issue: Issue, own: boolean) => kept.some(([key]) => fixed(key) === own && related(key, issue.path));
+    // An issue that touches a fixed leaf is the patch's own; one that touches no old leaf, the owner's file's.
+    const answer = result.filter((issue) => concerns(issue, true) || !concerns(issue, false));
+    if (answer.length > 0) return [...answer, ...result.filter((issue) => !answer.includes(issue))].slice(0, 5).map((issue) => ({ key: excerpt(issue.path.join('.'), 80), message: issue.message }));
+    const blamed = (key: string[]) => result.find((issue) => related(key, issue.path));
+    const stale = kept.filter(([key]) => !fixed(key) && blamed(key));
+    for (const [key] of stale) leftOut.push({ key, message: blamed(key)!.message });
+    kept = kept.filter((leaf) => !stale.includes(leaf));
+  }
 }
 
 /**
@@ -269,28 +321,37 @@ export function patchOverlay(
   check: (config: Config) => FileProblem[],
 ): Overlaid {
   const patchLeaves = leaves(patch);
+  if (patchLeaves.length > PATCH_MAX_KEYS) {
+    throw new ConfigError(overlayFile, [{ key: '', message: `a remote change names at most ${PATCH_MAX_KEYS} keys (this one ${patchLeaves.length}); make larger changes in the config file` }]);
+  }
   const refused: ConfigIssue[] = patchLeaves.flatMap(([key, value]) => {
-    // null drops remote control's own change, back to the owner's file: never further than the file.
-    const refusal = value === null ? dropRefusal(key, owner) : remoteRefusal(key, value, owner);
+    if (value === null) return [];
+    const refusal = remoteRefusal(key, value, owner);
     return refusal ? [{ key: key.map((k) => excerpt(k, 40)).join('.'), message: refusal }] : [];
   });
+  // null drops remote control's own change, back to the owner's file: never further than the file.
+  refused.push(...dropRefusals(patchLeaves.filter(([, value]) => value === null).map(([key]) => key), owner));
   if (refused.length) throw new ConfigError(overlayFile, refused);
-  // Only what still applies is kept: keys the owner took back, or a broken overlay (ignored at load,
-  // with a warning), are dropped when the overlay is next written.
-  let kept: Record<string, unknown> = {};
+  // Only what still applies is kept: keys the owner took back, values an edit of the owner's file made
+  // invalid, or a broken overlay (each left out at load, with a warning) go when the overlay is next written.
+  let previous: [string[], unknown][] = [];
   try {
-    for (const [key, value] of leaves(readOverlay(overlayFile))) if (!remoteRefusal(key, value, owner)) setIn(kept, key, value);
+    previous = leaves(readOverlay(overlayFile)).filter(([key, value]) => !remoteRefusal(key, value, owner));
   } catch {
-    kept = {};
+    previous = [];
   }
+  let kept: Record<string, unknown> = {};
+  for (const [key, value] of previous) setIn(kept, key, value);
   for (const [key, value] of patchLeaves) {
     if (value === null) kept = without(kept, key);
     else setIn(kept, key, value);
   }
-  const merged = structuredClone(owner) as Record<string, unknown>;
-  for (const [key, value] of leaves(kept)) setIn(merged, key, value);
-  const config = validate(merged, check);
-  if (Array.isArray(config)) throw new ConfigError(overlayFile, config);
+  const own = patchLeaves.filter(([, value]) => value !== null).map(([key]) => key);
+  const merged = mergeValid(owner, leaves(kept), check, (key) => own.some((patched) => related(key, patched)));
+  if (Array.isArray(merged)) throw new ConfigError(overlayFile, merged);
+  const { config } = merged;
+  kept = {};
+  for (const [key, value] of merged.kept) setIn(kept, key, value);
   mkdirSync(path.dirname(overlayFile), { recursive: true, mode: 0o750 });
   const temp = `${overlayFile}.${process.pid}.tmp`;
   const doc = new Document(kept);
@@ -300,5 +361,5 @@ export function patchOverlay(
   writeFileSync(temp, text, { mode: 0o640 });
   renameSync(temp, overlayFile);
   // What was just validated is what a load of the file would give: no need to read it back.
-  return { config, overlaid: leaves(kept).map(([key]) => key.join('.')), warnings: [] };
+  return { config, overlaid: merged.kept.map(([key]) => key.join('.')), warnings: merged.leftOut.map(({ key, message }) => `${excerpt(key.join('.'), 80)} dropped from the remote changes: it no longer validates with the config file (${message})`) };
 }

@@ -41,6 +41,13 @@ export const alsaDevice = z
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*(:[A-Za-z0-9_=,.:-]+)?$/, 'an ALSA device name such as default, hw:1,0 or plughw:CARD=USB,DEV=0 (`aplay -L`)')
   .refine((name) => !pcmWords(name).some((word) => ALSA_PLUGINS_WITH_FILES_OR_PROGRAMS.includes(word)), 'ALSA plugins that reach files or programs are not device names');
 
+/**
+ * The first levels of a topic: no wildcards, spaces or control characters (a NUL in the last will's
+ * topic makes the broker refuse the robot for good), not a broker's own `$` topics, and short, since
+ * the robot id and a command name follow and a topic is at most 65,535 bytes.
+ */
+const topicRoot = z.string().regex(/^(?!\$)[^#+\s\u0000-\u001f\u007f]{1,100}$/, 'up to 100 characters, no spaces, control characters or MQTT wildcards, not starting with $');
+
 export const robotSchema = z.strictObject({
   /** Identifies this robot in logs, MQTT topics and the fleet; lower-case so it is safe in topic names. */
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_" only').default('emobot'),
@@ -301,7 +308,8 @@ export const voiceSchema = z.strictObject({
     .prefault({}),
   tts: z
     .strictObject({
-      voice_id: z.string().min(1).default('21m00Tcm4TlvDq8ikWAM'),
+      /** Goes into the request's path: letters and digits only, as ElevenLabs' IDs are (`..` would move the request, key and all). */
+      voice_id: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'an ElevenLabs voice ID: letters and digits only').default('21m00Tcm4TlvDq8ikWAM'),
       model: z.string().min(1).default('eleven_flash_v2_5'),
       output_format: z.enum(['pcm_16000', 'pcm_22050']).default('pcm_16000'),
       timeout_ms: milliseconds.min(500).default(8000),
@@ -419,7 +427,7 @@ export const mqttSchema = z.strictObject({
   /** Accept commands on <base>/cmd/<name> (mode, mute, say, pose, snapshot) and <base>/cmd/config/<name> (get, set, reload). Off unless enabled. */
   commands: z.boolean().default(false),
   /** Topics live under <base_topic>/<robot.id>/. */
-  base_topic: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('emobot'),
+  base_topic: topicRoot.default('emobot'),
   /**
    * MQTT 5 (mosquitto 1.6 and later, EMQX, HiveMQ, RabbitMQ 3.13): the robot tells the broker the
    * largest command it takes, and is not handed commands retained on the broker. `3.1.1` for brokers
@@ -447,7 +455,7 @@ export const mqttSchema = z.strictObject({
   home_assistant: z
     .strictObject({
       enabled: z.boolean().default(false),
-      discovery_prefix: z.string().regex(/^[^#+\s]+$/, 'no spaces or MQTT wildcards').default('homeassistant'),
+      discovery_prefix: topicRoot.default('homeassistant'),
     })
     .prefault({}),
   /** Allow the snapshot command (a JPEG of what the camera sees, on <base>/<id>/snapshot): off unless enabled. */

@@ -33,8 +33,14 @@ class Remote implements Subsystem {
   private report?: RobotReport;
   /** A burst of 20 commands, then 10 a second: more than a person or Home Assistant sends. */
   private readonly commandRate = new RateLimit(20, 10);
-  /** Config commands write to disk and restart subsystems: 10 at once, then one a second. */
+  /**
+   * Config commands write to disk and restart subsystems: 10 at once, then one a second. Their own
+   * count alone: the broker gives them to the owner's account only, and a flood of everyday commands
+   * from another account must not lock the owner out of turning the voice offline.
+   */
   private readonly configRate = new RateLimit(10, 1);
+  /** When each limit last answered a refused command: a flood gets one reply a second, not one each. */
+  private readonly lastLimitReply = new Map<RateLimit, number>();
   private refusedSinceWarning = 0;
   private lastRefusalWarning = -Infinity;
 
@@ -65,7 +71,8 @@ class Remote implements Subsystem {
       this.send({ topic: this.topics.status, payload: 'online', retain: true, qos: 1 });
       // Retain handling 2: the broker hands over no retained command at subscription (MQTT 5; the
       // guard below covers 3.1.1). One over the size limit would otherwise close every connection.
-      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1, ...(mqtt5 ? { rh: 2 } : {}) });
+      // MQTT 5: nor handed back its own replies (no local), which a flood of commands would double.
+      if (settings.commands) client.subscribe(`${this.topics.commands}/#`, { qos: 1, ...(mqtt5 ? { rh: 2, nl: true } : {}) });
       if (settings.home_assistant.enabled) for (const message of discoveryMessages(this.config, this.topics)) this.send(message);
       for (const message of this.outbox.drain()) this.send(message);
     });
@@ -142,12 +149,13 @@ class Remote implements Subsystem {
     const prefix = `${this.topics.commands}/`;
     if (!topic.startsWith(prefix) || topic.endsWith('/reply')) return;
     const name = topic.slice(prefix.length);
-    // Every command counts against the overall limit; config commands against their own as well.
-    const limits = name.startsWith('config/') ? [this.commandRate, this.configRate] : [this.commandRate];
-    const exceeded = limits.find((limit) => !limit.take());
-    if (exceeded) {
+    const limit = name.startsWith('config/') ? this.configRate : this.commandRate;
+    if (!limit.take()) {
       this.refused(ctx);
-      const reply: CommandReply = { id: null, ok: false, error: { field: '', message: `too many commands: at most ${exceeded.perSecond} a second` } };
+      const now = performance.now();
+      if (now - (this.lastLimitReply.get(limit) ?? -Infinity) < 1000) return;
+      this.lastLimitReply.set(limit, now);
+      const reply: CommandReply = { id: null, ok: false, error: { field: '', message: `too many commands: at most ${limit.perSecond} a second` } };
       this.send({ topic: `${topic}/reply`, payload: JSON.stringify(reply), retain: false, qos: 0 });
       return;
     }

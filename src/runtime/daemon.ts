@@ -109,7 +109,8 @@ export class Daemon {
   private changeConfig(patch: Record<string, unknown>, by: string): { file: string; changed: ConfigSection[] } {
     const { file, overlayFile } = this.options.loaded;
     if (file === BUILT_IN || !overlayFile) throw new ConfigError(file, [{ key: '', message: 'the robot runs on built-in defaults: there is no config to change' }]);
-    const next = patchRemoteConfig(file, overlayFile, patch, this.options.checkRemoteChange).config;
+    const { config: next, warnings } = patchRemoteConfig(file, overlayFile, patch, this.options.checkRemoteChange);
+    for (const warning of warnings ?? []) this.options.log.warn(warning);
     void this.reload(by);
     return { file: overlayFile, changed: changedSections(this.config, next) };
   }

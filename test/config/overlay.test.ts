@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { loadConfigFile, patchRemoteConfig } from '../../src/config/load.js';
-import { leaves, REMOTE_EDITABLE, remoteRefusal } from '../../src/config/overlay.js';
+import { leaves, PATCH_MAX_KEYS, REMOTE_EDITABLE, remoteRefusal } from '../../src/config/overlay.js';
 import { configSchema } from '../../src/config/schema.js';
 
 function setup(owner: string) {
@@ -187,7 +187,54 @@ t.test('an overlay key the owner\'s file no longer allows, or no longer valid, i
   writeFileSync(overlay, 'expression:\n  pose_hold_ms: -1\n');
   const invalid = loadConfigFile(file, overlay);
   t.equal(invalid.config.expression.pose_hold_ms, 3000, 'the owner\'s config is used');
-  t.match(invalid.warnings, [/ignored: expression\.pose_hold_ms/]);
+  t.match(invalid.warnings, [/expression\.pose_hold_ms left out: it no longer validates/]);
+});
+
+const poses = (count: number, prefix: string) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { head_pan: i % 30 }]));
+/** An owner's poses section of `count` poses, the required rest and sleep among them. */
+const ownerPoses = (count: number) => `expression:\n  poses:\n${['rest', 'sleep', ...Object.keys(poses(count - 2, 'own'))].map((name) => `    ${name}: {head_pan: 1}\n`).join('')}`;
+
+t.test('one remote value an edit of the owner\'s file made invalid is left out alone: the privacy switches turned remotely stay', async (t) => {
+  const ownerFile = (count: number) => `remote:\n  editable: [voice.*]\nvoice:\n  mode: cloud\n${ownerPoses(count)}`;
+  const { file, overlay } = setup(ownerFile(45));
+  patchRemoteConfig(file, overlay, { voice: { mode: 'offline', listen: { enabled: false } }, expression: { poses: poses(5, 'remote') } });
+  writeFileSync(file, ownerFile(46)); // now 51 poses with the remote ones: one too many
+  const loaded = loadConfigFile(file, overlay);
+  t.equal(loaded.config.voice.mode, 'offline', 'the voice stays on the robot');
+  t.equal(loaded.config.voice.listen.enabled, false);
+  t.equal(Object.keys(loaded.config.expression.poses).length, 46, 'the remote poses are left out, the owner\'s kept');
+  t.match(loaded.warnings, [/expression\.poses\.remote0\.head_pan left out: it no longer validates with the config file \(.*50 poses/]);
+  // A later change elsewhere is accepted; the stale poses are dropped from the overlay, with a warning.
+  const next = patchRemoteConfig(file, overlay, { voice: { llm: { temperature: 0.3 } } });
+  t.equal(next.config.voice.llm.temperature, 0.3);
+  t.equal(next.config.voice.mode, 'offline');
+  t.match(next.warnings, [/expression\.poses\.remote0\.head_pan dropped from the remote changes/]);
+  t.notMatch(readFileSync(overlay, 'utf8'), /remote0/);
+  t.match(readFileSync(overlay, 'utf8'), /mode: offline/);
+});
+
+t.test('a patch whose own value does not fit is refused, and takes no earlier remote change with it', async (t) => {
+  const { file, overlay } = setup(ownerPoses(45));
+  patchRemoteConfig(file, overlay, { expression: { poses: poses(5, 'remote') } });
+  t.match(refusal(file, overlay, { expression: { poses: { one_more: { head_pan: 3 } } } }), [{ key: 'expression.poses', message: /50 poses/ }]);
+  t.match(readFileSync(overlay, 'utf8'), /remote4/, 'the five earlier remote poses are kept');
+  t.equal(Object.keys(loadConfigFile(file, overlay).config.expression.poses).length, 50);
+});
+
+t.test('a patch names at most PATCH_MAX_KEYS keys; the names of keys to drop are checked in one validation', async (t) => {
+  const { file, overlay } = setup('');
+  const many = Object.fromEntries(Array.from({ length: PATCH_MAX_KEYS + 1 }, (_, i) => [`k${i}`, null]));
+  t.match(refusal(file, overlay, { vision: many }), [{ key: '', message: new RegExp(`at most ${PATCH_MAX_KEYS} keys \\(this one ${PATCH_MAX_KEYS + 1}\\)`) }]);
+  const unknown = refusal(file, overlay, { vision: { k1: null, threads: null }, voice: { k2: null } });
+  t.same(unknown.map((issue) => issue.key).sort(), ['vision.k1', 'voice.k2'], 'each unknown key named, a known one not');
+  t.notOk(existsSync(overlay), 'nothing written');
+});
+
+t.test('the robot\'s identity on the broker and its log level are never remote, whatever the owner hands out', async (t) => {
+  const owner = configSchema.parse({ remote: { editable: ['robot.*', 'log.*'] } });
+  t.match(remoteRefusal(['robot', 'id'], 'kitchen-bot', owner), /cannot change what the robot is connected to/, 'another robot\'s MQTT client id and topics');
+  t.match(remoteRefusal(['log', 'level'], 'fatal', owner), /cannot change its own permissions/, 'fatal would hide a sender\'s traces');
+  t.equal(remoteRefusal(['robot', 'name'], 'Desk', owner), undefined, 'the rest of robot.* stays remote');
 });
 
 t.test('fuzz: random patches over every allowlisted key change only the overlay, and only to valid configs', async (t) => {

@@ -129,10 +129,13 @@ t.test('a broker user with command rights cannot get in, and the daemon keeps an
 
   const flood = dashboard.messages.length;
   await Promise.all(Array.from({ length: 200 }, (_, i) => attacker.publishAsync(topic('cmd/mode'), JSON.stringify({ id: `f${i}`, mode: i % 2 ? 'sleep' : 'active' }), { qos: 0 })));
-  await dashboard.until('a reply to each of the flood', () => dashboard.messages.slice(flood).filter((m) => m.topic === topic('cmd/mode/reply')).length >= 200, 20_000);
-  const floodReplies = dashboard.messages.slice(flood).filter((m) => m.topic === topic('cmd/mode/reply')).map((m) => JSON.parse(m.payload) as { ok: boolean; error?: { message: string } });
-  const limited = floodReplies.filter((r) => !r.ok && /too many commands/.test(r.error!.message)).length;
-  t.ok(limited >= 150, `the burst was cut short: ${limited} of 200 refused`);
+  const floodReplies = () => dashboard.messages.slice(flood).filter((m) => m.topic === topic('cmd/mode/reply')).map((m) => JSON.parse(m.payload) as { id: string | null; ok: boolean; error?: { message: string } });
+  await dashboard.until('the flood refused', () => floodReplies().some((r) => !r.ok && /too many commands/.test(r.error!.message)), 20_000);
+  // The owner's config commands have their own count: a flood of everyday ones does not lock them out.
+  t.match(await command('config/get', {}), { ok: true }, 'config/get answered at once after the flood');
+  const obeyed = floodReplies().filter((r) => r.ok).length;
+  t.ok(obeyed <= 25, `the burst was cut short: ${obeyed} of 200 obeyed`);
+  t.ok(floodReplies().length <= obeyed + 3, `refused ones get one reply a second, not one each: ${floodReplies().length} replies`);
 
   // Nothing ran, nothing was written, nothing leaked; the daemon still answers.
   await new Promise((r) => setTimeout(r, 2500)); // the rate limit refills

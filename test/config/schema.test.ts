@@ -1,0 +1,17 @@
+import t from 'tap';
+import { configSchema } from '../../src/config/schema.js';
+
+const refused = (config: unknown) => configSchema.safeParse(config).error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? [];
+
+t.test('MQTT topic roots take what a broker accepts in a topic, and are short enough for the ids after them', async (t) => {
+  for (const bad of ['emo\u0000bot', '$SYS', 'emo#', 'a+b', 'two words', 'tab\there', 'bell\u0007', 'x'.repeat(101), '']) {
+    t.match(refused({ remote: { mqtt: { base_topic: bad } } }), [/^remote\.mqtt\.base_topic: up to 100 characters/], JSON.stringify(bad.slice(0, 20)));
+    t.match(refused({ remote: { mqtt: { home_assistant: { discovery_prefix: bad } } } }), [/^remote\.mqtt\.home_assistant\.discovery_prefix: up to 100 characters/]);
+  }
+  for (const good of ['emobot', 'home/robots', 'a$b', 'x'.repeat(100)]) t.same(refused({ remote: { mqtt: { base_topic: good } } }), [], good.slice(0, 20));
+});
+
+t.test('the ElevenLabs voice ID goes into a request path: letters and digits only', async (t) => {
+  for (const bad of ['..', '../../v1/user', 'a/b', 'a?b', 'a%2e', '']) t.match(refused({ voice: { tts: { voice_id: bad } } }), [/^voice\.tts\.voice_id: an ElevenLabs voice ID/], bad);
+  t.same(refused({ voice: { tts: { voice_id: '21m00Tcm4TlvDq8ikWAM' } } }), []);
+});
