@@ -9,13 +9,27 @@ export interface RobotView {
   seenAt: number;
 }
 
+/** The most robots the view keeps: any client may publish under as many ids as it likes. */
+export const MAX_ROBOTS = 256;
+/**
+ * The largest status, state or telemetry payload read: a robot's state, the largest, is about a
+ * kilobyte (file names in it included); a larger payload is neither parsed nor kept.
+ */
+export const ROBOT_PAYLOAD_MAX_BYTES = 16 * 1024;
+/** What `emobot fleet` tells an MQTT 5 broker it takes at most: such a payload and room for its topic. */
+export const FLEET_MAX_PACKET_BYTES = ROBOT_PAYLOAD_MAX_BYTES + 4096;
+
 /**
  * Every robot under one base topic, built from `<base>/+/status|state|telemetry`. Payloads that are not
  * what a robot sends are counted and skipped: one misbehaving client must not blind the whole view.
+ * Past MAX_ROBOTS the robot heard from least recently is forgotten (and counted): made-up ids take
+ * bounded room, and a robot pushed out comes back at its next report.
  */
 export class FleetView {
+  /** In the order last heard from, the least recent first. */
   readonly robots = new Map<string, RobotView>();
   ignored = 0;
+  forgotten = 0;
 
   constructor(readonly baseTopic: string) {}
 
@@ -27,6 +41,7 @@ export class FleetView {
   receive(topic: string, payload: Buffer | string, now = Date.now()): RobotView | undefined {
     const rest = topic.startsWith(`${this.baseTopic}/`) ? topic.slice(this.baseTopic.length + 1).split('/') : [];
     if (rest.length !== 2) return this.ignore();
+    if (Buffer.byteLength(payload) > ROBOT_PAYLOAD_MAX_BYTES) return this.ignore();
     const [id, kind] = rest as [string, string];
     const robot = this.robots.get(id) ?? { id, seenAt: now };
     const body = payload.toString();
@@ -46,7 +61,7 @@ export class FleetView {
       else return this.ignore();
     }
     robot.seenAt = now;
-    this.robots.set(id, robot);
+    this.remember(robot);
     return robot;
   }
 
@@ -66,6 +81,15 @@ export class FleetView {
       });
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+
+  /** Puts the robot last in `robots`, making room first when it is new and the view is full. */
+  private remember(robot: RobotView): void {
+    if (!this.robots.delete(robot.id) && this.robots.size >= MAX_ROBOTS) {
+      this.robots.delete(this.robots.keys().next().value!);
+      this.forgotten++;
+    }
+    this.robots.set(robot.id, robot);
   }
 
   private ignore(): undefined {

@@ -19,9 +19,9 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 /**
- * Whom sign-in tries are counted against: an IPv4 address, or an IPv6 host's /64 (a host on the LAN
- * picks as many addresses in its /64 as it likes, SLAAC's privacy addresses and link-local ones
- * among them). NAT64 addresses (64:ff9b::/96) are an IPv4 host each, and IPv4-mapped ones
+ * Whom sign-in tries and open connections are counted against: an IPv4 address, or an IPv6 host's
+ * /64 (a host on the LAN picks as many addresses in its /64 as it likes, SLAAC's privacy addresses
+ * and link-local ones among them). NAT64 addresses (64:ff9b::/96) are an IPv4 host each, and IPv4-mapped ones
  * (::ffff:a.b.c.d, however written) that IPv4 address.
  */
 export function peerKey(address: string): string {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -20,6 +20,17 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 const PING_INTERVAL_MS = 15_000;
 /** Connections at once, pages and refused ones together: the robot's file descriptors are for its devices. */
 const MAX_CONNECTIONS = 64;
+/**
+ * Connections at once from one peer (as sign-in tries are counted: an IPv4 address, an IPv6 /64), so
+ * that one peer, signed in or not, cannot hold every slot and lock the owner out. A browser opens up
+ * to six to a host, and a WebSocket per tab: a laptop with a few of the robot's pages open stays under it.
+ */
+export const MAX_CONNECTIONS_PER_PEER = 16;
+/**
+ * How often Node looks for requests past headersTimeout and requestTimeout: its default, 30 s, let a
+ * peer sending headers slowly keep a connection up to 40 s instead of 10.
+ */
+const TIMEOUT_CHECK_MS = 1_000;
 /**
  * Sign-in attempts are counted per address (5, then one every 5 s), in a bounded table that forgets
  * the address least recently tried first, and from all addresses together (20, then one every 2 s):
@@ -70,6 +81,8 @@ class WebPage implements Subsystem {
   /** Guessing the token costs time: five tries at once, then one every five seconds, per address. */
   private readonly loginRates = new Map<string, RateLimit>();
   private readonly loginRateAll = new RateLimit(LOGIN_ALL_PEERS.burst, LOGIN_ALL_PEERS.perSecond);
+  /** Open connections by peer key; a peer is in it only while it holds one. */
+  private readonly connectionsByPeer = new Map<string, number>();
   private pinger?: NodeJS.Timeout;
   /** Pages that answered the last ping. */
   private readonly alive = new WeakSet<WebSocket>();
@@ -91,7 +104,7 @@ class WebPage implements Subsystem {
     this.feed = feed;
     const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 });
     this.sockets = sockets;
-    const server = http.createServer((req, res) => {
+    const server = http.createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
       this.handle(ctx, token, req, res).catch((err: unknown) => {
         ctx.log.warn(`web request ${excerpt(req.url ?? '', 80)} failed: ${(err as Error).message}`);
         if (!res.headersSent) replyText(res, 500, 'internal error');
@@ -101,6 +114,7 @@ class WebPage implements Subsystem {
     server.headersTimeout = 10_000;
     server.requestTimeout = 15_000;
     server.maxConnections = MAX_CONNECTIONS;
+    server.on('connection', (socket) => this.admit(socket));
     server.on('upgrade', (req, socket, head) => {
       // Node drops its own error handler from an upgraded socket: without one, a reset would end the daemon.
       socket.on('error', () => socket.destroy());
@@ -138,6 +152,22 @@ class WebPage implements Subsystem {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Counts a new connection against its peer, or closes it when that peer already holds its share. */
+  private admit(socket: Socket): void {
+    const peer = peerKey(socket.remoteAddress ?? '');
+    const held = this.connectionsByPeer.get(peer) ?? 0;
+    if (held >= MAX_CONNECTIONS_PER_PEER) {
+      socket.destroy();
+      return;
+    }
+    this.connectionsByPeer.set(peer, held + 1);
+    socket.once('close', () => {
+      const left = this.connectionsByPeer.get(peer)! - 1;
+      if (left > 0) this.connectionsByPeer.set(peer, left);
+      else this.connectionsByPeer.delete(peer);
+    });
   }
 
   private async handle(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {

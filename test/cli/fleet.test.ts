@@ -3,8 +3,25 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
+import { fleetCommand } from '../../src/cli/fleet.js';
+import { configSchema } from '../../src/config/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { MQTT_PASSWORD, MQTT_USER, startMosquitto } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/wait.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A broker with a robot client on it, and the config `emobot fleet` reads it with, for running the command in this process. */
+async function fleetBroker(t: { teardown(fn: () => unknown): void }) {
+  const broker = await startMosquitto();
+  t.teardown(() => broker.stop());
+  const robots = await mqtt.connectAsync(broker.url, { username: MQTT_USER, password: MQTT_PASSWORD });
+  t.teardown(() => robots.endAsync());
+  const password = process.env.EMOBOT_MQTT_PASSWORD;
+  process.env.EMOBOT_MQTT_PASSWORD = MQTT_PASSWORD;
+  t.teardown(() => (password === undefined ? delete process.env.EMOBOT_MQTT_PASSWORD : (process.env.EMOBOT_MQTT_PASSWORD = password)));
+  return { robots, config: configSchema.parse({ remote: { mqtt: { url: broker.url, username: MQTT_USER } } }) };
+}
 
 t.test('emobot fleet lists every robot on the broker, from the retained messages and live telemetry', async (t) => {
   const broker = await startMosquitto();
@@ -44,4 +61,47 @@ t.test('wrong password: the broker refusal is reported, and the command still en
   const result = await runCli(['fleet', '--config', config, '--seconds', '1'], { EMOBOT_MQTT_PASSWORD: 'wrong' });
   t.equal(result.code, 0);
   t.match(result.stderr, /Not authorized|Bad username or password/i);
+});
+
+t.test('MQTT 5: a message larger than a robot sends is dropped by the broker, never buffered by the fleet', async (t) => {
+  const { robots, config } = await fleetBroker(t);
+  const huge = JSON.stringify({ mode: 'active', pad: 'x'.repeat(1_000_000) });
+  await robots.publishAsync('emobot/huge/state', huge, { retain: true, qos: 1 });
+  await robots.publishAsync('emobot/desk-1/status', 'online', { retain: true, qos: 1 });
+  const live = setInterval(() => {
+    void robots.publishAsync('emobot/huge/telemetry', huge);
+    void robots.publishAsync('emobot/desk-1/telemetry', JSON.stringify({ visionFps: 30 }));
+  }, 200);
+  t.teardown(() => clearInterval(live));
+  const stderr = t.capture(process.stderr, 'write', () => true);
+  const lines: string[] = [];
+  t.equal(await fleetCommand({ config, json: true, seconds: 1.5, write: (line) => void lines.push(line) }), 0);
+  const errors = stderr().map((call) => String(call.args[0])).join('');
+  t.ok(lines.some((line) => /"telemetry":\{"visionFps":30\}/.test(line)), 'the connection stays up for what robots send');
+  t.notMatch(errors, /ignored/, `no large message reached the fleet (${errors.trim()})`);
+  t.notOk(lines.some((line) => line.includes('"huge"')));
+});
+
+t.test('a terminal gets the table redrawn a few times a second however fast robots report, the last change included', async (t) => {
+  const { robots, config } = await fleetBroker(t);
+  await robots.publishAsync('emobot/desk-1/status', 'online', { retain: true, qos: 1 });
+  const draws: string[] = [];
+  const started = Date.now();
+  const done = fleetCommand({ config, json: false, interactive: true, seconds: 3, write: (text) => void draws.push(text) });
+  await waitFor(() => draws.length > 0, 'the first table');
+  const telemetry = (rssMb: number) => robots.publishAsync('emobot/desk-1/telemetry', JSON.stringify({ rssMb }));
+  for (let rss = 1; rss <= 300; rss++) await telemetry(rss);
+  await waitFor(() => /300 MB/.test(draws.at(-1)!), 'the last of a burst drawn once the burst is over');
+  // Reports until the command ends: what it heard last is drawn before it returns, and nothing after.
+  let rss = 301;
+  const reporting = setInterval(() => void telemetry(rss++), 5);
+  t.teardown(() => clearInterval(reporting));
+  t.equal(await done, 0);
+  const elapsedS = (Date.now() - started) / 1000;
+  const drawnBeforeReturn = draws.length;
+  clearInterval(reporting);
+  await sleep(400);
+  t.equal(draws.length, drawnBeforeReturn, 'no redraw after the command returned');
+  // At most a few a second (the first table and the last one besides).
+  t.ok(draws.length <= elapsedS * 5 + 2, `${draws.length} redraws in ${elapsedS.toFixed(1)} s for ${rss - 1} reports`);
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { FleetView, jsonLine } from '../../src/remote/fleet.js';
+import { FleetView, jsonLine, MAX_ROBOTS, ROBOT_PAYLOAD_MAX_BYTES } from '../../src/remote/fleet.js';
 
 t.test('robots are assembled from their status, state and telemetry topics', async (t) => {
   const view = new FleetView('lab/emobot');
@@ -26,6 +26,34 @@ t.test('messages no robot sends are counted and skipped', async (t) => {
   t.equal(view.receive('other/a/state', '{}'), undefined);
   t.equal(view.ignored, 5);
   t.equal(view.robots.size, 0, 'nothing half-made is kept');
+});
+
+t.test('made-up robot ids cost room only up to MAX_ROBOTS: the robot heard from least recently is forgotten first', async (t) => {
+  const view = new FleetView('emobot');
+  view.receive('emobot/desk-1/status', 'online', 1);
+  for (let i = 0; i < MAX_ROBOTS * 4; i++) {
+    view.receive(`emobot/fake-${i}/status`, 'online', 2 + i);
+    // A real robot reports now and then (telemetry); made-up ids need not ever again.
+    if (i % 100 === 0) view.receive('emobot/desk-1/telemetry', '{"visionFps":30}', 2 + i);
+  }
+  t.equal(view.robots.size, MAX_ROBOTS);
+  t.equal(view.forgotten, MAX_ROBOTS * 3 + 1);
+  t.match(view.robots.get('desk-1'), { status: 'online', telemetry: { visionFps: 30 } }, 'the robot that keeps reporting is kept, and what it said before');
+  t.notOk(view.robots.has('fake-0'));
+  t.ok(view.robots.has(`fake-${MAX_ROBOTS * 4 - 1}`));
+  t.equal(view.table().length, MAX_ROBOTS + 1, 'the table has a row for each robot kept');
+});
+
+t.test('a payload larger than a robot sends is ignored, not parsed nor kept', async (t) => {
+  const view = new FleetView('emobot');
+  const state = (pad: number) => JSON.stringify({ mode: pad ? 'sleep' : 'active', pad: 'x'.repeat(pad) });
+  view.receive('emobot/desk-1/state', state(0));
+  t.equal(view.receive('emobot/desk-1/state', state(ROBOT_PAYLOAD_MAX_BYTES)), undefined);
+  t.equal(view.receive('emobot/fake/state', state(ROBOT_PAYLOAD_MAX_BYTES)), undefined);
+  t.equal(view.ignored, 2);
+  t.match(view.robots.get('desk-1'), { state: { mode: 'active' } }, 'the state before it stands');
+  t.notOk(view.robots.has('fake'));
+  t.ok(view.receive('emobot/desk-1/state', state(ROBOT_PAYLOAD_MAX_BYTES - 40)), 'a state just under the limit is read');
 });
 
 t.test('what a client publishes reaches the terminal without control characters, each cell short', async (t) => {

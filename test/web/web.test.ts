@@ -5,7 +5,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { configSchema } from '../../src/config/schema.js';
 import type { BusEvents } from '../../src/runtime/events.js';
-import { web, WEB_COMMANDS } from '../../src/web/web.js';
+import { MAX_CONNECTIONS_PER_PEER, web, WEB_COMMANDS } from '../../src/web/web.js';
 import { SESSION_COOKIE } from '../../src/web/access.js';
 import { subsystemContext } from '../helpers/context.js';
 
@@ -59,8 +59,8 @@ function request(port: number, options: { method?: string; path?: string; header
   });
 }
 
-const post = (port: number, name: string, body: unknown, headers: Record<string, string> = {}) =>
-  request(port, { method: 'POST', path: `/api/commands/${name}`, body: JSON.stringify(body), headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json', ...headers } });
+const post = (port: number, name: string, body: unknown, headers: Record<string, string> = {}, localAddress?: string) =>
+  request(port, { method: 'POST', path: `/api/commands/${name}`, localAddress, body: JSON.stringify(body), headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'application/json', ...headers } });
 
 t.test('disabled in config means no subsystem', async (t) => {
   t.equal(web.create(configSchema.parse({ web: { enabled: false } })), undefined);
@@ -158,7 +158,8 @@ t.test('a page from another origin cannot act, and the robot does not change', a
 
 t.test('commands are rate-limited like MQTT\'s', async (t) => {
   const { port } = await startPage(t);
-  const statuses = await Promise.all(Array.from({ length: 30 }, () => post(port, 'unmute', {}).then((r) => r.status)));
+  // Each from an address of its own (one peer gets MAX_CONNECTIONS_PER_PEER connections): the limit is for all peers together.
+  const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => post(port, 'unmute', {}, {}, `127.0.2.${i + 2}`).then((r) => r.status)));
   t.ok(statuses.filter((s) => s === 429).length >= 5, `${statuses.filter((s) => s === 429).length} of 30 at once refused`);
 });
 
@@ -243,4 +244,30 @@ t.test('the live socket: same-origin only, a hello first, at most web.max_client
   const afterClose = requests.length;
   await sleep(600);
   t.equal(requests.length, afterClose, 'no pictures asked for once the pages closed');
+});
+
+t.test('one peer holds at most MAX_CONNECTIONS_PER_PEER connections, so the owner from another address still gets in', async (t) => {
+  const { port, instance } = await startPage(t, { host: '0.0.0.0' }, { webToken: TOKEN });
+  const server = (instance as unknown as { server: http.Server }).server;
+  const lan = `192.168.1.20:${port}`;
+  // A peer without a token that sends its headers too slowly ever to finish them.
+  const slowPeer = async (count: number) => {
+    const sockets = Array.from({ length: count }, () => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.66' }, () => socket.write(`GET / HTTP/1.1\r\nHost: ${lan}\r\n`));
+      socket.on('error', () => undefined);
+      return socket;
+    });
+    t.teardown(() => sockets.forEach((s) => s.destroy()));
+    await sleep(300);
+    return sockets;
+  };
+  const held = await slowPeer(MAX_CONNECTIONS_PER_PEER + 4);
+  t.equal(held.filter((s) => !s.destroyed).length, MAX_CONNECTIONS_PER_PEER, 'the peer\'s connections past its share are closed');
+  t.equal(await connections(server), MAX_CONNECTIONS_PER_PEER);
+  t.equal((await request(port, { headers: { host: lan } })).status, 401, 'the owner gets the sign-in page');
+  t.equal((await request(port, { headers: { host: lan }, localAddress: '127.0.0.67' })).status, 401, 'and so does another peer');
+  held.forEach((s) => s.destroy());
+  await sleep(200);
+  const again = await slowPeer(MAX_CONNECTIONS_PER_PEER);
+  t.equal(again.filter((s) => !s.destroyed).length, MAX_CONNECTIONS_PER_PEER, 'closed connections give the peer its slots back');
 });
