@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { asError } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
 import { openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
-import { checkGstreamerPipeline } from './gstreamer.js';
+import { checkGstreamerPipeline, withLocation } from './gstreamer.js';
 import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
 
 export interface FrameSource {
@@ -86,15 +86,16 @@ function openChecked(spec: SourceSpec): { target: string | number; api?: number;
   const cv = opencv();
   if (spec.api === cv.CAP_GSTREAMER) {
     const pipeline = spec.target as string;
-    const { files, fileReader } = checkGstreamerPipeline(pipeline);
-    const location = files[0];
+    const { problem, file: location, fileReader } = checkGstreamerPipeline(pipeline);
+    // The config check refuses it too; what opens the camera does not count on being handed a checked config.
+    if (problem) throw new CameraOpenError(spec.device, problem);
     if (location === undefined) return spec;
-    const file = openNamed(spec, location);
+    const file = openNamed(spec, location.path);
     if (!fileReader || !file.container.gstreamerReaders.includes(fileReader)) {
       file.close();
-      throw new CameraOpenError(spec.device, `${location} is ${file.container.name}: after filesrc comes its demuxer (${file.container.gstreamerReaders.join(' or ')}), not ${fileReader ?? 'nothing'}`);
+      throw new CameraOpenError(spec.device, `${location.path} is ${file.container.name}: after filesrc comes its demuxer (${file.container.gstreamerReaders.join(' or ')}), not ${fileReader ?? 'nothing'}`);
     }
-    return { target: pipeline.replace(`location=${location}`, `location=${file.path}`), api: spec.api, file };
+    return { target: withLocation(pipeline, location, file.path), api: spec.api, file };
   }
   if (spec.live) return spec;
   const file = openNamed(spec, spec.target as string);

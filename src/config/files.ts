@@ -15,6 +15,14 @@ export interface FileProblem {
  * pseudo-terminals (a simulated board, a network serial bridge such as socat or ser2net).
  */
 const SERIAL_PORT = /^\/dev\/(tty[A-Za-z]+\d+|serial\d*|serial\/by-(id|path)\/[\w.:+-]+|pts\/\d+)$/;
+
+/** Why `port` is not a serial port the board may be opened on, or undefined when it is one. */
+export function serialPortProblem(port: string): string | undefined {
+  // The device a link leads to decides (udev's /dev/serial/by-id/... links, a simulator's stable link).
+  if (SERIAL_PORT.test(real(port))) return undefined;
+  return 'a serial port is /dev/ttyUSB0, /dev/ttyACM0, /dev/serial0, /dev/serial/by-id/... or a pseudo-terminal /dev/pts/N';
+}
+
 /** A hardware profile given by name (hardware/<name>.yaml in the package), not by path. */
 const PROFILE_NAME = /^[a-z0-9-]+$/;
 
@@ -62,7 +70,7 @@ export function fileProblems(config: Config, configFile: string | undefined, env
   };
   const { source } = config.camera;
   if (typeof source === 'string' && source !== 'demo') {
-    if (source.includes('!')) for (const file of checkGstreamerPipeline(source).files) checkFile(['camera', 'source'], file);
+    if (source.includes('!')) checkFile(['camera', 'source'], checkGstreamerPipeline(source).file?.path);
     else if (source.startsWith('/dev/')) {
       if (!VIDEO_DEVICE.test(source) && !VIDEO_DEVICE.test(real(source))) problems.push({ key: ['camera', 'source'], message: 'a camera device is /dev/videoN or /dev/v4l/by-id/...' });
     } else checkFile(['camera', 'source'], source);
@@ -70,9 +78,8 @@ export function fileProblems(config: Config, configFile: string | undefined, env
   checkFile(['vision', 'model'], config.vision.model);
   if (!PROFILE_NAME.test(config.expression.hardware)) checkFile(['expression', 'hardware'], config.expression.hardware);
   checkFile(['expression', 'calibration'], config.expression.calibration);
-  const { port } = config.expression;
-  // The device a link leads to decides (udev's /dev/serial/by-id/... links, a simulator's stable link).
-  if (port !== undefined && !SERIAL_PORT.test(real(port))) problems.push({ key: ['expression', 'port'], message: 'a serial port is /dev/ttyUSB0, /dev/ttyACM0, /dev/serial0, /dev/serial/by-id/... or a pseudo-terminal /dev/pts/N' });
+  const portProblem = config.expression.port === undefined ? undefined : serialPortProblem(config.expression.port);
+  if (portProblem) problems.push({ key: ['expression', 'port'], message: portProblem });
   for (const name of ['ca', 'cert', 'key'] as const) checkFile(['remote', 'mqtt', 'tls', name], config.remote.mqtt.tls[name]);
   return problems;
 }

@@ -119,13 +119,28 @@ export function parseYamlWithSchema<S extends z.ZodType>(
 function locateProblem(doc: Document, lines: LineCounter, keyPath: string[], message: string): ConfigIssue {
   const node = doc.getIn(keyPath, true);
   const position = isNode(node) && node.range ? lines.linePos(node.range[0]) : locateKey(doc, lines, keyPath.slice(0, -1), keyPath.at(-1));
-  return { key: keyPath.join('.'), message, value: quotable(isNode(node) ? node.toJSON() : undefined), ...toIssuePosition(position) };
+  return { key: quotedKey(keyPath), message, value: quotable(isNode(node) ? node.toJSON() : undefined), ...toIssuePosition(position) };
 }
 
 /** Scalars only, strings cut short: a whole map or list is never echoed back. */
 function quotable(value: unknown): unknown {
-  if (typeof value === 'string') return excerpt(value);
+  if (typeof value === 'string') return quoted(value);
   return value !== null && typeof value === 'object' ? undefined : value;
+}
+
+/** Keys are the file's text too: a file that is not ours may use its secrets as keys. */
+const quotedKey = (keyPath: string[]) => keyPath.map(quoted).join('.');
+
+/** Masked before it is cut, so that a cut cannot leave a password without the `@` that marks it. */
+const quoted = (text: string) => excerpt(withoutUserinfo(text));
+
+/**
+ * `mqtt://robot:hunter2@broker` as `mqtt://***@broker`: a refused URL is quoted in the journal, on the
+ * web page and the MQTT log topic, and blanking there knows only the secrets the robot was given.
+ * Everything up to the last `@` goes, since a password typed as it is may hold `/`, `:` or `@`.
+ */
+function withoutUserinfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?)\S*@/gi, '$1***@');
 }
 
 function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue[] {
@@ -133,7 +148,7 @@ function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue)
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const position = toIssuePosition(locateKey(doc, lines, keyPath, key));
-      return { key: [...keyPath, key].join('.'), message: 'unknown key', ...position };
+      return { key: quotedKey([...keyPath, key]), message: 'unknown key', ...position };
     });
   }
   const node = doc.getIn(issue.path, true);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serialPortProblem } from '../config/files.js';
 import { parseYamlWithSchema, readConfigText } from '../config/load.js';
 import { actuatorName } from '../config/schema.js';
 import { resolveAsset } from '../runtime/paths.js';
@@ -32,7 +33,8 @@ export const hardwareProfileSchema = z
     name: z.string().min(1),
     /** How johnny-five reaches the board: Firmata over a serial port, or the host's own I2C bus. */
     io: z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('firmata'), port: z.string().startsWith('/', 'an absolute path such as /dev/ttyACM0'), baud: z.number().int().positive().default(57600) }),
+      // The port is checked as a serial port once the file is parsed (loadHardwareProfile), as expression.port is.
+      z.strictObject({ type: z.literal('firmata'), port: z.string(), baud: z.number().int().positive().default(57600) }),
       z.strictObject({ type: z.literal('linux-i2c'), bus: z.number().int().min(0).max(31) }),
     ]),
     /** Servos and LEDs on a PCA9685 16-channel PWM driver instead of board pins. */
@@ -82,7 +84,11 @@ export function boardDevice(profile: HardwareProfile, portOverride?: string): st
   return profile.io.type === 'firmata' ? (portOverride ?? profile.io.port) : `/dev/i2c-${profile.io.bus}`;
 }
 
+/** The board is opened on the profile's port unless the config names another: it is held to the same rule. */
 export function loadHardwareProfile(nameOrPath: string): HardwareProfile {
   const file = profilePath(nameOrPath);
-  return parseYamlWithSchema(readConfigText(file), file, hardwareProfileSchema);
+  return parseYamlWithSchema(readConfigText(file), file, hardwareProfileSchema, ({ io }) => {
+    const problem = io.type === 'firmata' ? serialPortProblem(io.port) : undefined;
+    return problem ? [{ key: ['io', 'port'], message: problem }] : [];
+  });
 }

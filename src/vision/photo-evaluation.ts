@@ -1,13 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
+import { excerpt } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
 import { padByEdge } from './framing.js';
 import { VisionPipeline, type StillFace } from './pipeline.js';
 
 export interface ManifestEntry {
-  /** Absolute path of the photo. */
+  /** Real path of the photo (links resolved), inside the manifest's folder. */
   file: string;
   /** FER-2013 label index. */
   label: number;
@@ -49,9 +50,10 @@ function csvFields(line: string): string[] {
 
 /**
  * A labelled photo list: a header with at least `file` and `label` columns (more may follow), one
- * photo per line, files relative to the manifest's folder (absolute paths are taken as they are),
- * labels FER-2013 indices (0 angry ... 6 neutral). A bad line, or a photo that is not there, is an
- * error naming it, before anything is evaluated: nothing runs on a half-read list.
+ * photo per line, files relative to the manifest's folder and inside it (links resolved), regular
+ * files only, labels FER-2013 indices (0 angry ... 6 neutral). A bad line, or a photo that is not
+ * there, is an error naming it, before anything is evaluated: nothing runs on a half-read list.
+ * Errors quote the list's text only cut short, since the file named may be anyone's.
  */
 export function readManifest(manifestPath: string, labelCount: number): ManifestEntry[] {
   let text: string;
@@ -65,8 +67,9 @@ export function readManifest(manifestPath: string, labelCount: number): Manifest
   const header = csvFields(lines[0] ?? '').map((h) => h.trim());
   const fileColumn = header.indexOf('file');
   const labelColumn = header.indexOf('label');
-  if (fileColumn < 0 || labelColumn < 0) throw new ManifestError(manifestPath, 1, `the header must name "file" and "label" columns, got "${lines[0]}"`);
-  const folder = path.dirname(path.resolve(manifestPath));
+  const missing = ['file', 'label'].filter((column) => !header.includes(column));
+  if (missing.length) throw new ManifestError(manifestPath, 1, `the header must name "file" and "label" columns; it has no ${missing.map((c) => `"${c}"`).join(' or ')}`);
+  const folder = realpathSync(path.dirname(path.resolve(manifestPath)));
   const entries: ManifestEntry[] = [];
   lines.slice(1).forEach((line, i) => {
     if (!line.trim()) return;
@@ -76,13 +79,29 @@ export function readManifest(manifestPath: string, labelCount: number): Manifest
     const label = Number(labelText);
     if (!file) throw new ManifestError(manifestPath, i + 2, 'no file');
     if (!/^\d+$/.test(labelText) || label >= labelCount) {
-      throw new ManifestError(manifestPath, i + 2, `label must be an integer from 0 to ${labelCount - 1}, got "${labelText}"`);
+      throw new ManifestError(manifestPath, i + 2, `label must be an integer from 0 to ${labelCount - 1}, got "${excerpt(labelText)}"`);
     }
-    const resolved = path.resolve(folder, file);
-    if (!existsSync(resolved)) throw new ManifestError(manifestPath, i + 2, `no such photo: ${resolved}`);
-    entries.push({ file: resolved, label });
+    entries.push({ file: photoInside(folder, file, (reason) => new ManifestError(manifestPath, i + 2, reason)), label });
   });
   return entries;
+}
+
+/**
+ * The real path of a photo the list names, which must be a regular file inside the list's folder:
+ * a list is a file anyone may hand over, and `../`, an absolute path or a link would have the
+ * evaluation read any file the user can (a device such as /dev/zero never ends).
+ */
+function photoInside(folder: string, file: string, refuse: (reason: string) => ManifestError): string {
+  const resolved = path.resolve(folder, file);
+  let real: string;
+  try {
+    real = realpathSync(resolved);
+  } catch {
+    throw refuse(`no such photo "${excerpt(file)}" in ${folder}`);
+  }
+  if (path.relative(folder, real).split(path.sep)[0] === '..') throw refuse(`photo "${excerpt(file)}" is outside the manifest's folder ${folder}`);
+  if (!statSync(real).isFile()) throw refuse(`photo "${excerpt(file)}" is not a regular file`);
+  return real;
 }
 
 export interface FacesReport {

@@ -143,6 +143,37 @@ t.test('URLs carry no credentials: keys and passwords come from the secrets file
   t.match(issuesOf('voice:\n  listen:\n    recorder: /tmp/evil.cjs\n'), [{ key: 'voice.listen.recorder' }], 'but a module path is refused');
 });
 
+t.test('a refused URL is quoted with its user name and password masked, in the issue and in what is printed', async (t) => {
+  const text = 'remote:\n  mqtt:\n    url: mqtt://robot:Br0ker-pw@broker.lan:1883\nvoice:\n  openai_base_url: https://u:sk-proj-0ld-key@api.openai.com/v1\n';
+  const issues = issuesOf(text);
+  t.match(issues, [
+    { key: 'voice.openai_base_url', value: 'https://***@api.openai.com/v1', line: 5 },
+    { key: 'remote.mqtt.url', value: 'mqtt://***@broker.lan:1883', line: 3 },
+  ]);
+  const printed = [...issues.map((issue) => formatIssue('robot.yaml', issue)), (t.throws(() => parseConfigText(text, 'robot.yaml')) as Error).message].join('\n');
+  t.notMatch(printed, /Br0ker-pw|sk-proj-0ld-key|\/\/robot|\/\/u:/, 'neither the password, the key nor the user names');
+  // Masked before the value is cut: a long password would otherwise keep its start and lose the `@`.
+  const long = issuesOf(`remote:\n  mqtt:\n    url: "mqtt://robot:${'pw'.repeat(40)}@broker.lan"\n`);
+  t.match(long, [{ key: 'remote.mqtt.url', value: 'mqtt://***@broker.lan' }]);
+  const written = issuesOf('voice:\n  elevenlabs_base_url: "https://user:p@ss/w:rd@api.elevenlabs.io"\n');
+  t.match(written, [{ value: 'https://***@api.elevenlabs.io' }], 'a password typed with @, / and : in it');
+});
+
+t.test('a GStreamer pipeline that gives a property twice is refused at camera.source, naming the element', async (t) => {
+  t.match(issuesOf('camera:\n  source: "filesrc location=/opt/a.mp4 location=/tmp/camera.fifo ! qtdemux ! avdec_h264 ! videoconvert ! appsink"\n'), [
+    { key: 'camera.source', message: /filesrc sets location twice/, line: 2 },
+  ]);
+});
+
+t.test('keys are cut short, unknown ones too: a file named by the config that is not ours may have secrets for keys', async (t) => {
+  const key = `sk-proj-CCCCsecretCCCC-${'x'.repeat(100)}`;
+  const issues = issuesOf(`{"${key}": 1}`);
+  t.match(issues, [{ key: /^sk-proj-CCCCsecretCCCC-x+\.\.\. \(123 characters\)$/, message: 'unknown key', line: 1 }]);
+  t.notMatch(issues[0]!.key, 'x'.repeat(60));
+  t.match(issuesOf(`camera:\n  "${key}": 1\n`), [{ key: /^camera\.sk-proj-.*\.\.\. \(123 characters\)$/, line: 2 }], 'in a section too');
+  t.match(issuesOf(`expression:\n  poses:\n    "${key}": { head_pan: 0 }\n`), [{ key: /^expression\.poses\.sk-proj-.*\.\.\. \(123 characters\)$/, line: 3 }], 'a name that is no pose name');
+});
+
 t.test('execution providers are the ones some onnxruntime-node build has, not any name', async (t) => {
   t.equal(parseConfigText('vision:\n  execution_provider: webgpu\n', 'c.yaml').vision.execution_provider, 'webgpu');
   t.match(issuesOf('vision:\n  execution_provider: cuda12\n'), [{ key: 'vision.execution_provider', line: 2 }]);

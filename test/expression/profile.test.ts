@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -38,6 +38,27 @@ t.test('a PCA9685 profile only takes channels 0-15', async (t) => {
   const servo = (pin: number) => `{ pin: ${pin}, default_limits: { min: 45, max: 135, center: 90, max_speed_deg_s: 60 } }`;
   writeFileSync(file, `name: PCA\nio: { type: linux-i2c, bus: 1 }\npwm_driver: { type: pca9685 }\nservos:\n  head_pan: ${servo(0)}\n  head_tilt: ${servo(1)}\n  ears: ${servo(61)}\nleds:\n  mood: { type: rgb, pins: { red: 13, green: 14, blue: 15 } }\n`);
   t.throws(() => loadHardwareProfile(file), /servos\.ears\.pin: a PCA9685 channel is 0-15/);
+});
+
+t.test('the profile\'s serial port is held to the rule expression.port is: a serial port, never a disk or memory', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'emobot-profile-'));
+  const servo = (pin: number) => `{ pin: ${pin}, default_limits: { min: 45, max: 135, center: 90, max_speed_deg_s: 60 } }`;
+  const profileOn = (port: string) => {
+    const file = path.join(dir, 'board.yaml');
+    writeFileSync(file, `name: Board\nio:\n  type: firmata\n  port: ${port}\nservos:\n  head_pan: ${servo(9)}\n  head_tilt: ${servo(10)}\n  ears: ${servo(11)}\nleds:\n  mood: { type: rgb, pins: { red: 3, green: 5, blue: 6 } }\n`);
+    return file;
+  };
+  for (const port of ['/dev/sda', '/dev/mem', 'ttyACM0']) {
+    const file = profileOn(port);
+    const error = t.throws(() => loadHardwareProfile(file), port) as unknown as ConfigError;
+    t.match(error.issues, [{ key: 'io.port', message: /^a serial port is /, value: port, line: 4 }], `${port} is refused at io.port, with its line`);
+  }
+  symlinkSync('/dev/mem', path.join(dir, 'ttyBOARD'));
+  t.throws(() => loadHardwareProfile(profileOn(path.join(dir, 'ttyBOARD'))), /io\.port: a serial port is/, 'a link is judged by the device it leads to');
+  symlinkSync('/dev/pts/0', path.join(dir, 'ttySIM'));
+  for (const port of ['/dev/ttyUSB0', '/dev/serial/by-id/usb-Arduino_Uno-if00', path.join(dir, 'ttySIM')]) {
+    t.equal(loadHardwareProfile(profileOn(port)).io.type, 'firmata', `${port} is a serial port`);
+  }
 });
 
 t.test('names resolve to hardware/, paths stay paths', async (t) => {

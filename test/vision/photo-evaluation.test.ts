@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -30,8 +31,51 @@ t.test('readManifest: errors name the file and line', async (t) => {
   for (const label of ['', ' ', '3.0', '0x3', '1e0', '-1']) {
     t.throws(() => readManifest(write('odd.csv', `file,label\nimages/a.jpg,${label}\n`), 7), /odd\.csv:2: label must be an integer from 0 to 6/, `label "${label}" is refused`);
   }
-  t.throws(() => readManifest(write('gone.csv', 'file,label\nimages/a.jpg,3\nimages/none.jpg,3\n'), 7), /gone\.csv:3: no such photo: .*none\.jpg/);
+  t.throws(() => readManifest(write('gone.csv', 'file,label\nimages/a.jpg,3\nimages/none.jpg,3\n'), 7), /gone\.csv:3: no such photo "images\/none\.jpg" in /);
   t.throws(() => readManifest(path.join(dir, 'absent.csv'), 7), /absent\.csv: ENOENT/);
+});
+
+t.test('readManifest: a file that is not a manifest is not quoted back, a long label is cut short', async (t) => {
+  const passwd = write('passwd', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n');
+  const notAManifest = t.throws(() => readManifest(passwd, 7)) as Error;
+  t.match(notAManifest.message, /passwd:1: the header must name "file" and "label" columns; it has no "file" or "label"$/);
+  t.notMatch(notAManifest.message, /root/);
+  t.throws(() => readManifest(write('nolabel.csv', 'file,emotion\n'), 7), /nolabel\.csv:1: .*; it has no "label"$/, 'names only the column that is missing');
+  const longLabel = t.throws(() => readManifest(write('longlabel.csv', `file,label\nimages/a.jpg,${'sk-secret-'.repeat(30)}\n`), 7)) as Error;
+  t.match(longLabel.message, /longlabel\.csv:2: label must be an integer from 0 to 6, got ".*\.\.\. \(300 characters\)"$/);
+  t.ok(longLabel.message.length < 200, `the message stays short (${longLabel.message.length} characters)`);
+});
+
+t.test('readManifest: photos are regular files inside the manifest\'s folder, links resolved', async (t) => {
+  const set = path.join(dir, 'set');
+  mkdirSync(path.join(set, 'photos'), { recursive: true });
+  writeFileSync(path.join(set, 'photos', 'in.jpg'), '');
+  writeFileSync(path.join(dir, 'outside.jpg'), '');
+  symlinkSync(path.join(set, 'photos', 'in.jpg'), path.join(set, 'link-in.jpg'));
+  symlinkSync(path.join(dir, 'outside.jpg'), path.join(set, 'link-out.jpg'));
+  symlinkSync('/dev/zero', path.join(set, 'zero.jpg'));
+  execFileSync('mkfifo', [path.join(set, 'fifo.jpg')]);
+  const manifest = (name: string, photo: string) => {
+    const file = path.join(set, name);
+    writeFileSync(file, `file,label\nphotos/in.jpg,3\n${photo},3\n`);
+    return file;
+  };
+  t.same(readManifest(manifest('ok.csv', 'link-in.jpg'), 7), [
+    { file: path.join(set, 'photos', 'in.jpg'), label: 3 },
+    { file: path.join(set, 'photos', 'in.jpg'), label: 3 },
+  ], 'a link that stays inside is followed');
+  t.same(readManifest(manifest('absolute.csv', path.join(set, 'photos', 'in.jpg')), 7)[1], { file: path.join(set, 'photos', 'in.jpg'), label: 3 }, 'an absolute path inside is fine');
+  for (const [photo, why] of [
+    ['../outside.jpg', 'a ../ path'],
+    [path.join(dir, 'outside.jpg'), 'an absolute path elsewhere'],
+    ['link-out.jpg', 'a link out'],
+    ['zero.jpg', 'a link to a device'],
+    ['/dev/zero', 'a device'],
+  ] as const) {
+    t.throws(() => readManifest(manifest('out.csv', photo), 7), new RegExp(`out\\.csv:3: photo ".*" is outside the manifest's folder ${set}$`), why);
+  }
+  t.throws(() => readManifest(manifest('fifo.csv', 'fifo.jpg'), 7), /fifo\.csv:3: photo "fifo\.jpg" is not a regular file$/, 'a FIFO, which would block the read');
+  t.throws(() => readManifest(manifest('folder.csv', 'photos'), 7), /folder\.csv:3: photo "photos" is not a regular file$/);
 });
 
 t.test('facesReport: a photo without a face is wrong and lowers its class\'s recall, not another\'s precision', async (t) => {
