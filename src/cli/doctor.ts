@@ -92,9 +92,9 @@ async function checkCamera(config: Config): Promise<Check> {
 async function checkDetector(config: Config): Promise<Check> {
   try {
     const detector = await createDetector(config.vision.detection);
-    const { file, package: pkg, version } = detector.source;
+    const { files, package: pkg, version } = detector.source;
     await detector.release();
-    return { name: 'detector', status: 'ok', detail: `${detector.name}: ${file} (${pkg} ${version})` };
+    return { name: 'detector', status: 'ok', detail: `${detector.name}: ${files.join(', then ')} (${pkg} ${version})` };
   } catch (err) {
     return {
       name: 'detector',

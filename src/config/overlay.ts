@@ -18,6 +18,7 @@ export const REMOTE_EDITABLE = [
   'vision.threads',
   'vision.detection.min_score',
   'vision.detection.min_face',
+  'vision.detection.far_faces',
   'vision.detection.max_faces',
   'vision.tracking.*',
   'vision.smoothing.*',

@@ -26,9 +26,9 @@ export const statePayload = z
     model: z.string().nullable().describe('emotion model file; null until vision has started'),
     executionProvider: z.string().nullable().describe('onnxruntime execution provider the model runs on'),
     detector: z
-      .strictObject({ name: z.string(), file: z.string(), package: z.string(), version: z.string() })
+      .strictObject({ name: z.string(), files: z.array(z.string()).min(1).describe('model files, in the order they search a frame'), package: z.string(), version: z.string() })
       .nullable()
-      .describe('face detector, its model file and where that comes from (npm package and version; OpenCV for the cascades); null until vision has started'),
+      .describe('face detector, its model files and where that comes from (npm package and version; OpenCV for the cascades); null until vision has started'),
     startedAt: epochMs.describe('when the daemon started (uptime is in telemetry)'),
     version: z.string(),
   })

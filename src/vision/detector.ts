@@ -6,7 +6,8 @@ import type { DetectedFace } from './face.js';
 
 /** Where a detector's model comes from, for doctor and the MQTT state. */
 export interface DetectorSource {
-  file: string;
+  /** The model files, in the order they search a frame. */
+  files: string[];
   package: string;
   version: string;
 }
@@ -45,7 +46,7 @@ class CascadeDetector implements FaceDetector {
   ) {
     const cv = opencv();
     this.cascade = new cv.CascadeClassifier(cv[CASCADES[name]]);
-    this.source = { file: cv[CASCADES[name]], package: 'OpenCV', version: cv.version ? `${cv.version.major}.${cv.version.minor}.${cv.version.revision}` : 'unknown' };
+    this.source = { files: [cv[CASCADES[name]]], package: 'OpenCV', version: cv.version ? `${cv.version.major}.${cv.version.minor}.${cv.version.revision}` : 'unknown' };
   }
 
   async detect(image: Mat): Promise<DetectedFace[]> {

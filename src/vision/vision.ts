@@ -22,8 +22,8 @@ class Vision implements Subsystem {
     this.pipeline = pipeline;
     const { classifier, detector } = pipeline;
     ctx.log.info(
-      { model: classifier.modelPath, executionProvider: classifier.executionProvider, detector: detector.name, detectorFile: detector.source.file },
-      `emotion model on ${classifier.executionProvider}${classifier.fallbackReason ? ` (${ctx.config.vision.execution_provider} unavailable: ${classifier.fallbackReason})` : ''}, detector ${detector.name} (${path.basename(detector.source.file)}, ${detector.source.package} ${detector.source.version})`,
+      { model: classifier.modelPath, executionProvider: classifier.executionProvider, detector: detector.name, detectorFiles: detector.source.files },
+      `emotion model on ${classifier.executionProvider}${classifier.fallbackReason ? ` (${ctx.config.vision.execution_provider} unavailable: ${classifier.fallbackReason})` : ''}, detector ${detector.name} (${detector.source.files.map((f) => path.basename(f)).join(', then ')}, ${detector.source.package} ${detector.source.version})`,
     );
     const framing = classifier.card.input.crop.align;
     if (framing?.detector && framing.detector !== detector.name && detector.name.startsWith('blazeface')) {
@@ -32,11 +32,11 @@ class Vision implements Subsystem {
         `the model card's face framing was measured with ${framing.detector}; ${detector.name} places keypoints a little differently, so aligned crops may be slightly off`,
       );
     }
-    const { file, package: pkg, version } = detector.source;
+    const { files, package: pkg, version } = detector.source;
     ctx.bus.emit('vision.ready', {
       model: path.basename(classifier.modelPath),
       executionProvider: classifier.executionProvider,
-      detector: { name: detector.name, file: path.basename(file), package: pkg, version },
+      detector: { name: detector.name, files: files.map((f) => path.basename(f)), package: pkg, version },
     });
     ctx.bus.on('camera.frame', (frame) => {
       // Asleep, the robot does not look: frames pass by unprocessed (and uncounted), saving the CPU.

