@@ -23,7 +23,9 @@ function shrunkInFrame(frame: Mat, scale: number): Mat {
   const cv = opencv();
   const small = frame.resize(Math.round(frame.rows * scale), Math.round(frame.cols * scale), 0, 0, cv.INTER_AREA);
   const out = new cv.Mat(frame.rows, frame.cols, frame.type, [128, 128, 128]);
-  small.copyTo(out.getRegion(new cv.Rect(Math.round((frame.cols - small.cols) / 2), Math.round((frame.rows - small.rows) / 2), small.cols, small.rows)));
+  const middle = out.getRegion(new cv.Rect(Math.round((frame.cols - small.cols) / 2), Math.round((frame.rows - small.rows) / 2), small.cols, small.rows));
+  small.copyTo(middle);
+  middle.release();
   small.release();
   return out;
 }
@@ -47,15 +49,18 @@ export async function detectorCosts(config: Config, images: Mat[], frames: numbe
   if (images.length === 0) throw new Error('no frames to measure');
   const farImages = images.map((image) => shrunkInFrame(image, FAR_SCALE));
   const costs: DetectorCost[] = [];
-  for (const name of detectorNames) {
-    const detector = await createDetector({ ...config.vision.detection, detector: name }, config.vision.threads);
-    try {
-      const near = await timeDetections(detector, images, frames);
-      costs.push({ detector: name, files: detector.source.files.map((f) => f.split('/').pop()!), ...near, far: await timeDetections(detector, farImages, frames) });
-    } finally {
-      await detector.release();
+  try {
+    for (const name of detectorNames) {
+      const detector = await createDetector({ ...config.vision.detection, detector: name }, config.vision.threads);
+      try {
+        const near = await timeDetections(detector, images, frames);
+        costs.push({ detector: name, files: detector.source.files.map((f) => f.split('/').pop()!), ...near, far: await timeDetections(detector, farImages, frames) });
+      } finally {
+        await detector.release();
+      }
     }
+  } finally {
+    for (const image of farImages) image.release();
   }
-  for (const image of farImages) image.release();
   return costs;
 }

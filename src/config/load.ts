@@ -140,7 +140,7 @@ const quoted = (text: string) => excerpt(withoutUserinfo(text));
  * Everything up to the last `@` goes, since a password typed as it is may hold `/`, `:` or `@`.
  */
 function withoutUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?)\S*@/gi, '$1***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?).*@/gi, '$1***@');
 }
 
 function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue[] {

@@ -157,8 +157,9 @@ function dropRefusals(keys: string[][], owner: Config): ConfigIssue[] {
   const unknown = new Set(
     (configSchema.safeParse(probe).error?.issues ?? []).flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('\0')) : [])),
   );
+  // The key itself or a section above it: {"voice.listen": {enabled: null}} names no key either.
   return keys
-    .filter((key) => unknown.has(key.join('\0')))
+    .filter((key) => key.some((_, i) => unknown.has(key.slice(0, i + 1).join('\0'))))
     .map((key) => ({ key: named(key), message: `${excerpt(key.join('.'), 80)} is not a config key (name a key by its sections: {voice: {mode: null}})` }));
 }
 

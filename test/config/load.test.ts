@@ -157,6 +157,7 @@ t.test('a refused URL is quoted with its user name and password masked, in the i
   t.match(long, [{ key: 'remote.mqtt.url', value: 'mqtt://***@broker.lan' }]);
   const written = issuesOf('voice:\n  elevenlabs_base_url: "https://user:p@ss/w:rd@api.elevenlabs.io"\n');
   t.match(written, [{ value: 'https://***@api.elevenlabs.io' }], 'a password typed with @, / and : in it');
+  t.match(issuesOf('remote:\n  mqtt:\n    url: "mqtt://robot:my secret@broker.lan"\n'), [{ value: 'mqtt://***@broker.lan' }], 'a password with a space in it');
 });
 
 t.test('a GStreamer pipeline that gives a property twice is refused at camera.source, naming the element', async (t) => {

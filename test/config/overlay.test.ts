@@ -227,6 +227,8 @@ t.test('a patch names at most PATCH_MAX_KEYS keys; the names of keys to drop are
   t.match(refusal(file, overlay, { vision: many }), [{ key: '', message: new RegExp(`at most ${PATCH_MAX_KEYS} keys \\(this one ${PATCH_MAX_KEYS + 1}\\)`) }]);
   const unknown = refusal(file, overlay, { vision: { k1: null, threads: null }, voice: { k2: null } });
   t.same(unknown.map((issue) => issue.key).sort(), ['vision.k1', 'voice.k2'], 'each unknown key named, a known one not');
+  t.match(refusal(file, overlay, { 'voice.listen': { enabled: null } }), [{ key: 'voice.listen.enabled', message: /not a config key/ }], 'a dotted section above a real key name');
+  t.match(refusal(file, overlay, { vision: { bogus: { deeper: null } } }), [{ key: 'vision.bogus.deeper', message: /not a config key/ }], 'below a section the schema does not know');
   t.notOk(existsSync(overlay), 'nothing written');
 });
 

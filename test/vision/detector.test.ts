@@ -106,6 +106,27 @@ t.test('blazeface: a face too far for the short-range model is found by the full
   t.same(await both.detect(photo('grace_hopper.jpg')), await nearOnly.detect(photo('grace_hopper.jpg')));
 });
 
+t.test('blazeface: a far face after a cat the full-range model took for a face is confirmed too, within max_faces', async (t) => {
+  // Placed so that the short-range model finds nothing and the full-range one finds both, the cat
+  // first (the larger); in other placements the closer look takes the cat for a face too.
+  const chelsea = photo('chelsea.png');
+  const cat = chelsea.resize(Math.round(chelsea.rows * 0.7), Math.round(chelsea.cols * 0.7));
+  const hopper = photo('grace_hopper.jpg');
+  const small = hopper.resize(Math.round(hopper.rows * 0.25), Math.round(hopper.cols * 0.25));
+  const frame = new cv.Mat(480, 640, cat.type, [128, 128, 128]);
+  cat.copyTo(frame.getRegion(new cv.Rect(0, 180, cat.cols, cat.rows)));
+  small.copyTo(frame.getRegion(new cv.Rect(480, 300, small.cols, small.rows)));
+  const back = await createDetector(detection('blazeface-back', 320));
+  const one = await createDetector({ ...detection('blazeface', 320), max_faces: 1 });
+  const three = await createDetector({ ...detection('blazeface', 320), max_faces: 3 });
+  t.teardown(() => Promise.all([back.release(), one.release(), three.release()]));
+  t.equal((await back.detect(frame)).length, 2, 'the full-range model alone: the cat and her');
+  const found = await three.detect(frame);
+  t.equal(found.length, 1, `the cat is no face, Grace Hopper is: ${JSON.stringify(found.map((f) => f.box))}`);
+  t.ok(found[0] && found[0].box.x > 450, 'the face found is hers');
+  t.same(await one.detect(frame), found, 'with room for one face: the same confirmed face, not the cat and not an unconfirmed box');
+});
+
 t.test('blazeface: min_score drops faces below it', async (t) => {
   const strict = await createDetector({ ...detection('blazeface', 320), min_score: 0.99 });
   const lenient = await createDetector({ ...detection('blazeface', 320), min_score: 0.5 });
