@@ -3,6 +3,7 @@
 // card as input.crop.levels: a live face darker or flatter than that is brought to the range's edge.
 //   node models/training/measure-levels.mjs <train-images-idx3.gz> <model card .json>
 import { readFileSync, writeFileSync } from 'node:fs';
+import { quantile, round } from '../../dist/bench/stats.js';
 import { readIdxImages } from '../../dist/vision/idx.js';
 import { modelCardSchema } from '../../dist/vision/model-card.js';
 import { idxImageMat, modelPixels, pixelLevels } from '../../dist/vision/preprocess.js';
@@ -26,16 +27,15 @@ for (let i = 0; i < images.count; i++) {
   means.push(level.mean);
   stds.push(level.std);
 }
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 10) / 10;
-};
+means.sort((a, b) => a - b);
+stds.sort((a, b) => a - b);
+const range = (sorted) => [round(quantile(sorted, 0.05), 1), round(quantile(sorted, 0.95), 1)];
 // The middle 90% of the training images: the model has seen plenty of faces lit like that. A stretch of
 // up to 8 times recovers a face nearly 3 stops under, while sensor noise, stretched with it, stays
 // under the face (figures in models/training/README.md, "Faces in poor light").
 raw.input.crop.levels = {
-  mean: [percentile(means, 5), percentile(means, 95)],
-  std: [percentile(stds, 5), percentile(stds, 95)],
+  mean: range(means),
+  std: range(stds),
   max_gain: 8,
   measured_on: `5th to 95th percentile of ${means.length} of ${images.count} training images at ${card.input.width} px`,
 };

@@ -6,11 +6,13 @@ export interface Percentiles {
 
 export const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The value at fraction `q` (0..1) of `sorted` (ascending, not empty): the nearest rank, no interpolation. */
+export const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
 export function percentiles(values: number[]): Percentiles {
   if (values.length === 0) return { p50: 0, p95: 0, mean: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: round(at(0.5)), p95: round(at(0.95)), mean: round(values.reduce((a, b) => a + b, 0) / values.length) };
+  return { p50: round(quantile(sorted, 0.5)), p95: round(quantile(sorted, 0.95)), mean: round(values.reduce((a, b) => a + b, 0) / values.length) };
 }
 
 /** Frames per second sustained when each frame takes the mean of these durations (ms). */
