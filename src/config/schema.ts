@@ -140,10 +140,16 @@ export const visionSchema = z.strictObject({
        * BlazeFace: when the short-range model finds no face, search again with the full-range one,
        * which finds faces too small for it (under about 120 px in a 640x480 frame: further than
        * about 80 cm from a webcam); a face it finds counts once the short-range model finds it too,
-       * close up. A frame with nobody in view then costs both searches (about 9 ms against 1.4 ms
-       * on one core of a 2-core x86).
+       * close up. A frame where it runs costs both searches (about 9 ms against 1.4 ms on one core
+       * of a 2-core x86).
        */
       far_faces: z.boolean().default(true),
+      /**
+       * BlazeFace with far_faces: while nobody is in view, the full-range search runs at most this
+       * often (video time) rather than on every frame, which bounds an idle robot's CPU; from the
+       * moment it finds someone, it runs on every frame until they are lost. 0: on every frame.
+       */
+      far_idle_interval_ms: milliseconds.default(500),
       /** Smallest face, as a fraction of the frame height (0.05: 24 px of 480, about 2.5 m from a webcam), for every detector. */
       min_face: z.number().positive().max(1).default(0.05),
       /** Cascades: image pyramid step. */

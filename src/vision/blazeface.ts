@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import { resolveAsset } from '../runtime/paths.js';
-import type { DetectorSource, FaceDetector } from './detector.js';
+import type { DetectOptions, DetectorSource, FaceDetector } from './detector.js';
 import { byAreaDescending, iou, type Box, type DetectedFace, type FaceLandmarks, type Point } from './face.js';
 import { resizeTo } from './preprocess.js';
 
@@ -180,12 +180,12 @@ export class BlazeFaceDetector implements FaceDetector {
     return new BlazeFaceDetector(variant, source, near, far, config);
   }
 
-  async detect(image: Mat): Promise<DetectedFace[]> {
+  async detect(image: Mat, { farSearch = true }: DetectOptions = {}): Promise<DetectedFace[]> {
     const minSide = this.config.min_face * image.rows;
     const search = async (model: BlazeFaceModel) => (await model.run(image, this.config.min_score)).filter((face) => face.box.height >= minSide);
     let faces = await search(this.name === 'blazeface-back' ? this.far! : this.near);
     // A face the short-range model cannot see is one too far for it: only then is the costlier model run.
-    const fallback = faces.length === 0 && this.name === 'blazeface' && this.far !== undefined;
+    const fallback = faces.length === 0 && farSearch && this.name === 'blazeface' && this.far !== undefined;
     if (fallback) faces = await search(this.far!);
     faces.sort(byAreaDescending);
     // Only the faces that will be classified get the closer look; one session runs one call at a time.

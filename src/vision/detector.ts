@@ -12,11 +12,19 @@ export interface DetectorSource {
   version: string;
 }
 
+export interface DetectOptions {
+  /**
+   * BlazeFace with far_faces: whether the full-range search may run when the short-range model
+   * finds nobody (default true). The live pipeline skips it on most frames while nobody is in view.
+   */
+  farSearch?: boolean;
+}
+
 /** Finds faces in a frame (BGR or gray); boxes and landmarks are in that frame's pixels. */
 export interface FaceDetector {
   readonly name: DetectorName;
   readonly source: DetectorSource;
-  detect(image: Mat): Promise<DetectedFace[]>;
+  detect(image: Mat, options?: DetectOptions): Promise<DetectedFace[]>;
   release(): Promise<void>;
 }
 

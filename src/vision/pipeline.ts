@@ -54,6 +54,7 @@ export interface FrameResult {
 export class VisionPipeline {
   private readonly tracker: FaceTracker;
   private readonly smoothers = new Map<number, EmotionSmoother>();
+  private lastFarSearchMs = -Infinity;
 
   private constructor(
     private readonly config: Config['vision'],
@@ -85,7 +86,7 @@ export class VisionPipeline {
       mark = now;
       return elapsed;
     };
-    const detections = await this.detector.detect(image);
+    const detections = await this.detector.detect(image, { farSearch: this.farSearchDue(timeMs) });
     const update = this.tracker.update(detections, timeMs);
     const detect = lap();
 
@@ -121,6 +122,18 @@ export class VisionPipeline {
       ...(update.attended ? { attendedTrackId: update.attended.id } : {}),
       timings: { detect, preprocess, infer, smooth },
     };
+  }
+
+  /**
+   * An empty room would pay for the full-range search on every frame (several times the short-range
+   * one's cost); while nobody is followed it runs every far_idle_interval_ms, and on every frame
+   * once it or the short-range model has found someone, so a far face is confirmed as quickly as a
+   * near one from then on.
+   */
+  private farSearchDue(timeMs: number): boolean {
+    const due = this.tracker.following || timeMs - this.lastFarSearchMs >= this.config.detection.far_idle_interval_ms;
+    if (due) this.lastFarSearchMs = timeMs;
+    return due;
   }
 
   /**

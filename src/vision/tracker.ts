@@ -35,6 +35,11 @@ export class FaceTracker {
 
   constructor(private readonly config: Config['vision']['tracking']) {}
 
+  /** Whether any face is followed: seen within lost_after_ms, confirmed or not yet. */
+  get following(): boolean {
+    return this.tracks.length > 0;
+  }
+
   update(detections: DetectedFace[], nowMs: number): TrackUpdate {
     const pairs: { track: Track; detection: number; overlap: number }[] = [];
     for (const track of this.tracks) {

@@ -1,16 +1,11 @@
-import path from 'node:path';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector, detectorNames } from '../../src/vision/detector.js';
 import { iou } from '../../src/vision/face.js';
+import { faraway, photo, referenceBoxes as reference } from '../helpers/photos.js';
 
 const cv = opencv();
-const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
-// Reference boxes from test/fixtures/faces/README.md (OpenCV 4.6, haarcascade_frontalface_default).
-const reference = { 'astronaut.png': { x: 176, y: 66, width: 95, height: 95 }, 'grace_hopper.jpg': { x: 155, y: 104, width: 224, height: 224 } };
-
-const photo = (file: string) => cv.imread(path.join(faces, file));
 const detection = (detector: string, width: number) =>
   configSchema.parse({ vision: { detection: { detector, width } } }).vision.detection;
 
@@ -71,18 +66,6 @@ t.test('blazeface: min_face drops faces smaller than that fraction of the frame'
   t.same(await detector.detect(photo('astronaut.png')), [], 'a 95 px face in a 512 px frame is under 60% of its height');
 });
 
-/** A photo shrunk by `scale` in the middle of a grey 640x480 frame: a person further from the camera. */
-function faraway(file: string, scale: number): { frame: ReturnType<typeof photo>; box: { x: number; y: number; width: number; height: number } } {
-  const image = photo(file);
-  const small = image.resize(Math.round(image.rows * scale), Math.round(image.cols * scale));
-  const left = Math.round((640 - small.cols) / 2);
-  const top = Math.round((480 - small.rows) / 2);
-  const frame = new cv.Mat(480, 640, image.type, [128, 128, 128]);
-  small.copyTo(frame.getRegion(new cv.Rect(left, top, small.cols, small.rows)));
-  const box = reference[file as keyof typeof reference];
-  return { frame, box: { x: left + box.x * scale, y: top + box.y * scale, width: box.width * scale, height: box.height * scale } };
-}
-
 t.test('blazeface: a face too far for the short-range model is found by the full-range one (far_faces)', async (t) => {
   // Grace Hopper's 224 px face at 0.22: 49 px, about 1.7 m from a webcam.
   const { frame, box } = faraway('grace_hopper.jpg', 0.22);
@@ -91,6 +74,8 @@ t.test('blazeface: a face too far for the short-range model is found by the full
   const back = await createDetector(detection('blazeface-back', 320));
   t.teardown(() => Promise.all([nearOnly.release(), both.release(), back.release()]));
   t.same(await nearOnly.detect(frame), [], 'the short-range model alone misses it');
+  t.same(await both.detect(frame, { farSearch: false }), [], 'so does blazeface told to skip the full-range search');
+  t.equal((await back.detect(frame, { farSearch: false })).length, 1, 'blazeface-back has no other search to skip to');
   for (const detector of [both, back]) {
     const found = await detector.detect(frame);
     t.equal(found.length, 1, `${detector.name}: ${JSON.stringify(found.map((f) => f.box))}`);

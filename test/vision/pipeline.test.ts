@@ -3,6 +3,7 @@ import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { VisionPipeline } from '../../src/vision/pipeline.js';
+import { faraway } from '../helpers/photos.js';
 
 const cv = opencv();
 const faces = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
@@ -73,4 +74,42 @@ t.test("on the second look, a face centred in the replicated border is dropped: 
   const still = await pipeline.still(tight);
   t.equal(still.length, 1, 'only the face in the photo');
   t.ok(still[0]!.box.x + still[0]!.box.width / 2 > 0, 'the one centred inside it');
+});
+
+t.test('with nobody in view, the full-range search runs every far_idle_interval_ms; once someone is found, on every frame', async (t) => {
+  const frameMs = 33;
+  /** Each frame's farSearch option, and the frame index at which the far face was first reported. */
+  async function run(far_idle_interval_ms: number) {
+    const pipeline = await VisionPipeline.create(configSchema.parse({ vision: { detection: { far_idle_interval_ms } } }).vision);
+    t.teardown(() => pipeline.release());
+    const searched: boolean[] = [];
+    const detect = pipeline.detector.detect.bind(pipeline.detector);
+    pipeline.detector.detect = (image, options) => {
+      searched.push(options?.farSearch ?? true);
+      return detect(image, options);
+    };
+    const empty = new cv.Mat(480, 640, cv.CV_8UC3, [128, 128, 128]);
+    // Grace Hopper's face at 49 px: only the full-range search finds her.
+    const { frame: far } = faraway('grace_hopper.jpg', 0.22);
+    const appearsAt = 40;
+    let reportedAt: number | undefined;
+    for (let i = 0; i < 70; i++) {
+      const result = await pipeline.process(i >= appearsAt && i < 60 ? far : empty, i * frameMs);
+      if (result.faces.length > 0) reportedAt ??= i;
+    }
+    return { searched, reportedAt };
+  }
+
+  const idle = await run(500);
+  const searchedAt = (from: number, to: number) => idle.searched.flatMap((on, i) => (on && i >= from && i < to ? [i] : []));
+  // 500 ms is 15.2 frames of 33 ms: frames 0, 16, 32 and 48 (the first at or after 1584 ms).
+  t.same(searchedAt(0, 48), [0, 16, 32], 'an empty room: one full-range search per 500 ms of video');
+  t.equal(idle.reportedAt, 50, 'the face that came at frame 40 is found at the next search (48) and confirmed two frames later');
+  t.same(searchedAt(48, 60), Array.from({ length: 12 }, (_, k) => 48 + k), 'every frame while she is in view');
+  // She leaves at frame 60; her track is kept for lost_after_ms (1000 ms), so the search goes on until it is lost.
+  t.same(searchedAt(60, 70), Array.from({ length: 10 }, (_, k) => 60 + k), 'and while her track waits to be lost');
+
+  const always = await run(0);
+  t.ok(always.searched.every(Boolean), 'far_idle_interval_ms 0: on every frame');
+  t.equal(always.reportedAt, 42, 'and the face is confirmed on its third frame');
 });

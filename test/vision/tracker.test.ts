@@ -68,3 +68,14 @@ t.test('when the attended face leaves, attention goes to whoever is largest', as
   tracker.update([box(0, 0, 100), box(300, 0, 50)], 0);
   t.equal(tracker.update([box(300, 0, 50)], 200).attended?.id, 2);
 });
+
+t.test('following: a face is followed from its first detection until it is lost, confirmed or not', async (t) => {
+  const tracker = new FaceTracker(tracking({ confirm_frames: 3, lost_after_ms: 1000 }));
+  t.equal(tracker.following, false, 'nobody yet');
+  t.same(tracker.update([box(0, 0, 50)], 0).visible, [], 'one detection is not yet a person');
+  t.equal(tracker.following, true, 'but is followed');
+  tracker.update([], 1000);
+  t.equal(tracker.following, true, 'unseen for lost_after_ms: still followed');
+  tracker.update([], 1001);
+  t.equal(tracker.following, false, 'then dropped');
+});
