@@ -196,12 +196,14 @@ export class BlazeFaceDetector implements FaceDetector {
     // The full-range model takes a cat's face for a person's (score 0.64 on the test photo), where
     // the short-range model mostly does not (not always: see the README). A fallback face counts only
     // once the short-range model, close up, finds it too, so only confirmed faces are returned
-    // (up to max_faces of them: one that was not looked at is not known to be a face).
+    // (up to max_faces of them: one that was not looked at is not known to be a face). Two boxes
+    // of one face, apart enough to survive the full-range model's suppression, both find that
+    // face in their closer looks: it counts once.
     const confirmed: DetectedFace[] = [];
     for (const face of faces) {
       if (confirmed.length >= this.config.max_faces) break;
       const seen = await this.closerLook(image, face, true);
-      if (seen) confirmed.push(seen);
+      if (seen && !confirmed.some((other) => iou(other.box, seen.box) > SAME_FACE_IOU)) confirmed.push(seen);
     }
     return confirmed;
   }

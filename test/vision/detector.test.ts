@@ -2,7 +2,7 @@ import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector, detectorNames } from '../../src/vision/detector.js';
-import { iou } from '../../src/vision/face.js';
+import { iou, type DetectedFace } from '../../src/vision/face.js';
 import { faraway, photo, referenceBoxes as reference } from '../helpers/photos.js';
 
 const cv = opencv();
@@ -110,6 +110,20 @@ t.test('blazeface: a far face after a cat the full-range model took for a face i
   t.equal(found.length, 1, `the cat is no face, Grace Hopper is: ${JSON.stringify(found.map((f) => f.box))}`);
   t.ok(found[0] && found[0].box.x > 450, 'the face found is hers');
   t.same(await one.detect(frame), found, 'with room for one face: the same confirmed face, not the cat and not an unconfirmed box');
+});
+
+t.test('blazeface: two full-range boxes on one far face are confirmed as one face', async (t) => {
+  const { frame, box } = faraway('grace_hopper.jpg', 0.22);
+  const detector = await createDetector(detection('blazeface', 320));
+  t.teardown(() => detector.release());
+  // The full-range model's answer, replaced by two boxes 0.3 of a face to either side of hers: they
+  // overlap each other under its suppression's 0.3, and her face over 0.3 each.
+  const far = (detector as unknown as { far: { run: () => Promise<DetectedFace[]> } }).far;
+  const shifted = (dx: number): DetectedFace => ({ box: { ...box, x: box.x + dx * box.width }, score: 0.9 });
+  far.run = async () => [shifted(-0.3), shifted(0.3)];
+  const found = await detector.detect(frame);
+  t.equal(found.length, 1, `one face: ${JSON.stringify(found.map((f) => f.box))}`);
+  t.ok(found[0] && iou(found[0].box, box) > 0.4, 'hers');
 });
 
 t.test('blazeface: min_score drops faces below it', async (t) => {
