@@ -97,18 +97,26 @@ export function parseYamlWithSchema<S extends z.ZodType>(
 ): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // The parser's messages quote the file's text (a whole line at times), and a foreign file named
+  // by the config may be a secret: they are told by kind and position alone.
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { key: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, line: pos.line, column: pos.col };
+        return { key: '', message: `YAML syntax: ${e.code.toLowerCase().replaceAll('_', ' ')}`, line: pos.line, column: pos.col };
       }),
     );
   }
   // A file that is not a mapping of settings (a binary, /proc/self/environ, a text file) is never quoted.
   if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(file, [{ key: '', message: 'not a YAML mapping of settings (is this the right file?)' }]);
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch {
+    // An alias to no anchor (`*name`) is found only here, and its error quotes the text after `*`.
+    throw new ConfigError(file, [{ key: '', message: 'YAML: an alias (*name) with no anchor (&name) of that name, or a value that cannot be read' }]);
+  }
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap((issue) => locateIssue(doc, lines, issue)));
   const problems = check?.(result.data, raw) ?? [];

@@ -173,6 +173,7 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
       const issue = err.issues[0]!;
       return { id: replyId, ok: false, error: { field: issue.key ? `patch.${issue.key}` : 'patch', message: issue.message } };
     }
-    return { id: replyId, ok: false, error: { field: '', message: (err as Error).message } };
+    // Anything else is the robot's own failure, whose message may quote a file: the sender learns only its kind.
+    return { id: replyId, ok: false, error: { field: '', message: `the robot failed to carry it out (${err instanceof Error ? excerpt(err.name, 40) : 'error'})` } };
   }
 }

@@ -111,7 +111,7 @@ export class Daemon {
     if (file === BUILT_IN || !overlayFile) throw new ConfigError(file, [{ key: '', message: 'the robot runs on built-in defaults: there is no config to change' }]);
     const { config: next, warnings } = patchRemoteConfig(file, overlayFile, patch, this.options.checkRemoteChange);
     for (const warning of warnings ?? []) this.options.log.warn(warning);
-    void this.reload(by);
+    this.reload(by).catch((err: unknown) => this.options.log.error(`reloading the changed config failed: ${err instanceof Error ? err.name : 'error'}`));
     return { file: overlayFile, changed: changedSections(this.config, next) };
   }
 

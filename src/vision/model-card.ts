@@ -112,10 +112,17 @@ export class ModelCardError extends Error {
 export function loadModelCard(modelPath: string): { card: ModelCard; file: string } {
   const file = modelCardPath(modelPath);
   let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ModelCardError(file, (err as Error).message);
+    throw new ModelCardError(file, (err as NodeJS.ErrnoException).code ?? 'cannot be read');
+  }
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // JSON.parse quotes what it read, and a model path in the config may name any file.
+    throw new ModelCardError(file, 'not JSON');
   }
   const result = modelCardSchema.safeParse(raw);
   if (!result.success) {

@@ -63,6 +63,17 @@ t.test('YAML syntax errors give the line', async (t) => {
   t.ok(issues[0]?.line && issues[0].line >= 2);
 });
 
+t.test("the parser's own words never quote the file: a foreign file named by the config may be a secret", async (t) => {
+  const syntax = issuesOf('voice:\n  llm:\n    persona: |SECRET-sk-proj-0123456789\n');
+  t.equal(syntax.length > 0, true);
+  t.notMatch(JSON.stringify(syntax), /SECRET|sk-proj/, `syntax: ${JSON.stringify(syntax)}`);
+  t.match(syntax[0], { message: /^YAML syntax: [a-z ]+$/, line: 3 });
+  // An alias with no anchor is found only when the document is converted, and its error quoted the name.
+  const alias = issuesOf('voice:\n  llm:\n    persona: *sk-proj-LEAKLEAKLEAK\n');
+  t.notMatch(JSON.stringify(alias), /LEAK|sk-proj/, `alias: ${JSON.stringify(alias)}`);
+  t.match(alias, [{ key: '', message: /alias/ }]);
+});
+
 t.test('a section that is not a map is reported at its line', async (t) => {
   const issues = issuesOf('log: loud\n');
   t.match(issues, [{ key: 'log', value: 'loud', line: 1 }]);

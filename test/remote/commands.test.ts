@@ -33,6 +33,15 @@ function context(fileText?: string) {
   return { ctx: { by: 'MQTT', config, configFile, bus: scoped, changeConfig }, reloads, configFile, overlay };
 }
 
+t.test("the robot's own failure is answered by its kind alone: its message may quote a file", async (t) => {
+  const { ctx } = context('camera:\n  fps: 30\n');
+  const failing = { ...ctx, changeConfig: () => {
+    throw new ReferenceError('Unresolved alias (the first use of an alias must be preceded by its anchor): sk-proj-LEAK');
+  } };
+  const reply = runCommand('config/set', '{"id":"f1","patch":{"voice":{"llm":{"temperature":0.5}}}}', failing);
+  t.same(reply, { id: 'f1', ok: false, error: { field: '', message: 'the robot failed to carry it out (ReferenceError)' } });
+});
+
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
   const { ctx, reloads } = context('camera:\n  fps: 30\n');
   t.same(runCommand('config/get', 'not json', ctx), { id: null, ok: false, error: { field: '', message: 'payload is not JSON' } });

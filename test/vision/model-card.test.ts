@@ -27,6 +27,9 @@ t.test('a valid card loads with defaults filled in', async (t) => {
 t.test('a missing or invalid card is an error naming the file and the field', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'emobot-card-'));
   t.throws(() => loadModelCard(path.join(dir, 'none.onnx')), { name: 'ModelCardError', message: /none\.json: ENOENT/ });
+  // A model path may name any file; JSON.parse's message would quote it.
+  writeFileSync(path.join(dir, 'password'), 'hunter2-mqtt-pass\n');
+  t.throws(() => loadModelCard(path.join(dir, 'password')), { message: /password: not JSON$/ });
   const bad = JSON.parse(readFileSync(fixture, 'utf8'));
   bad.input.channels = 2;
   bad.labels = ['only-one'];
