@@ -42,7 +42,7 @@ class Camera implements Subsystem {
     const { device } = describeSource(this.config.source);
     while (!this.stopped) {
       try {
-        const source = openSource(this.config);
+        const source = openSource(this.config, (message) => ctx.log.warn(message));
         this.source = source;
         const first = await source.read();
         // Only a delivered frame proves the camera works; a camera that opens but fails at once keeps backing off.

@@ -1,8 +1,8 @@
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
-import { asError } from '../runtime/errors.js';
+import { asError, excerpt } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
 import { openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
 import { checkGstreamerPipeline, withLocation } from './gstreamer.js';
@@ -51,23 +51,66 @@ export function describeSource(source: CameraConfig['source']): SourceSpec {
 /** Still images OpenCV reads: a camera's image folder, `emobot look`'s folders. */
 export const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|tiff?|webp|pgm|ppm)$/i;
 
-/** A folder of images played in name order at the configured rate: for replays and tests. */
-function openImageFolder(device: string, folder: string, config: CameraConfig): FrameSource {
-  const cv = opencv();
-  const files = readdirSync(folder).filter((f) => IMAGE_EXTENSIONS.test(f)).sort().map((f) => path.join(folder, f));
+/** Larger than any camera frame's file; a bigger one is no frame to decode on a Pi. */
+const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * One file of an image folder, read through a handle that follows no link (a link could lead out of
+ * the folder that the config check allowed), does not block (a FIFO or device in its place would
+ * hang the camera) and is checked to be a regular file of a sane size; then decoded in memory.
+ * The reason it cannot be a frame otherwise, never the file's content.
+ */
+async function readImage(file: string): Promise<Mat | string> {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a link (the folder must hold the images themselves)' : 'cannot be opened';
+  }
+  let bytes: Buffer;
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return 'not a regular file';
+    if (stat.size === 0 || stat.size > MAX_IMAGE_BYTES) return `${stat.size} bytes (an image is 1 byte to ${MAX_IMAGE_BYTES / 1024 / 1024} MB)`;
+    bytes = Buffer.alloc(stat.size);
+    if (readSync(fd, bytes, 0, stat.size, 0) !== stat.size) return 'changed while it was read';
+  } finally {
+    closeSync(fd);
+  }
+  const image = await opencv().imdecodeAsync(bytes).catch(() => undefined);
+  if (!image || image.empty) return 'not an image OpenCV decodes';
+  return image;
+}
+
+/**
+ * A folder of images played in name order at the configured rate: for replays and tests. A file
+ * that is not a readable image is skipped (`warn` says which, once), so one bad file neither stops
+ * the camera nor sends it back to the first image.
+ */
+function openImageFolder(device: string, folder: string, config: CameraConfig, warn: (message: string) => void): FrameSource {
+  const files = readdirSync(folder).filter((f) => IMAGE_EXTENSIONS.test(f)).sort();
   if (files.length === 0) throw new CameraOpenError(device, 'no images in it');
+  const warned = new Set<string>();
   let next = 0;
+  let delivered = false;
   return {
     device,
     live: false,
     fps: config.fps,
     async read() {
-      const file = files[next];
-      if (!file) return undefined;
-      next++;
-      const image = await cv.imreadAsync(file);
-      if (image.empty) throw new Error(`${file} is not a readable image`);
-      return image;
+      for (; next < files.length; next++) {
+        const name = files[next]!;
+        const image = await readImage(path.join(folder, name));
+        if (typeof image !== 'string') {
+          next++;
+          delivered = true;
+          return image;
+        }
+        if (!warned.has(name)) warn(`${device}: skipped ${JSON.stringify(excerpt(name, 60))}: ${image}`);
+        warned.add(name);
+      }
+      if (!delivered) throw new CameraOpenError(device, 'none of its images can be read');
+      return undefined;
     },
     rewind() {
       next = 0;
@@ -125,10 +168,11 @@ function withFfmpegOptions<T>(file: OpenedVideoFile | undefined, open: () => T):
 }
 const FFMPEG_OPTIONS = 'OPENCV_FFMPEG_CAPTURE_OPTIONS';
 
-export function openSource(config: CameraConfig): FrameSource {
+/** `warn`: told of what a source can play past (an image folder's unreadable files). */
+export function openSource(config: CameraConfig, warn: (message: string) => void = () => {}): FrameSource {
   const cv = opencv();
   const spec = describeSource(config.source);
-  if (spec.folder) return openImageFolder(spec.device, spec.target as string, config);
+  if (spec.folder) return openImageFolder(spec.device, spec.target as string, config, warn);
   const { target, api, file } = openChecked(spec);
   let capture: VideoCapture;
   try {

@@ -21,7 +21,7 @@ export interface ReplaySummary {
  */
 export async function replay(source: string, vision: Config['vision'], onFrame: (index: number, timeMs: number, result: FrameResult) => void): Promise<ReplaySummary> {
   const camera = configSchema.parse({ camera: { source, loop_video: false } }).camera;
-  const frames = openSource(camera);
+  const frames = openSource(camera, (message) => process.stderr.write(`${message}\n`));
   const pipeline = await VisionPipeline.create(vision);
   const totals: StageTimings = { detect: 0, preprocess: 0, infer: 0, smooth: 0 };
   const tracks = new Set<number>();
