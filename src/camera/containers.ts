@@ -66,22 +66,36 @@ export interface OpenedVideoFile {
 }
 
 /**
+ * A file the config names, opened without blocking (a FIFO or device put in its place would hang
+ * the robot) and checked through that handle to be a regular file: its descriptor and size, or
+ * why not. `followLinks: false` also refuses a link (one in a folder could lead out of it).
+ */
+export function openRegularFile(file: string, { followLinks = true } = {}): { fd: number; size: number } | string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (followLinks ? 0 : constants.O_NOFOLLOW));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ELOOP' && !followLinks ? 'a link' : code === 'ENOENT' ? 'no such file' : 'cannot be opened';
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile()) return { fd, size: stat.size };
+  closeSync(fd);
+  return 'not a regular file';
+}
+
+/**
  * Opens the file, checks through that handle that it is a regular file that starts as a media
  * container does, and keeps it open for the player. Errors never carry the file's content, which may
  * be a foreign file's. Non-blocking, so that a FIFO put in its place cannot hang the robot.
  */
 export function openVideoFile(file: string): OpenedVideoFile {
-  let fd: number;
+  const opened = openRegularFile(file);
+  if (typeof opened === 'string') throw new VideoFileError(opened);
+  const { fd, size } = opened;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch {
-    throw new VideoFileError('no such file');
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new VideoFileError('not a regular file');
     const header = Buffer.alloc(HEADER_BYTES);
-    const container = sniff(header.subarray(0, readSync(fd, header, 0, HEADER_BYTES, 0)), stat.size);
+    const container = sniff(header.subarray(0, readSync(fd, header, 0, HEADER_BYTES, 0)), size);
     if (!container) {
       throw new VideoFileError(`not a video file the robot plays (${PLAYABLE_CONTAINERS.join(', ')}): a playlist or other text file could make it fetch URLs or read other files`);
     }

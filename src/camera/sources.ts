@@ -1,10 +1,10 @@
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError, excerpt } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
-import { openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
+import { openRegularFile, openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
 import { checkGstreamerPipeline, withLocation } from './gstreamer.js';
 import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
 
@@ -61,19 +61,14 @@ const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
  * The reason it cannot be a frame otherwise, never the file's content.
  */
 async function readImage(file: string): Promise<Mat | string> {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a link (the folder must hold the images themselves)' : 'cannot be opened';
-  }
+  const opened = openRegularFile(file, { followLinks: false });
+  if (typeof opened === 'string') return opened === 'a link' ? 'a link (the folder must hold the images themselves)' : opened;
+  const { fd, size } = opened;
   let bytes: Buffer;
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return 'not a regular file';
-    if (stat.size === 0 || stat.size > MAX_IMAGE_BYTES) return `${stat.size} bytes (an image is 1 byte to ${MAX_IMAGE_BYTES / 1024 / 1024} MB)`;
-    bytes = Buffer.alloc(stat.size);
-    if (readSync(fd, bytes, 0, stat.size, 0) !== stat.size) return 'changed while it was read';
+    if (size === 0 || size > MAX_IMAGE_BYTES) return `${size} bytes (an image is 1 byte to ${MAX_IMAGE_BYTES / 1024 / 1024} MB)`;
+    bytes = Buffer.alloc(size);
+    if (readSync(fd, bytes, 0, size, 0) !== size) return 'changed while it was read';
   } finally {
     closeSync(fd);
   }
