@@ -225,7 +225,13 @@ function readOverlayDocument(file: string): Document {
 }
 
 function readOverlay(file: string): Record<string, unknown> {
-  return (readOverlayDocument(file).toJS() ?? {}) as Record<string, unknown>;
+  const doc = readOverlayDocument(file);
+  try {
+    return (doc.toJS() ?? {}) as Record<string, unknown>;
+  } catch {
+    // An alias to no anchor is found only here, and its error quotes the text after `*`.
+    throw new Error(`${file} is not a YAML mapping (an alias with no anchor)`);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config/load.js';
 import { configSections, type Config, type ConfigSection } from '../config/schema.js';
 import type { ScopedBus } from '../runtime/bus.js';
-import { excerpt } from '../runtime/errors.js';
+import { excerpt, failureKind } from '../runtime/errors.js';
 import { robotModes, type RobotMode } from '../runtime/events.js';
 
 export interface CommandError {
@@ -174,6 +174,6 @@ export function runCommand(name: string, payload: Buffer | string, ctx: CommandC
       return { id: replyId, ok: false, error: { field: issue.key ? `patch.${issue.key}` : 'patch', message: issue.message } };
     }
     // Anything else is the robot's own failure, whose message may quote a file: the sender learns only its kind.
-    return { id: replyId, ok: false, error: { field: '', message: `the robot failed to carry it out (${err instanceof Error ? excerpt(err.name, 40) : 'error'})` } };
+    return { id: replyId, ok: false, error: { field: '', message: `the robot failed to carry it out (${failureKind(err)})` } };
   }
 }

@@ -5,6 +5,7 @@ import { readSecrets } from '../config/secrets.js';
 import { changedSections } from '../config/reload.js';
 import type { Config, ConfigSection } from '../config/schema.js';
 import { EventBus } from './bus.js';
+import { failureKind } from './errors.js';
 import type { RobotState } from './events.js';
 import { Liveness } from './liveness.js';
 import type { Logger } from './logger.js';
@@ -111,7 +112,7 @@ export class Daemon {
     if (file === BUILT_IN || !overlayFile) throw new ConfigError(file, [{ key: '', message: 'the robot runs on built-in defaults: there is no config to change' }]);
     const { config: next, warnings } = patchRemoteConfig(file, overlayFile, patch, this.options.checkRemoteChange);
     for (const warning of warnings ?? []) this.options.log.warn(warning);
-    this.reload(by).catch((err: unknown) => this.options.log.error(`reloading the changed config failed: ${err instanceof Error ? err.name : 'error'}`));
+    this.reload(by).catch((err: unknown) => this.options.log.error(`reloading the changed config failed: ${failureKind(err)}`));
     return { file: overlayFile, changed: changedSections(this.config, next) };
   }
 

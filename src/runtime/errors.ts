@@ -10,3 +10,13 @@ export function asError(err: unknown): Error {
 export function excerpt(value: string, max = 60): string {
   return value.length > max ? `${value.slice(0, max)}... (${value.length} characters)` : value;
 }
+
+/**
+ * What kind of failure an error is, without its message (which may quote a file): its class and,
+ * for a system call's failure, the code (EACCES, ENOSPC), which is what an owner needs to fix it.
+ */
+export function failureKind(err: unknown): string {
+  if (!(err instanceof Error)) return 'error';
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,30}$/.test(code) ? `${excerpt(err.name, 40)} ${code}` : excerpt(err.name, 40);
+}

@@ -190,6 +190,17 @@ t.test('an overlay key the owner\'s file no longer allows, or no longer valid, i
   t.match(invalid.warnings, [/expression\.pose_hold_ms left out: it no longer validates/]);
 });
 
+t.test('an overlay the robot cannot read is ignored with a warning that quotes none of it', async (t) => {
+  const { file, overlay } = setup('');
+  patchRemoteConfig(file, overlay, { expression: { pose_hold_ms: 2000 } });
+  // An alias with no anchor is found only when the document is converted, and that error quotes the name.
+  writeFileSync(overlay, 'voice:\n  llm:\n    persona: *sk-proj-LEAKLEAK\n');
+  const loaded = loadConfigFile(file, overlay);
+  t.equal(loaded.config.expression.pose_hold_ms, 3000, 'the owner\'s config is used');
+  t.match(loaded.warnings, [/remote overlay ignored: .* alias/]);
+  t.notMatch(JSON.stringify(loaded.warnings), /LEAK|sk-proj/);
+});
+
 const poses = (count: number, prefix: string) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { head_pan: i % 30 }]));
 /** An owner's poses section of `count` poses, the required rest and sleep among them. */
 const ownerPoses = (count: number) => `expression:\n  poses:\n${['rest', 'sleep', ...Object.keys(poses(count - 2, 'own'))].map((name) => `    ${name}: {head_pan: 1}\n`).join('')}`;

@@ -40,6 +40,16 @@ t.test("the robot's own failure is answered by its kind alone: its message may q
   } };
   const reply = runCommand('config/set', '{"id":"f1","patch":{"voice":{"llm":{"temperature":0.5}}}}', failing);
   t.same(reply, { id: 'f1', ok: false, error: { field: '', message: 'the robot failed to carry it out (ReferenceError)' } });
+  // A system call's failure names its code, what an owner needs to mend it (here: the state folder's rights).
+  const denied = { ...ctx, changeConfig: () => {
+    throw Object.assign(new Error("EACCES: permission denied, open '/var/lib/emobot/remote-config.yaml'"), { code: 'EACCES' });
+  } };
+  t.same(runCommand('config/set', '{"id":"f2","patch":{"voice":{"llm":{"temperature":0.5}}}}', denied), { id: 'f2', ok: false, error: { field: '', message: 'the robot failed to carry it out (Error EACCES)' } });
+  // A code that is not a system call's (any object may carry one) is not quoted.
+  const odd = { ...ctx, changeConfig: () => {
+    throw Object.assign(new Error('x'), { code: 'sk-proj-LEAK' });
+  } };
+  t.same(runCommand('config/set', '{"id":"f3","patch":{"voice":{"llm":{"temperature":0.5}}}}', odd), { id: 'f3', ok: false, error: { field: '', message: 'the robot failed to carry it out (Error)' } });
 });
 
 t.test('bad payloads get an error reply naming the field, and change nothing', async (t) => {
