@@ -5,7 +5,7 @@
  * files, whatever the file is called. So a file must start as a media container does, and it is
  * then read by that container's demuxer, named: never one chosen from its content.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** Enough for the MPEG-TS check, which looks at three 188-byte packets' sync bytes. */
 const HEADER_BYTES = 377;
@@ -78,7 +78,13 @@ export function openRegularFile(file: string, { followLinks = true } = {}): { fd
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ELOOP' && !followLinks ? 'a link' : code === 'ENOENT' ? 'no such file' : 'cannot be opened';
   }
-  const stat = fstatSync(fd);
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+  } catch {
+    closeSync(fd);
+    return 'cannot be opened';
+  }
   if (stat.isFile()) return { fd, size: stat.size };
   closeSync(fd);
   return 'not a regular file';

@@ -1,5 +1,6 @@
-import { closeSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, read, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError, excerpt } from '../runtime/errors.js';
@@ -53,6 +54,7 @@ export const IMAGE_EXTENSIONS = /\.(jpe?g|png|bmp|tiff?|webp|pgm|ppm)$/i;
 
 /** Larger than any camera frame's file; a bigger one is no frame to decode on a Pi. */
 const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+const readAt = promisify(read);
 
 /**
  * One file of an image folder, read through a handle that follows no link (a link could lead out of
@@ -68,11 +70,16 @@ async function readImage(file: string): Promise<Mat | string> {
   try {
     if (size === 0 || size > MAX_IMAGE_BYTES) return `${size} bytes (an image is 1 byte to ${MAX_IMAGE_BYTES / 1024 / 1024} MB)`;
     bytes = Buffer.alloc(size);
-    if (readSync(fd, bytes, 0, size, 0) !== size) return 'changed while it was read';
+    // Off the event loop (a large file on a slow SD card), and a failing card's EIO is this file's problem only.
+    const read = await readAt(fd, bytes, 0, size, 0).catch((err: NodeJS.ErrnoException) => `cannot be read (${err.code ?? 'error'})`);
+    if (typeof read === 'string') return read;
+    if (read.bytesRead !== size) return 'changed while it was read';
   } finally {
     closeSync(fd);
   }
-  const image = await opencv().imdecodeAsync(bytes).catch(() => undefined);
+  // As a camera delivers it and as `emobot look` reads it: three channels, whatever the file holds.
+  const cv = opencv();
+  const image = await cv.imdecodeAsync(bytes, cv.IMREAD_COLOR).catch(() => undefined);
   if (!image || image.empty) return 'not an image OpenCV decodes';
   return image;
 }

@@ -22,7 +22,8 @@ t.test('an image folder plays past what is not an image (a FIFO, a link out of i
   const folder = path.join(root, 'frames');
   mkdirSync(folder);
   const image = (value: number) => new cv.Mat(48, 64, cv.CV_8UC3, [value, value, value]);
-  cv.imwrite(path.join(folder, '01.png'), image(10));
+  // A grey file: the camera delivers three channels whatever the file holds, as `emobot look` reads it.
+  cv.imwrite(path.join(folder, '01.png'), new cv.Mat(48, 64, cv.CV_8UC1, 10));
   execFileSync('mkfifo', [path.join(folder, '02.jpg')]);
   cv.imwrite(path.join(root, 'private.png'), image(200));
   symlinkSync(path.join(root, 'private.png'), path.join(folder, '03.png'));
@@ -32,7 +33,9 @@ t.test('an image folder plays past what is not an image (a FIFO, a link out of i
   const source = openSource(configSchema.parse({ camera: { source: folder } }).camera, (message) => warnings.push(message));
   t.teardown(() => source.close());
   const grey = async () => (await source.read())?.at(0, 0) as unknown as { x: number } | undefined;
-  t.equal((await grey())?.x, 10);
+  const first = await source.read();
+  t.equal(first?.channels, 3, 'a grey image comes as BGR');
+  t.equal((first?.at(0, 0) as unknown as { x: number } | undefined)?.x, 10);
   t.equal((await grey())?.x, 50, 'the FIFO did not hang it; the link and the text were skipped');
   t.equal(await source.read(), undefined, 'then the folder has ended');
   t.match(warnings, [/skipped "02\.jpg": not a regular file/, /skipped "03\.png": a link/, /skipped "04\.png": not an image/]);
