@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { Mat, VideoCapture } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { asError, excerpt } from '../runtime/errors.js';
-import { opencv } from '../runtime/opencv.js';
+import { MAX_IMAGE_PIXELS, opencv } from '../runtime/opencv.js';
 import { openRegularFile, openVideoFile, VideoFileError, type OpenedVideoFile } from './containers.js';
 import { checkGstreamerPipeline, withLocation } from './gstreamer.js';
 import { DEMO_VIDEO, resolveAsset } from '../runtime/paths.js';
@@ -79,8 +79,9 @@ async function readImage(file: string): Promise<Mat | string> {
   }
   // As a camera delivers it and as `emobot look` reads it: three channels, whatever the file holds.
   const cv = opencv();
-  const image = await cv.imdecodeAsync(bytes, cv.IMREAD_COLOR).catch(() => undefined);
-  if (!image || image.empty) return 'not an image OpenCV decodes';
+  const image = await cv.imdecodeAsync(bytes, cv.IMREAD_COLOR).catch((err: unknown) => String(err));
+  if (typeof image === 'string') return image.includes('MAX_IMAGE_PIXELS') ? `more than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels (a compressed file may hold far more pixels than its size says)` : 'not an image OpenCV decodes';
+  if (image.empty) return 'not an image OpenCV decodes';
   return image;
 }
 

@@ -28,6 +28,8 @@ t.test('an image folder plays past what is not an image (a FIFO, a link out of i
   cv.imwrite(path.join(root, 'private.png'), image(200));
   symlinkSync(path.join(root, 'private.png'), path.join(folder, '03.png'));
   writeFileSync(path.join(folder, '04.png'), 'not an image\n');
+  // 80 KB of PNG that decodes to 72 megapixels (216 MB as BGR): a decompression bomb, refused by its header.
+  cv.imwrite(path.join(folder, '045.png'), new cv.Mat(8000, 9000, cv.CV_8UC1, 0));
   cv.imwrite(path.join(folder, '05.png'), image(50));
   const warnings: string[] = [];
   const source = openSource(configSchema.parse({ camera: { source: folder } }).camera, (message) => warnings.push(message));
@@ -38,11 +40,11 @@ t.test('an image folder plays past what is not an image (a FIFO, a link out of i
   t.equal((first?.at(0, 0) as unknown as { x: number } | undefined)?.x, 10);
   t.equal((await grey())?.x, 50, 'the FIFO did not hang it; the link and the text were skipped');
   t.equal(await source.read(), undefined, 'then the folder has ended');
-  t.match(warnings, [/skipped "02\.jpg": not a regular file/, /skipped "03\.png": a link/, /skipped "04\.png": not an image/]);
+  t.match(warnings, [/skipped "02\.jpg": not a regular file/, /skipped "03\.png": a link/, /skipped "04\.png": not an image/, /skipped "045\.png": more than 64 megapixels/]);
   source.rewind();
   t.equal((await grey())?.x, 10, 'rewound to the first image');
   await source.read();
-  t.equal(warnings.length, 3, 'each said once');
+  t.equal(warnings.length, 4, 'each said once');
 
   const bad = path.join(root, 'bad');
   mkdirSync(bad);
