@@ -503,6 +503,14 @@ export const webSchema = z.strictObject({
     .default('127.0.0.1'),
   /** 0 takes any free port (the log says which). */
   port: z.number().int().min(0).max(65535).default(8080),
+  /**
+   * Names the page answers to from the network besides the robot's host name (and `.local`) and its
+   * addresses: a DNS name of its own, or a TLS reverse proxy's. Any other name is refused (DNS rebinding).
+   */
+  host_names: z
+    .array(z.string().toLowerCase().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a host name such as robot.example.net'))
+    .max(16)
+    .default([]),
   /** Send the camera image to open pages (never when no page is open); off, pages show faces and emotions only. */
   camera: z.boolean().default(true),
   camera_fps: z.number().min(0.5).max(15).default(5),

@@ -1,6 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { excerpt } from '../runtime/errors.js';
 
 /** The session cookie: set after the token was given once, sent by the browser only to this origin. */
 export const SESSION_COOKIE = 'emobot_session';
@@ -78,9 +80,27 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Browsers send Origin with every POST and WebSocket; it must be the page's own. */
+/**
+ * Browsers send Origin with every POST and WebSocket; it must be the page's own: this Host over
+ * HTTP, or over HTTPS where a TLS reverse proxy in front of the robot passes the browser's Host on.
+ */
 export function sameOrigin(req: IncomingMessage): boolean {
-  return req.headers.host !== undefined && req.headers.origin === `http://${req.headers.host}`;
+  const { host, origin } = req.headers;
+  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+}
+
+/** Headers a reverse proxy adds: a request carrying one came from whoever reached the proxy. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip'];
+
+/**
+ * The names this robot answers to from the network: its host name (and `.local`, as mDNS gives it),
+ * any IP address (a page cannot be served to a browser from the robot's address by anyone else),
+ * and the owner's `web.host_names`. Any other name is a DNS-rebound one: a web page elsewhere that
+ * made its own name point at the robot, to send same-origin requests from the owner's browser.
+ */
+export function knownHostName(name: string, ownerNames: readonly string[], machine = hostname()): boolean {
+  const own = machine.toLowerCase();
+  return isIP(name) !== 0 || name === 'localhost' || name === own || name === `${own}.local` || ownerNames.includes(name);
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -97,18 +117,22 @@ function carriesToken(req: IncomingMessage, token: string): boolean {
 }
 
 /**
- * Who may do what. A request is local when it comes from the robot itself (a loopback peer) and
- * names a loopback host: a DNS-rebound name pointing at 127.0.0.1 is not local. Local requests need
- * no token; every other one needs the session cookie that signing in with EMOBOT_WEB_TOKEN sets.
+ * Who may do what. A request is local when it comes from the robot itself (a loopback peer), names
+ * a loopback host (a DNS-rebound name pointing at 127.0.0.1 is not local) and was not forwarded by a
+ * proxy. Local requests need no token; every other one must name the robot (`knownHostName`) and
+ * needs the session cookie that signing in with EMOBOT_WEB_TOKEN sets.
  * Requests that act (commands, the live socket, logging in) must also come from a page of this very
  * origin: a page loaded from elsewhere, even in the owner's own browser, cannot send them.
  */
-export function checkAccess(req: IncomingMessage, token: string | undefined, acts: boolean): Access {
+export function checkAccess(req: IncomingMessage, token: string | undefined, acts: boolean, ownerNames: readonly string[]): Access {
   const name = hostName(req.headers.host);
   if (!name) return { ok: false, status: 403, reason: 'no valid Host header' };
   if (acts && !sameOrigin(req)) return { ok: false, status: 403, reason: 'a request from another origin is refused' };
-  const local = isLoopbackAddress(req.socket.remoteAddress) && isLoopbackBind(name);
+  // A proxy on the robot is a loopback peer and may pass a loopback Host (nginx's default): who reached it is not known.
+  const proxied = PROXY_HEADERS.some((header) => req.headers[header] !== undefined);
+  const local = isLoopbackAddress(req.socket.remoteAddress) && isLoopbackBind(name) && !proxied;
   if (local) return { ok: true, local };
+  if (!knownHostName(name, ownerNames)) return { ok: false, status: 403, reason: `the robot is not called ${excerpt(name, 60)} (web.host_names lists the names it answers to besides its own)` };
   if (!token) return { ok: false, status: 403, reason: 'this page is served to the robot itself only (web.host and EMOBOT_WEB_TOKEN open it to the network)' };
   if (!carriesToken(req, token)) return { ok: false, status: 401, reason: 'the web token is missing or wrong' };
   return { ok: true, local };

@@ -9,7 +9,7 @@ import { RateLimit } from '../remote/rate-limit.js';
 import { excerpt } from '../runtime/errors.js';
 import { packageRoot } from '../runtime/paths.js';
 import type { Subsystem, SubsystemContext, SubsystemDefinition } from '../runtime/subsystem.js';
-import { checkAccess, peerKey, sameOrigin, sameSecret, servingProblem, sessionCookie } from './access.js';
+import { checkAccess, peerKey, sameSecret, servingProblem, sessionCookie } from './access.js';
 import { LiveFeed, PAGE_SOURCE, type Delivery } from './live.js';
 
 /** What the page may ask: everyday control only. The config commands and snapshots stay with MQTT. */
@@ -56,7 +56,8 @@ const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // Not no-referrer: under it a browser sends `Origin: null` with the sign-in form's POST, which is then refused.
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 
@@ -176,7 +177,7 @@ class WebPage implements Subsystem {
     if (pathname === '/login' && req.method === 'POST') return this.login(ctx, token, req, res);
     const asset = Object.hasOwn(ASSETS, pathname) ? ASSETS[pathname] : undefined;
     const reading = req.method === 'GET' || req.method === 'HEAD';
-    const access = checkAccess(req, token, !reading);
+    const access = checkAccess(req, token, !reading, ctx.config.web.host_names);
     if (!access.ok && !(asset?.public && reading && access.status === 401)) {
       if (access.status === 401 && req.method === 'GET' && pathname === '/') return this.signIn(res);
       return replyText(res, access.status, access.reason);
@@ -198,8 +199,10 @@ class WebPage implements Subsystem {
   }
 
   private async login(ctx: SubsystemContext, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!sameOrigin(req)) return replyText(res, 403, 'a request from another origin is refused');
     if (!token) return replyText(res, 403, 'no web token is set on this robot (EMOBOT_WEB_TOKEN)');
+    // Signing in needs no session, but the page's own origin and a name of the robot's.
+    const access = checkAccess(req, token, true, ctx.config.web.host_names);
+    if (!access.ok && access.status === 403) return replyText(res, 403, access.reason);
     if (!this.loginAllowed(req.socket.remoteAddress ?? '')) return replyText(res, 429, 'too many tries; wait a few seconds');
     const body = await readBody(req, 4096);
     const given = new URLSearchParams(body ?? '').get('token') ?? '';
@@ -234,7 +237,7 @@ class WebPage implements Subsystem {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${reason}`);
     };
     if (requestPath(req.url) !== '/live') return refuse(404, 'not found');
-    const access = checkAccess(req, token, true);
+    const access = checkAccess(req, token, true, ctx.config.web.host_names);
     if (!access.ok) return refuse(access.status, access.reason);
     if (this.clients.size >= ctx.config.web.max_clients) return refuse(503, `already ${this.clients.size} pages open (web.max_clients)`);
     this.sockets!.handleUpgrade(req, socket, head, (client) => {

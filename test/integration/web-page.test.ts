@@ -64,7 +64,8 @@ t.test('the page in a real browser against the real daemon', async (t) => {
       voice: { mode: 'offline', listen: { enabled: false }, proactive: { enabled: false } },
       remote: { mqtt: { enabled: true, url: broker.url, username: MQTT_USER } },
       // Open to the network, so that the token is needed from there; the browser below is on the robot itself.
-      web: { host: '0.0.0.0', port, camera_fps: 5 },
+      // robot.test: the name the browser below signs in under, as from the network (it resolves to 127.0.0.1).
+      web: { host: '0.0.0.0', port, camera_fps: 5, host_names: ['robot.test'] },
     }),
   );
   const dashboard = await watch(broker.url, `emobot/${ID}/#`);
@@ -75,7 +76,7 @@ t.test('the page in a real browser against the real daemon', async (t) => {
 
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--host-resolver-rules=MAP robot.test 127.0.0.1, MAP evil.test 127.0.0.1'] });
   } catch (err) {
     throw new Error(`Chromium did not start from ${CHROMIUM} (scripts/setup.sh installs Debian's chromium): ${(err as Error).message}`);
   }
@@ -172,6 +173,23 @@ t.test('the page in a real browser against the real daemon', async (t) => {
     const real = await get(port, `${address}:${port}`, { connectTo: address });
     t.equal(real.status, 401, `a real request over ${address} without the token is refused`);
   }
+
+  // Signing in as from the network, in the browser: the form, then the page with its live link.
+  const remote = await browser.newPage();
+  await remote.goto(`http://robot.test:${port}/`);
+  t.equal(await remote.title(), 'EmoBot: sign in');
+  await remote.fill('input[name=token]', 'not-the-token-at-all');
+  await Promise.all([remote.waitForLoadState('load'), remote.click('button[type=submit]')]);
+  t.equal(await remote.title(), 'EmoBot: sign in', 'a wrong token: the form again');
+  await remote.fill('input[name=token]', TOKEN);
+  await remote.click('button[type=submit]');
+  await remote.waitForSelector('#link.ok', { timeout: 20_000 });
+  t.equal(await remote.textContent('#robot-name'), 'Page Bot', 'signed in: the page and its live socket');
+  // A name the robot is not given (a DNS-rebound one) gets no sign-in form to guess at.
+  const rebound = await browser.newPage();
+  const answer = await rebound.goto(`http://evil.test:${port}/`);
+  t.equal(answer?.status(), 403, 'a name that is not the robot\'s is refused');
+  await Promise.all([remote.close(), rebound.close()]);
 
   // Awake again from the page, then on a phone-sized screen: the page still works (one column).
   await page.click('#mode-active');
