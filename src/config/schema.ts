@@ -13,8 +13,18 @@ const milliseconds = z.number().int().min(0).max(86_400_000);
 
 /** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */
 const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)');
-/** Text the robot says or sends to the language model: bounded, since a remote change may set it. */
-const sentence = z.string().min(1).max(500);
+/**
+ * Text the robot says or sends to the language model: bounded, since a remote change may set it, and
+ * without control characters (a NUL fails the offline voice's spawn, escape codes reach terminals).
+ */
+export const spokenText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((text) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text), 'no control characters (a NUL, escape codes): words to be spoken');
+const sentence = spokenText(500);
 
 /**
  * ALSA PCM names as `aplay -L` lists them: default, sysdefault, hw:1,0, plughw:CARD=USB,DEV=0, or a

@@ -27,6 +27,9 @@ export interface FakeCloudOptions {
   /** What the transcription endpoint hears, and how long it takes. */
   transcript?: string;
   sttDelayMs?: number;
+  sttStatus?: number;
+  /** The message of an error status's body (a service's message may be long, or quote the request). */
+  errorMessage?: string;
 }
 
 export interface RecordedRequest {
@@ -76,7 +79,7 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
   async function chat(res: http.ServerResponse, body: string) {
     if (options.llmHang) return;
     if (options.llmStatus) {
-      res.writeHead(options.llmStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `fake ${options.llmStatus}`, type: 'server_error' } }));
+      res.writeHead(options.llmStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: options.errorMessage ?? `fake ${options.llmStatus}`, type: 'server_error' } }));
       return;
     }
     const request = JSON.parse(body) as { model: string; stream?: boolean };
@@ -104,12 +107,16 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
 
   async function transcription(res: http.ServerResponse) {
     await sleep(options.sttDelayMs);
+    if (options.sttStatus) {
+      res.writeHead(options.sttStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: options.errorMessage ?? `fake ${options.sttStatus}`, type: 'invalid_request_error' } }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: options.transcript ?? '' }));
   }
 
   async function speech(res: http.ServerResponse, body: string, url: URL) {
     if (options.ttsStatus) {
-      res.writeHead(options.ttsStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: { status: 'fake', message: `fake ${options.ttsStatus}` } }));
+      res.writeHead(options.ttsStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: { status: 'fake', message: options.errorMessage ?? `fake ${options.ttsStatus}` } }));
       return;
     }
     const { text } = JSON.parse(body) as { text: string };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/load.js';
-import { configSections, type Config, type ConfigSection } from '../config/schema.js';
+import { configSections, spokenText, type Config, type ConfigSection } from '../config/schema.js';
 import type { ScopedBus } from '../runtime/bus.js';
 import { excerpt, failureKind } from '../runtime/errors.js';
 import { robotModes, type RobotMode } from '../runtime/events.js';
@@ -67,7 +67,7 @@ const commands = {
     },
   },
   say: {
-    payload: z.strictObject({ id, text: z.string().trim().min(1).max(SAY_MAX_LENGTH) }),
+    payload: z.strictObject({ id, text: spokenText(SAY_MAX_LENGTH) }),
     run: (p: { text: string }, ctx: CommandContext) => {
       ctx.bus.emit('voice.say', { text: p.text, by: ctx.by });
       return { saying: p.text };

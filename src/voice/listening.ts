@@ -1,5 +1,5 @@
 import type { Logger } from '../runtime/logger.js';
-import { asError } from '../runtime/errors.js';
+import { asError, serviceFailure } from '../runtime/errors.js';
 import type { AttentionGate } from './attention.js';
 import type { CommandRecognizer, DecodedPiece, SpokenCommand } from './commands.js';
 import type { Push as PushOf, Stage } from './frames.js';
@@ -307,7 +307,7 @@ export class RecogniserStage implements ListeningStage {
       },
       (err: unknown) => {
         if (controller.signal.aborted) return;
-        this.log.warn(`speech-to-text failed: ${asError(err).message}`);
+        this.log.warn(`speech-to-text failed: ${serviceFailure(err)}`);
         push({ type: 'not-understood', because: 'speech-to-text failed' });
       },
     ).finally(() => {

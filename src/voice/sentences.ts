@@ -1,29 +1,44 @@
 /** Words whose trailing period does not end a sentence. */
 const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'vs', 'etc', 'e.g', 'i.e', 'approx', 'no', 'jr', 'sr']);
 
+/** Longer than any sentence a voice reads well; a reply that never ends one is cut at a space before this. */
+export const MAX_SENTENCE_LENGTH = 300;
+/** Control characters (a NUL would make the offline voice's spawn fail quoting the text), tabs and newlines kept. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
 /**
  * Cuts streamed text into sentences as soon as each one is complete, so speech synthesis can start on
- * the first sentence while the language model is still writing the rest.
+ * the first sentence while the language model is still writing the rest. Each piece is scanned once
+ * (a stream of tiny pieces without a sentence end costs no more than one whole piece), and a sentence
+ * is never longer than MAX_SENTENCE_LENGTH, whatever the endpoint sends.
  */
 export class SentenceSplitter {
   private buffer = '';
+  /** Where the scan goes on: the last character before it may end a sentence once the next one comes. */
+  private scanned = 0;
 
   /** Adds streamed text; returns the sentences it completed. */
   push(text: string): string[] {
-    this.buffer += text;
+    this.buffer += text.replace(CONTROL, ' ');
     const sentences: string[] = [];
     let start = 0;
-    for (let i = 0; i < this.buffer.length; i++) {
+    const cut = (end: number) => {
+      const sentence = this.buffer.slice(start, end).trim();
+      if (sentence) sentences.push(sentence);
+      start = end;
+    };
+    for (let i = Math.max(0, this.scanned - 1); i < this.buffer.length; i++) {
       const c = this.buffer[i]!;
       const next = this.buffer[i + 1];
       const ends = c === '\n' || ('.!?…'.includes(c) && next !== undefined && /\s/.test(next) && !this.isAbbreviation(start, i));
-      if (!ends) continue;
-      // Keep closing quotes and brackets with their sentence.
-      const sentence = this.buffer.slice(start, i + 1).trim();
-      if (sentence) sentences.push(sentence);
-      start = i + 1;
+      if (ends) cut(i + 1);
+      else if (i + 1 - start >= MAX_SENTENCE_LENGTH) {
+        const space = this.buffer.lastIndexOf(' ', i);
+        cut(space > start ? space + 1 : i + 1);
+      }
     }
     this.buffer = this.buffer.slice(start);
+    this.scanned = this.buffer.length;
     return sentences;
   }
 
@@ -31,6 +46,7 @@ export class SentenceSplitter {
   flush(): string[] {
     const rest = this.buffer.trim();
     this.buffer = '';
+    this.scanned = 0;
     return rest ? [rest] : [];
   }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../runtime/logger.js';
-import { asError } from '../runtime/errors.js';
+import { serviceFailure } from '../runtime/errors.js';
 import type { AudioSink, Playback } from './audio-out.js';
 import type { ChatBrain, ReplyRequest } from './brain.js';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -67,6 +67,9 @@ export type SpeakingUpFrame =
 export type SpeakingStage = Stage<SpeakingFrame, SpeakingUpFrame>;
 type PushDown = Push<SpeakingFrame>;
 type PushUp = Push<SpeakingUpFrame>;
+
+/** A token is about four characters of English; twice that leaves room for any language's before a reply is cut. */
+const MAX_CHARACTERS_PER_TOKEN = 8;
 
 /** What the robot needs to talk through the cloud; without it, it speaks offline only. */
 export interface Cloud {
@@ -136,8 +139,17 @@ export class BrainStage implements SpeakingStage {
     const controller = new AbortController();
     this.writing = { turn, controller };
     const signal = AbortSignal.any([turn.signal, controller.signal]);
+    // `max_tokens` is only asked for: an endpoint may stream on for ever.
+    let room = this.config.llm.max_tokens * MAX_CHARACTERS_PER_TOKEN;
     try {
-      for await (const text of brain.reply(request, signal)) push({ type: 'text', turn, text });
+      for await (const text of brain.reply(request, signal)) {
+        push({ type: 'text', turn, text: text.slice(0, room) });
+        room -= text.length;
+        if (room <= 0) {
+          this.log.warn(`the language model wrote past voice.llm.max_tokens (${this.config.llm.max_tokens}); the rest of its reply is not said`);
+          break;
+        }
+      }
     } catch (err) {
       // Cancelled, or stopped because the voice failed (counted when it came up).
       if (signal.aborted) return;
@@ -152,8 +164,7 @@ export class BrainStage implements SpeakingStage {
     if (this.countedFailure === turn) return;
     this.countedFailure = turn;
     const opened = this.breaker.failed();
-    const message = asError(err).message;
-    this.log.warn({ err: message }, `cloud voice failed: ${message}${opened ? `; offline only for ${this.config.circuit_breaker.open_ms} ms` : ''}`);
+    this.log.warn(`cloud voice failed: ${serviceFailure(err)}${opened ? `; offline only for ${this.config.circuit_breaker.open_ms} ms` : ''}`);
   }
 }
 

@@ -19,6 +19,9 @@ export function wav(pcm: Buffer, sampleRate: number): Buffer {
   return Buffer.concat([header, pcm]);
 }
 
+/** Longer than anything said in one utterance (`max_utterance_ms` is at most a minute). */
+export const MAX_TRANSCRIPT_LENGTH = 2000;
+
 /** Speech to text through the OpenAI-compatible audio transcription endpoint. Only the audio of what the person said is sent. */
 export class Transcriber {
   private readonly client: OpenAI;
@@ -36,6 +39,7 @@ export class Transcriber {
       { file: await toFile(wav(pcm, sampleRate), 'utterance.wav', { type: 'audio/wav' }), model: listen.stt_model, ...(listen.language ? { language: listen.language } : {}) },
       { signal },
     );
-    return result.text.trim();
+    // Whatever the endpoint answers: the text goes on to the language model, the log and MQTT.
+    return typeof result.text === 'string' ? result.text.trim().slice(0, MAX_TRANSCRIPT_LENGTH) : '';
   }
 }

@@ -4,7 +4,10 @@ import { Pipeline } from '../../src/voice/frames.js';
 import { AttentionStage, AwakeStage, CommandStage, DetectorStage, RecogniserStage, type ListeningFrame, type Reach } from '../../src/voice/listening.js';
 import { CommandRecognizer, type DecodedPiece, type SpokenCommand } from '../../src/voice/commands.js';
 import { QUIET_ROOM, spokenInNoise, VOICES } from '../../src/bench/listening.js';
-import type { Transcriber } from '../../src/voice/transcriber.js';
+import { Transcriber } from '../../src/voice/transcriber.js';
+import { configSchema } from '../../src/config/schema.js';
+import { startFakeCloud } from '../../src/dev/fake-cloud.js';
+import { waitFor } from '../helpers/wait.js';
 import { VoiceActivityDetector, type SpeechDetector } from '../../src/voice/vad.js';
 import { capturingLogger } from '../helpers/log.js';
 import { collector } from '../helpers/stages.js';
@@ -166,6 +169,20 @@ t.test('recogniser: offline, an utterance is passed on and then not understood',
   pipeline.push(utterance());
   await pipeline.idle();
   t.same(kinds(end.got), ['speech-started', 'utterance', 'not-understood']);
+});
+
+t.test('recogniser: a failed transcription is logged by its status, never by the text the service sent', async (t) => {
+  const cloud = await startFakeCloud({ sttStatus: 413, errorMessage: `too long: ${'what the person said '.repeat(5000)}` });
+  t.teardown(cloud.close);
+  const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
+  const { log, messages } = capturingLogger();
+  const end = collector();
+  const pipeline = new Pipeline([new RecogniserStage(new Transcriber(voice, 'sk-test'), RATE, log), end], () => t.fail('no stage fails'));
+  pipeline.push(utterance());
+  await waitFor(() => end.got.some((f) => f.type === 'not-understood'), 'the failure', 10_000);
+  const warning = messages().find((m) => /speech-to-text failed/.test(m)) ?? '';
+  t.match(warning, /speech-to-text failed: HTTP 413 invalid_request_error \(APIError\)/);
+  t.notMatch(warning, /person said|too long/);
 });
 
 t.test('recogniser: the transcript follows its utterance; a newer utterance or a cancel abandons the one in flight', async (t) => {

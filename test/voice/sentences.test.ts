@@ -1,5 +1,5 @@
 import t from 'tap';
-import { SentenceSplitter } from '../../src/voice/sentences.js';
+import { MAX_SENTENCE_LENGTH, SentenceSplitter } from '../../src/voice/sentences.js';
 
 const split = (chunks: string[]) => {
   const splitter = new SentenceSplitter();
@@ -31,4 +31,19 @@ t.test('token boundaries anywhere give the same sentences', async (t) => {
     const chunks = text.match(new RegExp(`.{1,${size}}`, 'gs'))!;
     t.same(split(chunks), whole, `chunks of ${size}`);
   }
+});
+
+t.test('a reply that never ends a sentence is cut at spaces, no piece longer than MAX_SENTENCE_LENGTH', async (t) => {
+  const words = 'and then we went on '.repeat(2000);
+  const out = split(words.match(/.{1,5}/gs)!);
+  t.ok(out.length > 100, `${out.length} pieces`);
+  t.ok(out.every((s) => s.length <= MAX_SENTENCE_LENGTH), 'none too long');
+  t.ok(out.slice(0, -1).every((s) => s.endsWith('on') || s.endsWith('and') || s.endsWith('then') || s.endsWith('we') || s.endsWith('went')), 'each cut between words');
+  t.equal(out.join(' '), words.trim(), 'nothing lost');
+  const unbroken = split(['x'.repeat(1000), '. Then.']);
+  t.same(unbroken.map((s) => s.length), [300, 300, 300, 101, 5], 'a word longer than a sentence is cut where it must be');
+});
+
+t.test('control characters become spaces: a NUL must not reach the voice', async (t) => {
+  t.same(split(['Hel\u0000lo\u001b[2J there.', ' Bye\u0007.']), ['Hel lo [2J there.', 'Bye .']);
 });

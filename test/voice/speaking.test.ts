@@ -197,6 +197,37 @@ t.test('brain: a failed reply stream goes down as brain-failed; a cancelled one 
   t.same(end.got.map((f) => f.type), ['brain-failed', 'turn-end', 'turn-end', 'offline', 'turn-end']);
 });
 
+t.test('brain: a reply longer than max_tokens allows is cut there and the stream given up', async (t) => {
+  const cloud = await startFakeCloud({ reply: 'word '.repeat(5000), llmTokenGapMs: 1 });
+  t.teardown(cloud.close);
+  const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl, llm: { max_tokens: 16 } } }).voice;
+  const { log, messages } = capturingLogger();
+  const { pipeline, end } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
+  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Talk for ever', recentEmotions: [] } });
+  await pipeline.idle();
+  const written = end.got.flatMap((f) => (f.type === 'text' ? [f.text] : [])).join('');
+  t.equal(written.length, 16 * 8, '8 characters a token');
+  t.equal(end.got.at(-1)?.type, 'turn-end');
+  t.match(messages().join('\n'), /wrote past voice\.llm\.max_tokens \(16\)/);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(cloud.requests.find((q) => q.path === 'POST /v1/chat/completions')?.abandoned, true, 'the rest is not read');
+});
+
+t.test('brain: a failed call is logged by its status, never by the text the service sent', async (t) => {
+  // A service that echoes what it was sent: the person's words would reach MQTT's log topic.
+  const cloud = await startFakeCloud({ llmStatus: 400, errorMessage: `bad request: ${'Hello? I feel sad today. '.repeat(8000)}` });
+  t.teardown(cloud.close);
+  const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
+  const { log, messages } = capturingLogger();
+  const { pipeline } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
+  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Hello? I feel sad today.', recentEmotions: [] } });
+  await pipeline.idle();
+  const warning = messages().find((m) => /cloud voice failed/.test(m)) ?? '';
+  t.match(warning, /cloud voice failed: HTTP 400 server_error \(BadRequestError\)/);
+  t.notMatch(warning, /sad|bad request/);
+  t.ok(warning.length < 300, `${warning.length} characters`);
+});
+
 t.test('brain: the language model and the cloud voice failing in one turn count as one failure', async (t) => {
   const cloud = await startFakeCloud({ llmStatus: 500 });
   t.teardown(cloud.close);
