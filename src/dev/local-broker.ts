@@ -41,8 +41,8 @@ export class Mosquitto {
     readonly port: number,
     readonly credentials: { user: string; password: string },
     private readonly tls?: BrokerCertificates,
-    /** Extra users (all with the same password) and an ACL file, to test access control. */
-    access?: { users: string[]; aclFile: string },
+    /** Extra users (all with the same password), an ACL file and broker settings, to test access control. */
+    access?: { users: string[]; aclFile: string; settings?: string },
   ) {
     const passwords = path.join(this.dir, 'passwd');
     writeFileSync(passwords, '');
@@ -52,7 +52,7 @@ export class Mosquitto {
       // As root, mosquitto would switch to its own user, who cannot read this private temp folder.
       `listener ${port} 127.0.0.1\nuser root\nallow_anonymous false\npassword_file ${passwords}\npersistence false\nlog_dest none\n` +
         (tls ? `cafile ${tls.ca}\ncertfile ${tls.serverCert}\nkeyfile ${tls.serverKey}\n` : '') +
-        (access ? `acl_file ${access.aclFile}\n` : ''),
+        (access ? `acl_file ${access.aclFile}\n${access.settings ?? ''}\n` : ''),
     );
   }
 

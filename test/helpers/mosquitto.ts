@@ -13,7 +13,7 @@ export type Certificates = BrokerCertificates;
 
 /** The tests' broker: one robot user, one password, for every test. */
 export class Mosquitto extends LocalBroker {
-  constructor(port: number, tls?: Certificates, access?: { users: string[]; aclFile: string }) {
+  constructor(port: number, tls?: Certificates, access?: { users: string[]; aclFile: string; settings?: string }) {
     super(port, { user: MQTT_USER, password: MQTT_PASSWORD }, tls, access);
   }
 }

@@ -1,18 +1,31 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import t from 'tap';
 import { freePort, Mosquitto, MQTT_PASSWORD } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/wait.js';
 
-const acl = path.join(import.meta.dirname, '..', '..', 'docs', 'mosquitto.acl');
+const docs = path.join(import.meta.dirname, '..', '..', 'docs');
+const acl = path.join(docs, 'mosquitto.acl');
 
-/** A real mosquitto running docs/mosquitto.acl for these users; returns how to log in as one. */
-async function brokerWithAcl(t: { teardown(fn: () => unknown): void }, users: string[]) {
-  const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl });
+/** A real mosquitto running docs/mosquitto.acl and docs/mosquitto.conf's settings for these users; returns how to log in as one. */
+async function brokerWithAcl(t: { teardown(fn: () => unknown): void }, users: string[], settings = readFileSync(path.join(docs, 'mosquitto.conf'), 'utf8')) {
+  const broker = new Mosquitto(await freePort(), undefined, { users, aclFile: acl, settings });
   await broker.start();
   t.teardown(() => broker.stop());
-  return (username: string) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD });
+  return (username: string, options: IClientOptions = {}) => mqtt.connectAsync(broker.url, { username, password: MQTT_PASSWORD, ...options });
 }
+
+t.test('docs/mosquitto.conf: no account can take a robot\'s client id and have the broker drop the robot', async (t) => {
+  const connect = await brokerWithAcl(t, ['desk-bot', 'fleet']);
+  const desk = await connect('desk-bot', { clientId: 'emobot-desk-bot', reconnectPeriod: 0 });
+  let dropped = false;
+  desk.on('close', () => (dropped = true));
+  const fleet = await connect('fleet', { clientId: 'emobot-desk-bot', reconnectPeriod: 0 });
+  await new Promise((r) => setTimeout(r, 500));
+  t.notOk(dropped, 'the robot is still connected');
+  await Promise.all([desk.endAsync(), fleet.endAsync()]);
+});
 
 t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config commands to the operator', async (t) => {
   const connect = await brokerWithAcl(t, ['desk-bot', 'kitchen-bot', 'fleet', 'homeassistant', 'operator']);
