@@ -58,6 +58,8 @@ if [ ! -f "$etc/secrets.env" ]; then
 OPENAI_API_KEY=
 ELEVENLABS_API_KEY=
 EMOBOT_MQTT_PASSWORD=
+# Needed to open the web page to the network (web.host); at least 16 characters: openssl rand -hex 16
+EMOBOT_WEB_TOKEN=
 SECRETS
 fi
 # Earlier versions left the folder group-writable for the daemon: take that back on upgrade.

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { SECRET_ENV_VARS } from '../../src/config/secrets.js';
 
 const run = promisify(execFile);
 const repo = path.join(import.meta.dirname, '..', '..');
@@ -47,6 +48,8 @@ t.test('install.sh lays out /opt/emobot, the user, the config and a 0600 secrets
   t.equal(statSync(path.join(root, 'etc/emobot')).mode & 0o777, 0o750, 'the daemon\'s group reads /etc/emobot and cannot write it');
   t.equal(statSync(path.join(root, 'etc/emobot/config.yaml')).mode & 0o777, 0o640);
   t.match(readFileSync(path.join(root, 'etc/emobot/secrets.env'), 'utf8'), /^OPENAI_API_KEY=$/m);
+  const template = readFileSync(path.join(root, 'etc/emobot/secrets.env'), 'utf8');
+  for (const variable of Object.values(SECRET_ENV_VARS)) t.match(template, new RegExp(`^${variable}=$`, 'm'), `${variable}: every secret the robot reads has its line`);
   t.equal(readFileSync(path.join(root, 'etc/systemd/system/emobot.service'), 'utf8'), readFileSync(path.join(repo, 'systemd/emobot.service'), 'utf8'));
   t.match(readFileSync(path.join(root, 'etc/passwd'), 'utf8'), /^emobot:x:\d+:\d+::\/var\/lib\/emobot:\/usr\/sbin\/nologin$/m);
   const groups = readFileSync(path.join(root, 'etc/group'), 'utf8');
