@@ -34,7 +34,7 @@ t.test('docs/mosquitto.acl keeps each robot in its own subtree and the config co
   const seen: string[] = [];
   desk.on('message', (topic, payload) => seen.push(`${topic}=${payload.toString()}`));
   await desk.subscribeAsync('emobot/#', { qos: 1 });
-  const [fleet, homeassistant, operator] = await Promise.all(['fleet', 'homeassistant', 'operator'].map(connect));
+  const [fleet, homeassistant, operator] = await Promise.all(['fleet', 'homeassistant', 'operator'].map((user) => connect(user)));
   await desk.publishAsync('emobot/kitchen-bot/state', 'forged', { qos: 1 });
   await fleet!.publishAsync('emobot/desk-bot/status', 'impersonated', { qos: 1 });
   await fleet!.publishAsync('emobot/desk-bot/cmd/say', 'fleet-say', { qos: 1 });
