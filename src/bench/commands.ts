@@ -111,7 +111,8 @@ export interface CommandsBench {
  * the ordinary sentences above, and a real voice's phrases that are not commands (realVoice), in a
  * quiet room and at 10 dB SNR in pink noise and in babble (there also inside a long utterance).
  */
-export async function benchCommands(): Promise<CommandsBench> {
+export async function benchCommands(voiceCount = VOICES.length): Promise<CommandsBench> {
+  const voices = VOICES.slice(0, voiceCount);
   const real = await realVoice();
   const defaults = configSchema.parse({});
   const poses = Object.keys(defaults.expression.poses);
@@ -140,7 +141,7 @@ export async function benchCommands(): Promise<CommandsBench> {
         const saidMs = msOf(pcm.length) - roomS! * 1000;
         return { command: heard.command, beforeTheEnd: heard.atMs < msOf(pcm.length), toCommandMs: heard.atMs - saidMs + heard.decodeMs };
       };
-      for (const voice of VOICES) {
+      for (const voice of voices) {
         for (const [text, command] of COMMAND_SENTENCES) {
           const got = await hear(await spokenInNoise(text, voice, noise, roomS));
           row.commands++;
@@ -171,7 +172,7 @@ export async function benchCommands(): Promise<CommandsBench> {
     const hangover = defaults.voice.listen.end_silence_ms;
     return {
       noiseSuppressionMsPerSecond: await suppressionCost(suppressor),
-      voices: VOICES.map((v) => v.voice),
+      voices: voices.map((v) => v.voice),
       conditions,
       decodeMs: percentiles(decodes),
       longUtteranceMs: percentiles(longDecodes),

@@ -34,6 +34,8 @@ export interface BenchOptions {
   ferDir: string;
   ferImages?: number;
   startupRuns: number;
+  /** How many of the synthetic voices say the spoken commands (the benchmark's longest part). */
+  voices: number;
   /** Each phase of the web page bench (no page, three pages). */
   webSeconds: number;
   peer: boolean;
@@ -111,7 +113,7 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     progress('both speech detectors on generated speech in noise, and on each noise alone');
     const listening = await benchListening();
     progress('spoken commands: the recogniser on generated commands and ordinary talk, quiet and in noise');
-    const commands = await benchCommands();
+    const commands = await benchCommands(options.voices);
     progress(`the web page: vision with no page open, then with three (${options.webSeconds} s each)`);
     const webPage = await benchWeb(config, options.webSeconds);
     const report = {

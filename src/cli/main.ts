@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { packageVersion } from '../runtime/paths.js';
 import { benchCommand, DEFAULT_DEV_SET, DEFAULT_FER_DIR } from './bench.js';
+import { VOICES } from '../bench/listening.js';
 import { calibrateCommand } from './calibrate.js';
 import { configCheckCommand } from './config-check.js';
 import { daemonCommand } from './daemon-command.js';
@@ -56,6 +57,7 @@ Options:
       --fer <dir>        bench: FER-2013 IDX folder for accuracy (default ../shared/data/fer2013)
       --fer-images <n>   bench: only the first n validation images (default all)
       --starts <n>       bench: cold starts measured (3)
+      --voices <n>       bench: spoken commands said by the first n of its 4 synthetic voices (4)
       --no-peer          bench: leave out the face-api comparison
       --dev-set <csv>    bench: labelled real-face photos for the whole-pipeline table (default
                          ../shared/data/muxspace-facial-expressions/manifest.csv)
@@ -92,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
         fer: { type: 'string' },
         'fer-images': { type: 'string' },
         starts: { type: 'string' },
+        voices: { type: 'string' },
         'no-peer': { type: 'boolean' },
         'dev-set': { type: 'string' },
         peer: { type: 'boolean' },
@@ -131,11 +134,12 @@ async function main(argv: string[]): Promise<number> {
       return doctorCommand({ configPath: values.config, json: values.json === true });
     case 'bench': {
       const counts: Record<string, number> = {};
-      for (const [name, value, fallback] of [['frames', values.frames, 300], ['turns', values.turns, 20], ['starts', values.starts, 3], ['fer-images', values['fer-images'], 0]] as const) {
+      for (const [name, value, fallback] of [['frames', values.frames, 300], ['turns', values.turns, 20], ['starts', values.starts, 3], ['voices', values.voices, VOICES.length], ['fer-images', values['fer-images'], 0]] as const) {
         const n = Number(value ?? fallback);
         const least = name === 'fer-images' ? 0 : 1;
-        if (!Number.isInteger(n) || n < least) {
-          process.stderr.write(`emobot: --${name} must be an integer of at least ${least}, got "${value}"\n`);
+        const most = name === 'voices' ? VOICES.length : Infinity;
+        if (!Number.isInteger(n) || n < least || n > most) {
+          process.stderr.write(`emobot: --${name} must be an integer of at least ${least}${most < Infinity ? ` and at most ${most}` : ''}, got "${value}"\n`);
           return 2;
         }
         counts[name] = n;
@@ -146,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
         seconds: seconds ?? 600,
         turns: counts.turns!,
         startupRuns: counts.starts!,
+        voices: counts.voices!,
         // Long enough for a steady frame rate; a short --seconds (a quick run) shortens it too.
         webSeconds: Math.min(30, seconds ?? 600),
         out: values.out ?? 'bench-results',
