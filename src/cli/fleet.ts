@@ -31,6 +31,11 @@ export async function fleetCommand(options: FleetOptions): Promise<number> {
   const settings = options.config.remote.mqtt;
   const url = options.url ?? settings.url;
   const view = new FleetView(settings.base_topic);
+  if (settings.username !== undefined && settings.username === options.config.robot.id) {
+    process.stderr.write(
+      `emobot fleet: connecting as this robot's own MQTT user (${settings.username}); on a broker with use_username_as_clientid (docs/mosquitto.conf) that connection drops the robot: give the fleet its own user (a config with remote.mqtt.username: fleet, -c)\n`,
+    );
+  }
   let client: mqtt.MqttClient;
   try {
     client = mqtt.connect(url, {

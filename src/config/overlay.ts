@@ -229,8 +229,8 @@ function readOverlay(file: string): Record<string, unknown> {
   try {
     return (doc.toJS() ?? {}) as Record<string, unknown>;
   } catch {
-    // An alias to no anchor is found only here, and its error quotes the text after `*`.
-    throw new Error(`${file} is not a YAML mapping (an alias with no anchor)`);
+    // Aliases are resolved only here (one with no anchor, too many of them), and the error quotes the text after `*`.
+    throw new Error(`${file} cannot be read as YAML (an alias with no anchor, or too many aliases)`);
   }
 }
 

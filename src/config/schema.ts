@@ -17,13 +17,16 @@ const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[
  * Text the robot says or sends to the language model: bounded, since a remote change may set it, and
  * without control characters (a NUL fails the offline voice's spawn, escape codes reach terminals).
  */
+/** Control characters other than tab and line breaks: nothing a voice says, and a NUL fails a spawn. */
+export const UNSPEAKABLE_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 export const spokenText = (max: number) =>
   z
     .string()
     .trim()
     .min(1)
     .max(max)
-    .refine((text) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text), 'no control characters (a NUL, escape codes): words to be spoken');
+    .refine((text) => !new RegExp(UNSPEAKABLE_CHARACTERS.source).test(text), 'no control characters but tabs and line breaks (a NUL, escape codes): words to be spoken');
 const sentence = spokenText(500);
 
 /**
@@ -514,8 +517,9 @@ export const webSchema = z.strictObject({
   /** 0 takes any free port (the log says which). */
   port: z.number().int().min(0).max(65535).default(8080),
   /**
-   * Names the page answers to from the network besides the robot's host name (and `.local`) and its
-   * addresses: a DNS name of its own, or a TLS reverse proxy's. Any other name is refused (DNS rebinding).
+   * Names the page answers to from the network besides the robot's host name (and `.local`),
+   * localhost and IP addresses: a DNS name of its own, or a TLS reverse proxy's. Any other name is
+   * refused (DNS rebinding).
    */
   host_names: z
     .array(z.string().toLowerCase().regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a host name such as robot.example.net'))

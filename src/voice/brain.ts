@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Config } from '../config/schema.js';
+import { OwnMessageError } from '../runtime/errors.js';
 
 type VoiceConfig = Config['voice'];
 
@@ -19,7 +20,7 @@ export interface ReplyRequest {
   recentEmotions: string[];
 }
 
-export class TimeoutError extends Error {
+export class TimeoutError extends OwnMessageError {
   constructor(what: string, ms: number) {
     super(`${what}: no answer within ${ms} ms`);
     this.name = 'TimeoutError';
@@ -27,9 +28,10 @@ export class TimeoutError extends Error {
 }
 
 /** The endpoint answered with something that is not a chat completion stream. */
-export class ReplyError extends Error {
+export class ReplyError extends OwnMessageError {
   constructor(endpoint: string, cause: unknown) {
-    super(`${endpoint}: malformed reply stream: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    // Not the parser's message, which quotes the reply.
+    super(`${endpoint}: malformed reply stream (not JSON)`, { cause });
     this.name = 'ReplyError';
   }
 }
@@ -47,7 +49,8 @@ export class ChatBrain {
     apiKey: string,
   ) {
     // One retry inside the SDK (with its backoff) for 429/5xx; beyond that the circuit breaker decides.
-    this.client = new OpenAI({ apiKey, baseURL: config.openai_base_url, maxRetries: 1 });
+    // logLevel off: the SDK would write a chunk it cannot parse, the reply's text, to stderr and the journal.
+    this.client = new OpenAI({ apiKey, baseURL: config.openai_base_url, maxRetries: 1, logLevel: 'off' });
   }
 
   messages(request: ReplyRequest): OpenAI.Chat.ChatCompletionMessageParam[] {

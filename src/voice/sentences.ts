@@ -1,10 +1,10 @@
+import { UNSPEAKABLE_CHARACTERS } from '../config/schema.js';
+
 /** Words whose trailing period does not end a sentence. */
 const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'vs', 'etc', 'e.g', 'i.e', 'approx', 'no', 'jr', 'sr']);
 
 /** Longer than any sentence a voice reads well; a reply that never ends one is cut at a space before this. */
 export const MAX_SENTENCE_LENGTH = 300;
-/** Control characters (a NUL would make the offline voice's spawn fail quoting the text), tabs and newlines kept. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /**
  * Cuts streamed text into sentences as soon as each one is complete, so speech synthesis can start on
@@ -19,7 +19,7 @@ export class SentenceSplitter {
 
   /** Adds streamed text; returns the sentences it completed. */
   push(text: string): string[] {
-    this.buffer += text.replace(CONTROL, ' ');
+    this.buffer += text.replaceAll(UNSPEAKABLE_CHARACTERS, ' ');
     const sentences: string[] = [];
     let start = 0;
     const cut = (end: number) => {
@@ -32,9 +32,10 @@ export class SentenceSplitter {
       const next = this.buffer[i + 1];
       const ends = c === '\n' || ('.!?…'.includes(c) && next !== undefined && /\s/.test(next) && !this.isAbbreviation(start, i));
       if (ends) cut(i + 1);
-      else if (i + 1 - start >= MAX_SENTENCE_LENGTH) {
-        const space = this.buffer.lastIndexOf(' ', i);
-        cut(space > start ? space + 1 : i + 1);
+      // A sentence end as the last character so far is decided with the next piece, as any other.
+      else if (i + 1 - start >= MAX_SENTENCE_LENGTH && !(next === undefined && '.!?…'.includes(c))) {
+        const space = this.buffer.slice(start, i + 1).lastIndexOf(' ');
+        cut(space > 0 ? start + space + 1 : i + 1);
       }
     }
     this.buffer = this.buffer.slice(start);

@@ -143,12 +143,12 @@ export class BrainStage implements SpeakingStage {
     let room = this.config.llm.max_tokens * MAX_CHARACTERS_PER_TOKEN;
     try {
       for await (const text of brain.reply(request, signal)) {
-        push({ type: 'text', turn, text: text.slice(0, room) });
-        room -= text.length;
         if (room <= 0) {
           this.log.warn(`the language model wrote past voice.llm.max_tokens (${this.config.llm.max_tokens}); the rest of its reply is not said`);
           break;
         }
+        push({ type: 'text', turn, text: text.slice(0, room) });
+        room -= text.length;
       }
     } catch (err) {
       // Cancelled, or stopped because the voice failed (counted when it came up).

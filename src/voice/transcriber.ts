@@ -30,7 +30,7 @@ export class Transcriber {
     private readonly config: Config['voice'],
     apiKey: string,
   ) {
-    this.client = new OpenAI({ apiKey, baseURL: config.openai_base_url, maxRetries: 1, timeout: config.listen.stt_timeout_ms });
+    this.client = new OpenAI({ apiKey, baseURL: config.openai_base_url, maxRetries: 1, timeout: config.listen.stt_timeout_ms, logLevel: 'off' });
   }
 
   async transcribe(pcm: Buffer, sampleRate: number, signal: AbortSignal): Promise<string> {

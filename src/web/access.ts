@@ -94,13 +94,17 @@ const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-fo
 
 /**
  * The names this robot answers to from the network: its host name (and `.local`, as mDNS gives it),
- * any IP address (a page cannot be served to a browser from the robot's address by anyone else),
- * and the owner's `web.host_names`. Any other name is a DNS-rebound one: a web page elsewhere that
+ * localhost, any IP address (a browser that loads a page from an address connects to that address:
+ * no one else's page has the robot's), and the owner's `web.host_names`. Any other name is a DNS-rebound one: a web page elsewhere that
  * made its own name point at the robot, to send same-origin requests from the owner's browser.
  */
-export function knownHostName(name: string, ownerNames: readonly string[], machine = hostname()): boolean {
+export function knownHostName(host: string, ownerNames: readonly string[], machine = hostname()): boolean {
+  // `robot.local.` is `robot.local`, written fully qualified.
+  const name = host.replace(/\.$/, '');
   const own = machine.toLowerCase();
-  return isIP(name) !== 0 || name === 'localhost' || name === own || name === `${own}.local` || ownerNames.includes(name);
+  // mDNS publishes a host name's first label, whatever domain the machine's name carries.
+  const ownNames = [own, `${own}.local`, `${own.split('.')[0]}.local`];
+  return isIP(name) !== 0 || name === 'localhost' || ownNames.includes(name) || ownerNames.includes(name);
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {

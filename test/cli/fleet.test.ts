@@ -51,6 +51,12 @@ t.test('emobot fleet lists every robot on the broker, from the retained messages
   t.match(table.stdout, /^robot\s+status\s+mode\s+emotion/m);
   t.match(table.stdout, /^desk-1\s+online\s+active\s+sad 70%\s+1\s+following\s+30\s+40%/m);
   t.match(table.stdout, /^hall-2\s+offline/m);
+  t.notMatch(json.stderr, /own MQTT user/, 'a fleet user of its own: no warning');
+
+  // Run on a robot with its own config: the robot's user, which under use_username_as_clientid would drop the robot.
+  writeFileSync(config, `robot:\n  id: ${MQTT_USER}\nremote:\n  mqtt:\n    url: ${broker.url}\n    username: ${MQTT_USER}\n`);
+  const own = await runCli(['fleet', '--config', config, '--json', '--seconds', '0.5'], { EMOBOT_MQTT_PASSWORD: MQTT_PASSWORD });
+  t.match(own.stderr, /connecting as this robot's own MQTT user \(robot\).*give the fleet its own user/);
 });
 
 t.test('wrong password: the broker refusal is reported, and the command still ends', async (t) => {

@@ -154,7 +154,7 @@ t.test('say hands the text to the voice; empty or overlong text is refused by fi
   t.match(runCommand('say', JSON.stringify({ text: 'x'.repeat(501) }), ctx), { ok: false, error: { field: 'text', message: /500/ } });
   t.match(runCommand('say', '{"text": 42}', ctx), { ok: false, error: { field: 'text' } });
   for (const text of ['Hi\u0000there', 'Hi \u001b[2J', 'bell\u0007']) t.match(runCommand('say', JSON.stringify({ text }), ctx), { ok: false, error: { field: 'text', message: /no control characters/ } }, JSON.stringify(text));
-  t.same(runCommand('say', JSON.stringify({ text: 'Two lines:\nfine.' }), ctx), { id: null, ok: true, result: { saying: 'Two lines:\nfine.' } }, 'a line break is a sentence end');
+  t.same(runCommand('say', JSON.stringify({ text: 'Two lines:\nfine.' }), ctx), { id: null, ok: true, result: { saying: 'Two lines:\nfine.' } }, 'a line break is no control character to refuse');
   t.same(requests, [{ text: 'Dinner is ready!', by: 'MQTT' }, { text: 'Two lines:\nfine.', by: 'MQTT' }]);
 });
 

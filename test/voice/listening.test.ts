@@ -181,7 +181,7 @@ t.test('recogniser: a failed transcription is logged by its status, never by the
   pipeline.push(utterance());
   await waitFor(() => end.got.some((f) => f.type === 'not-understood'), 'the failure', 10_000);
   const warning = messages().find((m) => /speech-to-text failed/.test(m)) ?? '';
-  t.match(warning, /speech-to-text failed: HTTP 413 invalid_request_error \(APIError\)/);
+  t.match(warning, /speech-to-text failed: HTTP 413 \(APIError invalid_request_error\)/);
   t.notMatch(warning, /person said|too long/);
 });
 

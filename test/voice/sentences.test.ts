@@ -47,3 +47,11 @@ t.test('a reply that never ends a sentence is cut at spaces, no piece longer tha
 t.test('control characters become spaces: a NUL must not reach the voice', async (t) => {
   t.same(split(['Hel\u0000lo\u001b[2J there.', ' Bye\u0007.']), ['Hel lo [2J there.', 'Bye .']);
 });
+
+t.test('a sentence end at exactly MAX_SENTENCE_LENGTH, at a piece boundary or not, ends that sentence', async (t) => {
+  const text = `${'word '.repeat(59)}ends. Next one.`;
+  t.equal(text.indexOf('.'), MAX_SENTENCE_LENGTH - 1);
+  const whole = split([text]);
+  t.same(whole, [`${'word '.repeat(59)}ends.`, 'Next one.']);
+  t.same(split([text.slice(0, MAX_SENTENCE_LENGTH), text.slice(MAX_SENTENCE_LENGTH)]), whole);
+});

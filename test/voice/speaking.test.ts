@@ -167,7 +167,7 @@ t.test('brain: a cloud voice failure coming up stops the language model writing 
   t.same(end.got.map((f) => f.type), ['turn-end'], 'the turn ended, without brain-failed: the voice reported its own failure');
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(cloud.requests.find((q) => q.path === 'POST /v1/chat/completions')?.abandoned, true, 'the robot gave up the reply stream on the wire');
-  t.match(messages().join('\n'), /cloud voice failed: voice is down/);
+  t.match(messages().join('\n'), /cloud voice failed: Error/, 'by its kind: an error from below may quote the service');
 
   pipeline.push({ type: 'say', turn: turnOf({ text: 'Once more.' }), text: 'Once more.' });
   await pipeline.idle();
@@ -223,9 +223,27 @@ t.test('brain: a failed call is logged by its status, never by the text the serv
   pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Hello? I feel sad today.', recentEmotions: [] } });
   await pipeline.idle();
   const warning = messages().find((m) => /cloud voice failed/.test(m)) ?? '';
-  t.match(warning, /cloud voice failed: HTTP 400 server_error \(BadRequestError\)/);
+  t.match(warning, /cloud voice failed: HTTP 400 \(BadRequestError server_error\)/);
   t.notMatch(warning, /sad|bad request/);
   t.ok(warning.length < 300, `${warning.length} characters`);
+});
+
+t.test('brain: an error inside a stream that began 200 OK, or a stream that is not JSON, is not quoted either', async (t) => {
+  for (const [sseBody, expected] of [
+    [['data: {"error":{"message":"echo: I feel so sad today","type":"invalid_request_error"}}\n\n'], /cloud voice failed: APIError invalid_request_error$/],
+    [['data: I feel so sad today\n\n'], /cloud voice failed: .*malformed reply stream \(not JSON\)$/],
+  ] as const) {
+    const cloud = await startFakeCloud({ sseBody: [...sseBody] });
+    t.teardown(cloud.close);
+    const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
+    const { log, messages } = capturingLogger();
+    const { pipeline } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
+    pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'I feel so sad today', recentEmotions: [] } });
+    await pipeline.idle();
+    const warning = messages().find((m) => /cloud voice failed/.test(m)) ?? '';
+    t.match(warning, expected);
+    t.notMatch(warning, /sad/);
+  }
 });
 
 t.test('brain: the language model and the cloud voice failing in one turn count as one failure', async (t) => {

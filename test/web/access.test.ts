@@ -63,6 +63,9 @@ t.test('a DNS-rebound name that points at 127.0.0.1 is not the robot itself', as
 t.test('the robot answers to its host name, that name on mDNS, its addresses and the owner\'s names', async (t) => {
   for (const name of ['kitchen-bot', 'kitchen-bot.local', '192.168.1.20', 'fe80::1', '::1', 'localhost']) t.ok(knownHostName(name, [], 'Kitchen-Bot'), name);
   t.ok(knownHostName('robot.example.net', ['robot.example.net'], 'kitchen-bot'));
+  t.ok(knownHostName('kitchen-bot.local.', [], 'kitchen-bot'), 'fully qualified, with its trailing dot');
+  t.ok(knownHostName('kitchen-bot.local', [], 'kitchen-bot.example.net'), 'mDNS gives the first label of a name with a domain');
+  t.ok(knownHostName('kitchen-bot.example.net', [], 'kitchen-bot.example.net'));
   for (const name of ['evil.example', 'kitchen-bot.evil.example', 'kitchen-bot.localhost']) t.notOk(knownHostName(name, [], 'kitchen-bot'), name);
 });
 
