@@ -6,6 +6,12 @@ const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'vs', 'etc
 /** Longer than any sentence a voice reads well; a reply that never ends one is cut at a space before this. */
 export const MAX_SENTENCE_LENGTH = 300;
 
+/** Where to cut `text` at `end` or just before, so as not to split a character written as two UTF-16 units (an emoji). */
+export function wholeCharactersEnd(text: string, end: number): number {
+  const last = text.charCodeAt(end - 1);
+  return end > 0 && end < text.length && last >= 0xd800 && last <= 0xdbff ? end - 1 : end;
+}
+
 /**
  * Cuts streamed text into sentences as soon as each one is complete, so speech synthesis can start on
  * the first sentence while the language model is still writing the rest. Each piece is scanned once
@@ -35,7 +41,7 @@ export class SentenceSplitter {
       // A sentence end as the last character so far is decided with the next piece, as any other.
       else if (i + 1 - start >= MAX_SENTENCE_LENGTH && !(next === undefined && '.!?…'.includes(c))) {
         const space = this.buffer.slice(start, i + 1).lastIndexOf(' ');
-        cut(space > 0 ? start + space + 1 : i + 1);
+        cut(space > 0 ? start + space + 1 : wholeCharactersEnd(this.buffer, i + 1));
       }
     }
     this.buffer = this.buffer.slice(start);

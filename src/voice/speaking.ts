@@ -5,7 +5,7 @@ import type { AudioSink, Playback } from './audio-out.js';
 import type { ChatBrain, ReplyRequest } from './brain.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { Push, Stage } from './frames.js';
-import { SentenceSplitter } from './sentences.js';
+import { SentenceSplitter, wholeCharactersEnd } from './sentences.js';
 import type { Synthesizer } from './synthesizer.js';
 
 /**
@@ -147,7 +147,7 @@ export class BrainStage implements SpeakingStage {
           this.log.warn(`the language model wrote past voice.llm.max_tokens (${this.config.llm.max_tokens}); the rest of its reply is not said`);
           break;
         }
-        push({ type: 'text', turn, text: text.slice(0, room) });
+        push({ type: 'text', turn, text: text.slice(0, wholeCharactersEnd(text, room)) });
         room -= text.length;
       }
     } catch (err) {

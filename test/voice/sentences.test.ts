@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MAX_SENTENCE_LENGTH, SentenceSplitter } from '../../src/voice/sentences.js';
+import { MAX_SENTENCE_LENGTH, SentenceSplitter, wholeCharactersEnd } from '../../src/voice/sentences.js';
 
 const split = (chunks: string[]) => {
   const splitter = new SentenceSplitter();
@@ -54,4 +54,14 @@ t.test('a sentence end at exactly MAX_SENTENCE_LENGTH, at a piece boundary or no
   const whole = split([text]);
   t.same(whole, [`${'word '.repeat(59)}ends.`, 'Next one.']);
   t.same(split([text.slice(0, MAX_SENTENCE_LENGTH), text.slice(MAX_SENTENCE_LENGTH)]), whole);
+});
+
+t.test('a forced cut, or a cut where the reply is given up, does not split an emoji', async (t) => {
+  const text = `${'x'.repeat(299)}😀${'y'.repeat(10)}.`;
+  const out = split([text]);
+  t.same(out.map((s) => s.length), [299, 13], 'the emoji goes with the next piece, whole');
+  t.equal(out[1]!.codePointAt(0), 0x1f600);
+  t.equal(wholeCharactersEnd('ab😀c', 3), 2, 'before the emoji');
+  t.equal(wholeCharactersEnd('ab😀c', 4), 4, 'after it');
+  t.equal(wholeCharactersEnd('abc', 2), 2);
 });
