@@ -80,9 +80,8 @@ async function readImage(file: string): Promise<Mat | string> {
   // As a camera delivers it and as `emobot look` reads it: three channels, whatever the file holds.
   const cv = opencv();
   const image = await cv.imdecodeAsync(bytes, cv.IMREAD_COLOR).catch((err: unknown) => String(err));
-  if (typeof image === 'string') return image.includes('MAX_IMAGE_PIXELS') ? `more than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels (a compressed file may hold far more pixels than its size says)` : 'not an image OpenCV decodes';
-  if (image.empty) return 'not an image OpenCV decodes';
-  return image;
+  if (typeof image === 'string' && image.includes('MAX_IMAGE_PIXELS')) return `more than ${MAX_IMAGE_PIXELS / 2 ** 20} megapixels (a compressed file may hold far more pixels than its size says)`;
+  return typeof image === 'string' || image.empty ? 'not an image OpenCV decodes' : image;
 }
 
 /**

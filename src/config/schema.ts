@@ -13,13 +13,13 @@ const milliseconds = z.number().int().min(0).max(86_400_000);
 
 /** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */
 const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)');
+/** Control characters other than tab and line breaks: nothing a voice says, and a NUL fails a spawn. */
+export const UNSPEAKABLE_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 /**
  * Text the robot says or sends to the language model: bounded, since a remote change may set it, and
  * without control characters (a NUL fails the offline voice's spawn, escape codes reach terminals).
  */
-/** Control characters other than tab and line breaks: nothing a voice says, and a NUL fails a spawn. */
-export const UNSPEAKABLE_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
 export const spokenText = (max: number) =>
   z
     .string()

@@ -76,11 +76,15 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
   });
   const sleep = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
+  /** An error as OpenAI's API answers one. */
+  function openAiError(res: http.ServerResponse, status: number, type: string): void {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: options.errorMessage ?? `fake ${status}`, type } }));
+  }
+
   async function chat(res: http.ServerResponse, body: string) {
     if (options.llmHang) return;
     if (options.llmStatus) {
-      res.writeHead(options.llmStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: options.errorMessage ?? `fake ${options.llmStatus}`, type: 'server_error' } }));
-      return;
+      return openAiError(res, options.llmStatus, 'server_error');
     }
     const request = JSON.parse(body) as { model: string; stream?: boolean };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -108,8 +112,7 @@ export async function startFakeCloud(initial: FakeCloudOptions = {}) {
   async function transcription(res: http.ServerResponse) {
     await sleep(options.sttDelayMs);
     if (options.sttStatus) {
-      res.writeHead(options.sttStatus, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: options.errorMessage ?? `fake ${options.sttStatus}`, type: 'invalid_request_error' } }));
-      return;
+      return openAiError(res, options.sttStatus, 'invalid_request_error');
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: options.transcript ?? '' }));
   }

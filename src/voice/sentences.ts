@@ -3,6 +3,9 @@ import { UNSPEAKABLE_CHARACTERS } from '../config/schema.js';
 /** Words whose trailing period does not end a sentence. */
 const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'vs', 'etc', 'e.g', 'i.e', 'approx', 'no', 'jr', 'sr']);
 
+/** Characters that end a sentence when whitespace follows them. */
+const SENTENCE_ENDS = '.!?…';
+
 /** Longer than any sentence a voice reads well; a reply that never ends one is cut at a space before this. */
 export const MAX_SENTENCE_LENGTH = 300;
 
@@ -36,10 +39,10 @@ export class SentenceSplitter {
     for (let i = Math.max(0, this.scanned - 1); i < this.buffer.length; i++) {
       const c = this.buffer[i]!;
       const next = this.buffer[i + 1];
-      const ends = c === '\n' || ('.!?…'.includes(c) && next !== undefined && /\s/.test(next) && !this.isAbbreviation(start, i));
+      const ends = c === '\n' || (SENTENCE_ENDS.includes(c) && next !== undefined && /\s/.test(next) && !this.isAbbreviation(start, i));
       if (ends) cut(i + 1);
       // A sentence end as the last character so far is decided with the next piece, as any other.
-      else if (i + 1 - start >= MAX_SENTENCE_LENGTH && !(next === undefined && '.!?…'.includes(c))) {
+      else if (i + 1 - start >= MAX_SENTENCE_LENGTH && !(next === undefined && SENTENCE_ENDS.includes(c))) {
         const space = this.buffer.slice(start, i + 1).lastIndexOf(' ');
         cut(space > 0 ? start + space + 1 : wholeCharactersEnd(this.buffer, i + 1));
       }

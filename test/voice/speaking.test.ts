@@ -5,7 +5,7 @@ import { ChatBrain } from '../../src/voice/brain.js';
 import { Pipeline } from '../../src/voice/frames.js';
 import { BrainStage, SentenceStage, SpeakerStage, SynthesizerStage, type SpeakingFrame, type SpeakingStage, type SpeakingUpFrame, type Turn } from '../../src/voice/speaking.js';
 import type { Synthesizer } from '../../src/voice/synthesizer.js';
-import { startFakeCloud } from '../../src/dev/fake-cloud.js';
+import { startFakeCloud, type FakeCloudOptions } from '../../src/dev/fake-cloud.js';
 import { collector as collectorOf } from '../helpers/stages.js';
 import { capturingLogger } from '../helpers/log.js';
 
@@ -213,16 +213,21 @@ t.test('brain: a reply longer than max_tokens allows is cut there and the stream
   t.equal(cloud.requests.find((q) => q.path === 'POST /v1/chat/completions')?.abandoned, true, 'the rest is not read');
 });
 
-t.test('brain: a failed call is logged by its status, never by the text the service sent', async (t) => {
-  // A service that echoes what it was sent: the person's words would reach MQTT's log topic.
-  const cloud = await startFakeCloud({ llmStatus: 400, errorMessage: `bad request: ${'Hello? I feel sad today. '.repeat(8000)}` });
+/** The brain's warning when a reply to `userText` fails against a fake cloud with these options. */
+async function failureWarning(t: { teardown(fn: () => unknown): void }, options: FakeCloudOptions, userText: string): Promise<string> {
+  const cloud = await startFakeCloud(options);
   t.teardown(cloud.close);
   const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
   const { log, messages } = capturingLogger();
   const { pipeline } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
-  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'Hello? I feel sad today.', recentEmotions: [] } });
+  pipeline.push({ type: 'reply', turn: turnOf(), request: { userText, recentEmotions: [] } });
   await pipeline.idle();
-  const warning = messages().find((m) => /cloud voice failed/.test(m)) ?? '';
+  return messages().find((m) => /cloud voice failed/.test(m)) ?? '';
+}
+
+t.test('brain: a failed call is logged by its status, never by the text the service sent', async (t) => {
+  // A service that echoes what it was sent: the person's words would reach MQTT's log topic.
+  const warning = await failureWarning(t, { llmStatus: 400, errorMessage: `bad request: ${'Hello? I feel sad today. '.repeat(8000)}` }, 'Hello? I feel sad today.');
   t.match(warning, /cloud voice failed: HTTP 400 \(BadRequestError server_error\)/);
   t.notMatch(warning, /sad|bad request/);
   t.ok(warning.length < 300, `${warning.length} characters`);
@@ -233,14 +238,7 @@ t.test('brain: an error inside a stream that began 200 OK, or a stream that is n
     [['data: {"error":{"message":"echo: I feel so sad today","type":"invalid_request_error"}}\n\n'], /cloud voice failed: APIError invalid_request_error$/],
     [['data: I feel so sad today\n\n'], /cloud voice failed: .*malformed reply stream \(not JSON\)$/],
   ] as const) {
-    const cloud = await startFakeCloud({ sseBody: [...sseBody] });
-    t.teardown(cloud.close);
-    const voice = configSchema.parse({ voice: { mode: 'cloud', openai_base_url: cloud.openaiBaseUrl } }).voice;
-    const { log, messages } = capturingLogger();
-    const { pipeline } = pipelineOf([new BrainStage(voice, { brain: new ChatBrain(voice, 'sk-test'), synthesizer: wordVoice('unused') }, log)]);
-    pipeline.push({ type: 'reply', turn: turnOf(), request: { userText: 'I feel so sad today', recentEmotions: [] } });
-    await pipeline.idle();
-    const warning = messages().find((m) => /cloud voice failed/.test(m)) ?? '';
+    const warning = await failureWarning(t, { sseBody: [...sseBody] }, 'I feel so sad today');
     t.match(warning, expected);
     t.notMatch(warning, /sad/);
   }
