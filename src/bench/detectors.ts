@@ -1,7 +1,7 @@
 import type { Mat } from '@u4/opencv4nodejs';
 import { detectorNames, type Config } from '../config/schema.js';
-import { opencv } from '../runtime/opencv.js';
 import { createDetector, type FaceDetector } from '../vision/detector.js';
+import { placeInFrame } from '../vision/framing.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 export interface DetectorCost {
@@ -17,18 +17,6 @@ export interface DetectorCost {
 
 /** The demo's faces are 100-540 px high (median 165); at 0.35 most are under the ~120 px the short-range model needs. */
 const FAR_SCALE = 0.35;
-
-/** `frame` shrunk by `scale` in the middle of a mid-grey frame of the same size. */
-function shrunkInFrame(frame: Mat, scale: number): Mat {
-  const cv = opencv();
-  const small = frame.resize(Math.round(frame.rows * scale), Math.round(frame.cols * scale), 0, 0, cv.INTER_AREA);
-  const out = new cv.Mat(frame.rows, frame.cols, frame.type, [128, 128, 128]);
-  const middle = out.getRegion(new cv.Rect(Math.round((frame.cols - small.cols) / 2), Math.round((frame.rows - small.rows) / 2), small.cols, small.rows));
-  small.copyTo(middle);
-  middle.release();
-  small.release();
-  return out;
-}
 
 /** p50/p95 of `frames` detections over `images`, and the fraction with exactly one face. */
 async function timeDetections(detector: FaceDetector, images: Mat[], frames: number): Promise<{ ms: Percentiles; oneFaceFound: number }> {
@@ -47,7 +35,7 @@ async function timeDetections(detector: FaceDetector, images: Mat[], frames: num
 /** Each face detector on the same one-face frames and on them shrunk, `frames` detections each, on the vision threads. */
 export async function detectorCosts(config: Config, images: Mat[], frames: number): Promise<DetectorCost[]> {
   if (images.length === 0) throw new Error('no frames to measure');
-  const farImages = images.map((image) => shrunkInFrame(image, FAR_SCALE));
+  const farImages = images.map((image) => placeInFrame(image, FAR_SCALE, image.cols, image.rows));
   const costs: DetectorCost[] = [];
   try {
     for (const name of detectorNames) {

@@ -3,11 +3,13 @@ import type { Config } from '../config/schema.js';
 import { resolveAsset } from '../runtime/paths.js';
 import { loadModelCard } from '../vision/model-card.js';
 import { cropWithMargin } from '../vision/preprocess.js';
-import { attendedFace, evaluateFaces, facesReport, ManifestError, PhotoError, readManifest, type FacesReport, type ManifestEntry } from '../vision/photo-evaluation.js';
+import { attendedFace, evaluateFaces, FAR_FRAME, facesReport, ManifestError, PhotoError, readManifest, type FacesReport, type ManifestEntry } from '../vision/photo-evaluation.js';
 
 export interface EvalFacesOptions {
   manifest: string;
   pad: number;
+  /** Each photo's face this many pixels wide in a 640x480 frame first (see evaluateFaces). */
+  faceWidth?: number;
   json: boolean;
   peer: boolean;
   vision: Config['vision'];
@@ -21,6 +23,7 @@ export interface EvalFacesResult extends FacesReport {
   detector: string;
   model: string;
   pad: number;
+  faceWidth?: number;
   peer?: { name: string; ownDetector: FacesReport; onEmoBotBoxes: FacesReport };
 }
 
@@ -44,7 +47,7 @@ export async function runEvalFaces(options: Omit<EvalFacesOptions, 'json'>): Pro
   const peer = options.peer ? await FaceApiPeer.load(labels) : undefined;
   const peerOwn: (number | undefined)[] = [];
   const peerOnOurs: (number | undefined)[] = [];
-  const { report, detector, model } = await evaluateFaces({ entries, pad: options.pad, vision: options.vision }, async ({ image, faces }) => {
+  const { report, detector, model } = await evaluateFaces({ entries, pad: options.pad, vision: options.vision, ...(options.faceWidth ? { faceWidth: options.faceWidth } : {}) }, async ({ image, faces }) => {
     if (!peer) return;
     peerOwn.push(await peer.ownDetection(image));
     const face = attendedFace(faces);
@@ -61,6 +64,7 @@ export async function runEvalFaces(options: Omit<EvalFacesOptions, 'json'>): Pro
     detector,
     model,
     pad: options.pad,
+    ...(options.faceWidth ? { faceWidth: options.faceWidth } : {}),
     ...report,
     ...(peer ? { peer: { name: peer.name, ownDetector: facesReport(truth(entries), peerOwn, labels), onEmoBotBoxes: facesReport(truth(entries), peerOnOurs, labels) } } : {}),
   };
@@ -79,6 +83,7 @@ export function formatFacesReport(r: EvalFacesResult): string {
   const row = (name: string, value: (report: FacesReport) => string) => `${name.padEnd(width + 9)}${columns.map(([, rep]) => value(rep).padStart(cell)).join('')}`;
   const lines = [
     `photos       ${r.images} from ${r.manifest}${r.pad ? `, padded ${pct(r.pad)} by edge replication` : ''}`,
+    ...(r.faceWidth ? [`faces        scaled to ${r.faceWidth} px wide in a ${FAR_FRAME.cols}x${FAR_FRAME.rows} frame`] : []),
     `detector     ${r.detector}`,
     `model        ${r.model}`,
     ...(r.peer ? [`peer         ${r.peer.name}`] : []),

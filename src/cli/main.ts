@@ -47,7 +47,8 @@ Commands:
   eval-faces --manifest <csv>
                          the live detector, alignment and model over labelled photos (columns
                          file,label): faces found, accuracy, macro-F1, per-class recall, confusion
-                         [--pad <fraction>] [--json] [--peer: face-api on the same photos]
+                         [--pad <fraction>] [--face-width <px>] [--json] [--peer: face-api on
+                         the same photos]
 
 Options:
   -c, --config <file>    config file (default: $EMOBOT_CONFIG, /etc/emobot/config.yaml, ./config.yaml)
@@ -66,6 +67,8 @@ Options:
       --threads <n>      eval-model: intra-op threads (default 0: onnxruntime decides)
       --batch <n>        eval-model: images per inference call (default 64)
       --pad <fraction>   eval-faces: border added by edge replication first, for tight crops (0)
+      --face-width <px>  eval-faces: each photo scaled so that its face is that wide in a 640x480
+                         frame first: how well the robot reads people further away (16-320)
   -v, --verbose          demo: also print the daemon's logs (stderr)
   -V, --version          print the version
   -h, --help             print this help
@@ -100,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
         peer: { type: 'boolean' },
         manifest: { type: 'string' },
         pad: { type: 'string' },
+        'face-width': { type: 'string' },
         annotate: { type: 'string' },
         minutes: { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
@@ -204,12 +208,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'eval-faces': {
       const pad = Number(values.pad ?? 0);
-      if (!values.manifest || !(pad >= 0 && pad <= 2)) {
-        process.stderr.write('usage: emobot eval-faces --manifest <csv> [--pad <fraction 0..2>] [--json] [--peer] [--config file]\n');
+      const faceWidth = values['face-width'] === undefined ? undefined : Number(values['face-width']);
+      const widthOk = faceWidth === undefined || (Number.isInteger(faceWidth) && faceWidth >= 16 && faceWidth <= 320);
+      if (!values.manifest || !(pad >= 0 && pad <= 2) || !widthOk || (faceWidth !== undefined && values.peer)) {
+        process.stderr.write('usage: emobot eval-faces --manifest <csv> [--pad <fraction 0..2>] [--face-width <px 16..320> | --peer] [--json] [--config file]\n');
         return 2;
       }
       const loaded = loadConfigOrReport(values.config);
-      return loaded ? evalFacesCommand({ manifest: values.manifest, pad, json: values.json === true, peer: values.peer === true, vision: loaded.config.vision }) : 2;
+      return loaded ? evalFacesCommand({ manifest: values.manifest, pad, ...(faceWidth ? { faceWidth } : {}), json: values.json === true, peer: values.peer === true, vision: loaded.config.vision }) : 2;
     }
     case 'fleet': {
       const loaded = loadConfigOrReport(values.config);

@@ -20,6 +20,7 @@ export const REMOTE_EDITABLE = [
   'vision.detection.min_face',
   'vision.detection.far_faces',
   'vision.detection.far_idle_interval_ms',
+  'vision.detection.far_tiles',
   'vision.detection.max_faces',
   'vision.tracking.*',
   'vision.smoothing.*',

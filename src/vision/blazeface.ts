@@ -38,6 +38,8 @@ const SAME_FACE_IOU = 0.3;
 const REFINE_BELOW = 0.35;
 /** The closer look's square, as a multiple of the face box: the face then spans ~45% of the input. */
 const REFINE_CONTEXT = 2.2;
+/** far_tiles: how much neighbouring tiles overlap, as a fraction of the frame's width and height. */
+const TILE_OVERLAP = 0.1;
 
 type DetectionConfig = Config['vision']['detection'];
 
@@ -166,6 +168,9 @@ export class BlazeFaceDetector implements FaceDetector {
     private readonly config: DetectionConfig,
   ) {}
 
+  /** The tile a search that looks at one tile looks at next. */
+  private nextTile = 0;
+
   static async load(variant: BlazeFaceVariant, config: DetectionConfig, threads = 1): Promise<BlazeFaceDetector> {
     const dir = resolveAsset(MODEL_DIR);
     const origin = JSON.parse(readFileSync(path.join(dir, 'source.json'), 'utf8')) as { package: string; version: string };
@@ -180,19 +185,24 @@ export class BlazeFaceDetector implements FaceDetector {
     return new BlazeFaceDetector(variant, source, near, far, config);
   }
 
-  async detect(image: Mat, { farSearch = true }: DetectOptions = {}): Promise<DetectedFace[]> {
+  async detect(image: Mat, { farSearch = true, lastSeen = [], everyTile = true }: DetectOptions = {}): Promise<DetectedFace[]> {
     const minSide = this.config.min_face * image.rows;
-    const search = async (model: BlazeFaceModel) => (await model.run(image, this.config.min_score)).filter((face) => face.box.height >= minSide);
-    let faces = await search(this.name === 'blazeface-back' ? this.far! : this.near);
+    const large = (face: DetectedFace) => face.box.height >= minSide;
+    let faces = (await (this.name === 'blazeface-back' ? this.far! : this.near).run(image, this.config.min_score)).filter(large);
     // A face the short-range model cannot see is one too far for it: only then is the costlier model run.
     const fallback = faces.length === 0 && farSearch && this.name === 'blazeface' && this.far !== undefined;
-    if (fallback) faces = await search(this.far!);
     faces.sort(byAreaDescending);
     // Only the faces that will be classified get the closer look; one session runs one call at a time.
     if (!fallback) {
       for (let i = 0; i < Math.min(faces.length, this.config.max_faces); i++) faces[i] = (await this.closerLook(image, faces[i]!, false)) ?? faces[i]!;
       return faces;
     }
+    const far = this.far!;
+    // Sizes are judged on the closer look's box: the full-range model's boxes of small faces run small.
+    faces = (await far.run(image, this.config.min_score)).sort(byAreaDescending);
+    // A face followed that the whole-frame search misses (one its tiles found) is looked for where it was last seen.
+    const followed = lastSeen.filter((box) => !faces.some((face) => iou(face.box, box) > SAME_FACE_IOU)).map((box): DetectedFace => ({ box, score: 0 }));
+    if (faces.length === 0 && followed.length === 0) faces = (await this.searchTiles(far, image, everyTile)).sort(byAreaDescending);
     // The full-range model takes a cat's face for a person's (score 0.64 on the test photo), where
     // the short-range model mostly does not (not always: see the README). A fallback face counts only
     // once the short-range model, close up, finds it too, so only confirmed faces are returned
@@ -200,12 +210,32 @@ export class BlazeFaceDetector implements FaceDetector {
     // of one face, apart enough to survive the full-range model's suppression, both find that
     // face in their closer looks: it counts once.
     const confirmed: DetectedFace[] = [];
-    for (const face of faces) {
+    for (const face of [...faces, ...followed]) {
       if (confirmed.length >= this.config.max_faces) break;
       const seen = await this.closerLook(image, face, true);
-      if (seen && !confirmed.some((other) => iou(other.box, seen.box) > SAME_FACE_IOU)) confirmed.push(seen);
+      if (seen && large(seen) && !confirmed.some((other) => iou(other.box, seen.box) > SAME_FACE_IOU)) confirmed.push(seen);
     }
     return confirmed;
+  }
+
+  /**
+   * The full-range model over an n x n grid of overlapping tiles (far_tiles), each letterboxed on
+   * its own and so seen larger than in the whole frame: every tile, or the next one in turn.
+   * Neighbouring tiles overlap by TILE_OVERLAP of the frame, so a face up to that size lies whole in
+   * one of them; larger ones the whole-frame search finds. A face in an overlap is found twice:
+   * the confirmation counts it once.
+   */
+  private async searchTiles(far: BlazeFaceModel, image: Mat, everyTile: boolean): Promise<DetectedFace[]> {
+    const tiles = frameTiles(image.cols, image.rows, this.config.far_tiles);
+    if (tiles.length === 0) return [];
+    const cv = opencv();
+    const searched = everyTile ? tiles : [tiles[this.nextTile++ % tiles.length]!];
+    const found: DetectedFace[] = [];
+    for (const { x, y, width, height } of searched) {
+      const tile = image.getRegion(new cv.Rect(x, y, width, height));
+      found.push(...(await far.run(tile, this.config.min_score, { x, y }).finally(() => tile.release())));
+    }
+    return found;
   }
 
   /**
@@ -244,6 +274,20 @@ export class BlazeFaceDetector implements FaceDetector {
       await this.far?.release();
     }
   }
+}
+
+/** far_tiles' grid over a frame, row by row: none for 1 (the whole frame only). */
+export function frameTiles(cols: number, rows: number, n: number): Box[] {
+  if (n < 2) return [];
+  const fraction = (1 + (n - 1) * TILE_OVERLAP) / n;
+  const width = Math.round(cols * fraction);
+  const height = Math.round(rows * fraction);
+  return Array.from({ length: n * n }, (_, i) => ({
+    x: Math.round(((cols - width) * (i % n)) / (n - 1)),
+    y: Math.round(((rows - height) * Math.floor(i / n)) / (n - 1)),
+    width,
+    height,
+  }));
 }
 
 function outputShape(session: ort.InferenceSession, name: string): number[] {

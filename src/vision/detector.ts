@@ -2,7 +2,7 @@ import type { CascadeClassifier, Mat } from '@u4/opencv4nodejs';
 import { detectorNames, type Config } from '../config/schema.js';
 import { opencv } from '../runtime/opencv.js';
 import { BlazeFaceDetector } from './blazeface.js';
-import type { DetectedFace } from './face.js';
+import type { Box, DetectedFace } from './face.js';
 
 /** Where a detector's model comes from, for doctor and the MQTT state. */
 export interface DetectorSource {
@@ -18,6 +18,16 @@ export interface DetectOptions {
    * finds nobody (default true). The live pipeline skips it on most frames while nobody is in view.
    */
   farSearch?: boolean;
+  /**
+   * Where the faces followed were last seen. BlazeFace's full-range search looks closely there too,
+   * so a face too small for its whole-frame search, found once in its tiles, is kept cheaply.
+   */
+  lastSeen?: Box[];
+  /**
+   * BlazeFace's tiles (far_tiles): search them all (default: a photo gets one look), or only the
+   * next in turn, so that a live camera spreads their cost over its searches.
+   */
+  everyTile?: boolean;
 }
 
 /** Finds faces in a frame (BGR or gray); boxes and landmarks are in that frame's pixels. */

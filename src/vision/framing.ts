@@ -16,6 +16,23 @@ export function padByEdge(image: Mat, fraction: number): Mat {
   return image.copyMakeBorder(dy, dy, dx, dx, cv.BORDER_REPLICATE);
 }
 
+/**
+ * `image` scaled by `scale` in the middle of a mid-grey cols x rows frame, cut to it where larger:
+ * the person in a photo seen further from the camera.
+ */
+export function placeInFrame(image: Mat, scale: number, cols: number, rows: number): Mat {
+  const cv = opencv();
+  const scaled = image.resize(Math.max(1, Math.round(image.rows * scale)), Math.max(1, Math.round(image.cols * scale)), 0, 0, cv.INTER_AREA);
+  const width = Math.min(scaled.cols, cols);
+  const height = Math.min(scaled.rows, rows);
+  const frame = new cv.Mat(rows, cols, image.type, image.channels === 1 ? 128 : [128, 128, 128]);
+  const from = scaled.getRegion(new cv.Rect((scaled.cols - width) >> 1, (scaled.rows - height) >> 1, width, height));
+  const to = frame.getRegion(new cv.Rect((cols - width) >> 1, (rows - height) >> 1, width, height));
+  from.copyTo(to);
+  for (const mat of [from, to, scaled]) mat.release();
+  return frame;
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -4,7 +4,7 @@ import type { Mat } from '@u4/opencv4nodejs';
 import type { Config } from '../config/schema.js';
 import { excerpt } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
-import { padByEdge } from './framing.js';
+import { padByEdge, placeInFrame } from './framing.js';
 import { VisionPipeline, type StillFace } from './pipeline.js';
 
 export interface ManifestEntry {
@@ -178,13 +178,25 @@ export interface PhotoVisit {
   faces: StillFace[];
 }
 
+/** A photo's frame for faceWidth: none when its face is not found at full size, so not at any distance. */
+async function atFaceWidth(pipeline: VisionPipeline, photo: Mat, width: number): Promise<Mat | undefined> {
+  const face = attendedFace(await pipeline.still(photo));
+  return face ? placeInFrame(photo, width / face.box.width, FAR_FRAME.cols, FAR_FRAME.rows) : undefined;
+}
+
+/** The camera frame faceWidth places a photo's person in. */
+export const FAR_FRAME = { cols: 640, rows: 480 } as const;
+
 /**
  * The live pipeline's detector, alignment and model over labelled photos (read by readManifest, so
  * that a bad list fails before any model loads). `visit` sees each photo and EmoBot's faces before
- * the image is released (the peer comparison runs there).
+ * the image is released (the peer comparison runs there). With `faceWidth`, each photo is first
+ * scaled so that its face (found at full size) is that many pixels wide, in the middle of a grey
+ * 640x480 frame: how well the robot reads that person further away; `visit` then sees that frame,
+ * and a photo without a face at full size is not visited.
  */
 export async function evaluateFaces(
-  options: { entries: ManifestEntry[]; pad: number; vision: Config['vision'] },
+  options: { entries: ManifestEntry[]; pad: number; vision: Config['vision']; faceWidth?: number },
   visit?: (photo: PhotoVisit) => Promise<void>,
 ): Promise<{ report: FacesReport; detector: string; model: string }> {
   const { entries } = options;
@@ -193,14 +205,16 @@ export async function evaluateFaces(
     const labels = pipeline.classifier.labels;
     const predicted: (number | undefined)[] = [];
     for (const entry of entries) {
-      const image = readPhoto(entry.file, options.pad);
+      const photo = readPhoto(entry.file, options.pad);
+      const image = options.faceWidth ? await atFaceWidth(pipeline, photo, options.faceWidth) : photo;
       try {
-        const faces = await pipeline.still(image);
+        const faces = image ? await pipeline.still(image) : [];
         const face = attendedFace(faces);
         predicted.push(face ? labels.indexOf(face.label) : undefined);
-        await visit?.({ entry, image, faces });
+        if (image) await visit?.({ entry, image, faces });
       } finally {
-        image.release();
+        image?.release();
+        if (image !== photo) photo.release();
       }
     }
     return {

@@ -86,7 +86,7 @@ export class VisionPipeline {
       mark = now;
       return elapsed;
     };
-    const detections = await this.detector.detect(image, { farSearch: this.farSearchDue(timeMs) });
+    const detections = await this.detector.detect(image, { farSearch: this.farSearchDue(timeMs), lastSeen: this.tracker.lastSeen, everyTile: false });
     const update = this.tracker.update(detections, timeMs);
     const detect = lap();
 

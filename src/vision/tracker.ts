@@ -40,6 +40,11 @@ export class FaceTracker {
     return this.tracks.length > 0;
   }
 
+  /** Where each face followed was last seen. */
+  get lastSeen(): Box[] {
+    return this.tracks.map((t) => t.box);
+  }
+
   update(detections: DetectedFace[], nowMs: number): TrackUpdate {
     const pairs: { track: Track; detection: number; overlap: number }[] = [];
     for (const track of this.tracks) {

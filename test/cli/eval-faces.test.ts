@@ -64,3 +64,22 @@ t.test('a bad manifest or --pad is an error that names it', async (t) => {
   t.equal(usage.code, 2);
   t.match(usage.stderr, /usage: emobot eval-faces --manifest <csv>/);
 });
+
+t.test('--face-width: each face that wide in a 640x480 frame first, and a photo without a face at full size stays without one', async (t) => {
+  const near = JSON.parse((await runCli(['eval-faces', '--manifest', manifest, '--json'])).stdout);
+  const result = await runCli(['eval-faces', '--manifest', manifest, '--face-width', '64', '--json']);
+  t.equal(result.code, 0, result.stderr);
+  const far = JSON.parse(result.stdout);
+  t.equal(far.faceWidth, 64);
+  t.equal(far.faceFound, 2 / 3, 'both faces found at 64 px; the cat is still no face');
+  t.same(far.confusion[3], near.confusion[3], 'the smile read as at full size');
+  const tiny = JSON.parse((await runCli(['eval-faces', '--manifest', manifest, '--face-width', '16', '--json'])).stdout);
+  t.equal(tiny.faceFound, 0, 'at 16 px, under min_face (24 px of 480), nobody');
+  const table = await runCli(['eval-faces', '--manifest', manifest, '--face-width', '64']);
+  t.match(table.stdout, /^faces +scaled to 64 px wide in a 640x480 frame$/m);
+  for (const bad of [['--face-width', '8'], ['--face-width', '40.5'], ['--face-width', 'x'], ['--face-width', '40', '--peer']]) {
+    const refused = await runCli(['eval-faces', '--manifest', manifest, ...bad]);
+    t.equal(refused.code, 2, bad.join(' '));
+    t.match(refused.stderr, /--face-width <px 16\.\.320> \| --peer/);
+  }
+});

@@ -1,11 +1,17 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Mat } from '@u4/opencv4nodejs';
 import t from 'tap';
-import { configSchema } from '../../src/config/schema.js';
+import { configSchema, type Config } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector, detectorNames } from '../../src/vision/detector.js';
-import { iou, type DetectedFace } from '../../src/vision/face.js';
+import { frameTiles } from '../../src/vision/blazeface.js';
+import { iou, type DetectedFace, type Point } from '../../src/vision/face.js';
+import { readManifest, readPhoto } from '../../src/vision/photo-evaluation.js';
 import { faraway, photo, referenceBoxes as reference } from '../helpers/photos.js';
 
 const cv = opencv();
+type DetectionConfig = Config['vision']['detection'];
 const detection = (detector: string, width: number) =>
   configSchema.parse({ vision: { detection: { detector, width } } }).vision.detection;
 
@@ -133,4 +139,95 @@ t.test('blazeface: min_score drops faces below it', async (t) => {
   const [face] = await lenient.detect(photo('grace_hopper.jpg'));
   t.ok(face && face.score < 0.99, `grace_hopper.jpg scores ${face?.score}`);
   t.same(await strict.detect(photo('grace_hopper.jpg')), [], 'nothing at 0.99');
+});
+
+t.test('far_tiles: an n x n grid over the frame, neighbours overlapping by a tenth of it', async (t) => {
+  t.same(frameTiles(640, 480, 1), [], '1: the whole frame only');
+  const tiles = frameTiles(640, 480, 2);
+  t.same(tiles, [
+    { x: 0, y: 0, width: 352, height: 264 },
+    { x: 288, y: 0, width: 352, height: 264 },
+    { x: 0, y: 216, width: 352, height: 264 },
+    { x: 288, y: 216, width: 352, height: 264 },
+  ]);
+  for (const n of [2, 3, 4]) {
+    const grid = frameTiles(640, 480, n);
+    t.equal(grid.length, n * n);
+    t.ok(grid.every((tile) => tile.x >= 0 && tile.y >= 0 && tile.x + tile.width <= 640 && tile.y + tile.height <= 480), `${n}: inside the frame`);
+    t.ok(grid.some((tile) => tile.x + tile.width === 640 && tile.y + tile.height === 480), `${n}: reaching its far corner`);
+    t.equal(grid[0]!.width - grid[1]!.x, 64, `${n}: 64 px of 640 shared with the next tile`);
+    t.equal(grid[0]!.height - grid[n]!.y, 48, `${n}: 48 px of 480 shared with the tile below`);
+  }
+});
+
+/** Grace Hopper far away, with the full-range model made to miss her in the whole frame (as it misses many real faces of 24-32 px), and where each of its runs looked. */
+async function missedInTheWholeFrame(config: Partial<DetectionConfig>) {
+  const { frame, box } = faraway('grace_hopper.jpg', 0.22);
+  const detector = await createDetector({ ...detection('blazeface', 320), ...config });
+  const far = (detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
+  const run = far.run.bind(far);
+  const runs: string[] = [];
+  far.run = async (image, minScore, offset) => {
+    runs.push(offset ? `${offset.x},${offset.y} ${image.cols}x${image.rows}` : 'frame');
+    return offset ? run(image, minScore, offset) : [];
+  };
+  return { frame, box, detector, runs };
+}
+
+t.test('blazeface: a far face the whole-frame search misses is found in the tiles, in the frame\'s pixels and once (far_tiles)', async (t) => {
+  const tiled = await missedInTheWholeFrame({ far_tiles: 2 });
+  const whole = await missedInTheWholeFrame({ far_tiles: 1 });
+  t.teardown(() => Promise.all([tiled.detector.release(), whole.detector.release()]));
+  t.same(await whole.detector.detect(whole.frame), [], 'far_tiles 1: missed');
+  t.same(whole.runs, ['frame']);
+  const found = await tiled.detector.detect(tiled.frame);
+  t.equal(found.length, 1, `one face, though she is in the middle, where all four tiles overlap: ${JSON.stringify(found.map((f) => f.box))}`);
+  t.ok(found[0] && iou(found[0].box, tiled.box) > 0.4, `hers, IoU ${found[0] && iou(found[0].box, tiled.box).toFixed(2)}`);
+  t.ok(found[0]?.landmarks, 'with keypoints');
+  t.same(tiled.runs, ['frame', '0,0 352x264', '288,0 352x264', '0,216 352x264', '288,216 352x264'], 'a photo: every tile at once');
+
+  // A live camera: one tile per search, in turn.
+  tiled.runs.length = 0;
+  for (let i = 0; i < 5; i++) await tiled.detector.detect(tiled.frame, { everyTile: false });
+  t.same(tiled.runs.filter((r) => r !== 'frame'), ['0,0 352x264', '288,0 352x264', '0,216 352x264', '288,216 352x264', '0,0 352x264']);
+  t.equal(tiled.runs.filter((r) => r === 'frame').length, 5, 'after the whole frame each time');
+});
+
+t.test('blazeface: a face followed is looked for where it was last seen, and then the tiles are not searched', async (t) => {
+  const { frame, box, detector, runs } = await missedInTheWholeFrame({ far_tiles: 2 });
+  t.teardown(() => detector.release());
+  const moved = { ...box, x: box.x + 0.2 * box.width, y: box.y - 0.1 * box.height };
+  const found = await detector.detect(frame, { lastSeen: [moved], everyTile: false });
+  t.equal(found.length, 1, 'found where she was a frame ago, a little off');
+  t.ok(found[0] && iou(found[0].box, box) > 0.4, 'her face as it is now');
+  t.same(runs, ['frame'], 'without a tile search');
+  runs.length = 0;
+  t.same(await detector.detect(frame, { lastSeen: [{ x: 20, y: 20, width: box.width, height: box.height }] }), [], 'nobody where a face was last seen: nothing');
+  t.same(runs, ['frame'], 'and no tiles while a face is followed');
+  t.same(await detector.detect(frame, { lastSeen: [moved], farSearch: false }), [], 'no full-range search asked for: not there either');
+});
+
+const dev = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'muxspace-facial-expressions');
+t.test('far_tiles: real faces of 28 px are found far more often in tiles than in the whole frame', { skip: existsSync(dev) ? false : 'the shared development set is not present' }, async (t) => {
+  // Every 40th development-set photo, scaled so its face is 28 px wide, on a grey 640x480 frame: about 3.5 m from a webcam.
+  const entries = readManifest(path.join(dev, 'manifest.csv'), 7).filter((_, i) => i % 40 === 0);
+  const [tiled, whole] = await Promise.all([createDetector(detection('blazeface', 320)), createDetector({ ...detection('blazeface', 320), far_tiles: 1 })]);
+  t.teardown(() => Promise.all([tiled.release(), whole.release()]));
+  const found = { tiled: 0, whole: 0, faces: 0 };
+  for (const entry of entries) {
+    const image = readPhoto(entry.file, 0.25);
+    const [face] = await tiled.detect(image);
+    if (!face) continue;
+    found.faces++;
+    const scale = 28 / face.box.width;
+    const small = image.resize(Math.round(image.rows * scale), Math.round(image.cols * scale), 0, 0, cv.INTER_AREA);
+    const frame = new cv.Mat(480, 640, cv.CV_8UC3, [128, 128, 128]);
+    small.copyTo(frame.getRegion(new cv.Rect((640 - small.cols) >> 1, (480 - small.rows) >> 1, small.cols, small.rows)));
+    const where = { x: (640 - small.cols) / 2 + face.box.x * scale, y: (480 - small.rows) / 2 + face.box.y * scale, width: 28, height: face.box.height * scale };
+    const hit = (faces: DetectedFace[]) => faces.some((f) => iou(f.box, where) > 0.3);
+    if (hit(await tiled.detect(frame))) found.tiled++;
+    if (hit(await whole.detect(frame))) found.whole++;
+  }
+  t.ok(found.faces >= 55, `${found.faces} of ${entries.length} photos with a face at full size`);
+  t.ok(found.tiled >= found.whole + 0.3 * found.faces, `tiles ${found.tiled}, the whole frame ${found.whole}, of ${found.faces}`);
 });

@@ -3,7 +3,7 @@ import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector } from '../../src/vision/detector.js';
-import { measureFraming, padByEdge } from '../../src/vision/framing.js';
+import { measureFraming, padByEdge, placeInFrame } from '../../src/vision/framing.js';
 import type { IdxImages } from '../../src/vision/idx.js';
 import { grayMat } from '../../src/vision/preprocess.js';
 
@@ -16,6 +16,24 @@ t.test('padByEdge repeats the edge pixels around the image', async (t) => {
   t.same([padded.cols, padded.rows], [4, 4]);
   t.same(Array.from(padded.getData()), [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
 });
+
+t.test('placeInFrame scales the image into the middle of a grey frame, cut to it where larger', async (t) => {
+  const white = grayMat(new Uint8Array(10 * 20).fill(255), 10, 20);
+  const small = placeInFrame(white, 0.5, 10, 8);
+  t.same([small.cols, small.rows, small.channels], [10, 8, 1]);
+  // 20 x 10 (cols x rows) scaled by 0.5 is 10 x 5: rows 1-5 of 8 are the image, the rest grey.
+  const rows = Array.from({ length: 8 }, (_, y) => Array.from(small.getData().subarray(y * 10, y * 10 + 10)));
+  t.same(rows.map((row) => row[0]), [128, 255, 255, 255, 255, 255, 128, 128]);
+  t.ok(rows.every((row) => row.every((v) => v === row[0])), 'whole rows');
+  const large = placeInFrame(photoOf(64, 48), 2, 32, 32);
+  t.same([large.cols, large.rows, large.channels], [32, 32, 3], 'larger than the frame: its middle');
+  t.same(Array.from(large.atRaw(16, 16) as unknown as number[]), [10, 20, 30]);
+});
+
+/** A BGR image of one colour. */
+function photoOf(cols: number, rows: number) {
+  return new cv.Mat(rows, cols, cv.CV_8UC3, [10, 20, 30]);
+}
 
 /** 48x48 gray "training images": the astronaut's face cut out at two framings, and a blank one. */
 function trainingImages(): { images: IdxImages; boxes: { x: number; y: number; side: number }[] } {

@@ -1,7 +1,9 @@
 import path from 'node:path';
+import type { Mat } from '@u4/opencv4nodejs';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
+import type { DetectedFace, Point } from '../../src/vision/face.js';
 import { VisionPipeline } from '../../src/vision/pipeline.js';
 import { faraway } from '../helpers/photos.js';
 
@@ -74,6 +76,35 @@ t.test("on the second look, a face centred in the replicated border is dropped: 
   const still = await pipeline.still(tight);
   t.equal(still.length, 1, 'only the face in the photo');
   t.ok(still[0]!.box.x + still[0]!.box.width / 2 > 0, 'the one centred inside it');
+});
+
+t.test('a far face only the tiles find: one tile per search in turn until she is found, then followed where she was last seen, without tiles', async (t) => {
+  const pipeline = await VisionPipeline.create(vision);
+  t.teardown(() => pipeline.release());
+  // The full-range model made to miss her in the whole frame, as it misses many real faces of 24-32 px.
+  const far = (pipeline.detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
+  const run = far.run.bind(far);
+  const tileRuns: number[] = [];
+  let frameIndex = 0;
+  far.run = async (image, minScore, offset) => {
+    if (!offset) return [];
+    tileRuns.push(frameIndex);
+    return run(image, minScore, offset);
+  };
+  const frameMs = 33;
+  const empty = new cv.Mat(480, 640, cv.CV_8UC3, [128, 128, 128]);
+  // In the bottom-right tile only, the last of the four to be searched.
+  const { frame: far0 } = faraway('grace_hopper.jpg', 0.22);
+  const frame = new cv.Mat(480, 640, far0.type, [128, 128, 128]);
+  far0.getRegion(new cv.Rect(200, 150, 240, 180)).copyTo(frame.getRegion(new cv.Rect(400, 300, 240, 180)));
+  let reportedAt: number | undefined;
+  for (frameIndex = 0; frameIndex < 100; frameIndex++) {
+    const result = await pipeline.process(frameIndex >= 10 ? frame : empty, frameIndex * frameMs);
+    if (result.faces.length > 0) reportedAt ??= frameIndex;
+  }
+  // The search runs every 500 ms (frames 0, 16, 32, 48) while nobody is followed, one tile each.
+  t.same(tileRuns, [0, 16, 32, 48], 'one tile per idle search, and none once she is found');
+  t.equal(reportedAt, 50, 'found in the fourth tile at frame 48, confirmed where she was last seen on the two frames after');
 });
 
 t.test('with nobody in view, the full-range search runs every far_idle_interval_ms; once someone is found, on every frame', async (t) => {

@@ -79,3 +79,13 @@ t.test('following: a face is followed from its first detection until it is lost,
   tracker.update([], 1001);
   t.equal(tracker.following, false, 'then dropped');
 });
+
+t.test('lastSeen: where each face followed was last seen, confirmed or not, until it is lost', async (t) => {
+  const tracker = new FaceTracker(tracking({ confirm_frames: 3, lost_after_ms: 100 }));
+  t.same(tracker.lastSeen, [], 'nobody yet');
+  tracker.update([box(10, 10, 40), box(300, 200, 30)], 0);
+  tracker.update([box(14, 10, 40)], 33);
+  t.same(tracker.lastSeen, [box(14, 10, 40).box, box(300, 200, 30).box], 'the moved face where it is now, the other where it was');
+  tracker.update([box(18, 10, 40)], 150);
+  t.same(tracker.lastSeen, [box(18, 10, 40).box], 'the face missed for longer than lost_after_ms is forgotten');
+});
