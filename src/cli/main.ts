@@ -208,8 +208,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'eval-faces': {
       const pad = Number(values.pad ?? 0);
-      const faceWidth = values['face-width'] === undefined ? undefined : Number(values['face-width']);
-      const widthOk = faceWidth === undefined || (Number.isInteger(faceWidth) && faceWidth >= 16 && faceWidth <= 320);
+      const faceWidth = values['face-width'] === undefined ? undefined : /^\d{1,3}$/.test(values['face-width']) ? Number(values['face-width']) : NaN;
+      const widthOk = faceWidth === undefined || (faceWidth >= 16 && faceWidth <= 320);
       if (!values.manifest || !(pad >= 0 && pad <= 2) || !widthOk || (faceWidth !== undefined && values.peer)) {
         process.stderr.write('usage: emobot eval-faces --manifest <csv> [--pad <fraction 0..2>] [--face-width <px 16..320> | --peer] [--json] [--config file]\n');
         return 2;

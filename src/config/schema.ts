@@ -164,12 +164,14 @@ export const visionSchema = z.strictObject({
        */
       far_idle_interval_ms: milliseconds.default(500),
       /**
-       * BlazeFace with far_faces: when the full-range model finds nobody in the whole frame, it
-       * looks again at an n x n grid of overlapping tiles, each seen larger, which finds faces of
-       * about 24-32 px in a 640x480 frame (3 to 4 m from a webcam) that it misses at 40 px and
-       * under. Each tile costs one more full-range inference on the frames where that search runs;
-       * a face found this way is looked for where it was last seen from then on, at the cost of one
-       * short-range inference. 1: the whole frame only.
+       * BlazeFace with far_faces: when the full-range model finds nobody in the whole frame (and
+       * nobody is followed), it looks at one of an n x n grid of overlapping tiles, each seen
+       * larger, the next one at its next search: that finds faces of about 24-32 px in a 640x480
+       * frame (3 to 4 m from a webcam) that it often misses in the whole frame. One tile costs one
+       * more full-range inference, whatever n; a larger n sees smaller faces but takes n x n
+       * searches (n x n x far_idle_interval_ms) to look everywhere. A face found so is then looked
+       * for where it was last seen, by the short-range model close up. A photo (look, eval-faces)
+       * gets every tile at once. 1: the whole frame only.
        */
       far_tiles: z.number().int().min(1).max(4).default(2),
       /** Smallest face, as a fraction of the frame height (0.05: 24 px of 480, about 2.5 m from a webcam), for every detector. */

@@ -40,6 +40,10 @@ const REFINE_BELOW = 0.35;
 const REFINE_CONTEXT = 2.2;
 /** far_tiles: how much neighbouring tiles overlap, as a fraction of the frame's width and height. */
 const TILE_OVERLAP = 0.1;
+/** Faces found in a tile are at most this wide, as a fraction of the frame's width: as wide as the overlaps. */
+const TILE_FACE_MAX = TILE_OVERLAP;
+/** Tiles narrower or lower than this hold no face worth finding: a tiny frame gets none. */
+const MIN_TILE_SIDE = 16;
 
 type DetectionConfig = Config['vision']['detection'];
 
@@ -187,8 +191,7 @@ export class BlazeFaceDetector implements FaceDetector {
 
   async detect(image: Mat, { farSearch = true, lastSeen = [], everyTile = true }: DetectOptions = {}): Promise<DetectedFace[]> {
     const minSide = this.config.min_face * image.rows;
-    const large = (face: DetectedFace) => face.box.height >= minSide;
-    let faces = (await (this.name === 'blazeface-back' ? this.far! : this.near).run(image, this.config.min_score)).filter(large);
+    let faces = (await (this.name === 'blazeface-back' ? this.far! : this.near).run(image, this.config.min_score)).filter((face) => face.box.height >= minSide);
     // A face the short-range model cannot see is one too far for it: only then is the costlier model run.
     const fallback = faces.length === 0 && farSearch && this.name === 'blazeface' && this.far !== undefined;
     faces.sort(byAreaDescending);
@@ -202,18 +205,26 @@ export class BlazeFaceDetector implements FaceDetector {
     faces = (await far.run(image, this.config.min_score)).sort(byAreaDescending);
     // A face followed that the whole-frame search misses (one its tiles found) is looked for where it was last seen.
     const followed = lastSeen.filter((box) => !faces.some((face) => iou(face.box, box) > SAME_FACE_IOU)).map((box): DetectedFace => ({ box, score: 0 }));
-    if (faces.length === 0 && followed.length === 0) faces = (await this.searchTiles(far, image, everyTile)).sort(byAreaDescending);
-    // The full-range model takes a cat's face for a person's (score 0.64 on the test photo), where
-    // the short-range model mostly does not (not always: see the README). A fallback face counts only
-    // once the short-range model, close up, finds it too, so only confirmed faces are returned
-    // (up to max_faces of them: one that was not looked at is not known to be a face). Two boxes
-    // of one face, apart enough to survive the full-range model's suppression, both find that
-    // face in their closer looks: it counts once.
+    const confirmed = await this.confirmed(image, [...faces, ...followed], minSide);
+    // The tiles only when nobody is followed: someone who was, and is not where last seen, has left or is near again.
+    if (confirmed.length > 0 || followed.length > 0) return confirmed;
+    return this.confirmed(image, (await this.searchTiles(far, image, everyTile)).sort(byAreaDescending), minSide);
+  }
+
+  /**
+   * The full-range model takes a cat's face for a person's (score 0.64 on the test photo), where
+   * the short-range model mostly does not (not always: see the README). A fallback face counts only
+   * once the short-range model, close up, finds it too, so only confirmed faces are returned (up
+   * to max_faces of them: one that was not looked at is not known to be a face). Two boxes of one
+   * face, apart enough to survive the full-range model's suppression, both find that face in their
+   * closer looks: it counts once.
+   */
+  private async confirmed(image: Mat, candidates: DetectedFace[], minSide: number): Promise<DetectedFace[]> {
     const confirmed: DetectedFace[] = [];
-    for (const face of [...faces, ...followed]) {
+    for (const face of candidates) {
       if (confirmed.length >= this.config.max_faces) break;
       const seen = await this.closerLook(image, face, true);
-      if (seen && large(seen) && !confirmed.some((other) => iou(other.box, seen.box) > SAME_FACE_IOU)) confirmed.push(seen);
+      if (seen && seen.box.height >= minSide && !confirmed.some((other) => iou(other.box, seen.box) > SAME_FACE_IOU)) confirmed.push(seen);
     }
     return confirmed;
   }
@@ -230,10 +241,14 @@ export class BlazeFaceDetector implements FaceDetector {
     if (tiles.length === 0) return [];
     const cv = opencv();
     const searched = everyTile ? tiles : [tiles[this.nextTile++ % tiles.length]!];
+    // A face larger than the overlaps is one for the whole-frame search, which saw it and did not
+    // take it: found again, larger, in a tile it is mostly something else (a cat's face, a poster).
+    const largest = TILE_FACE_MAX * image.cols;
     const found: DetectedFace[] = [];
     for (const { x, y, width, height } of searched) {
       const tile = image.getRegion(new cv.Rect(x, y, width, height));
-      found.push(...(await far.run(tile, this.config.min_score, { x, y }).finally(() => tile.release())));
+      const faces = await far.run(tile, this.config.min_score, { x, y }).finally(() => tile.release());
+      found.push(...faces.filter((face) => face.box.width <= largest));
     }
     return found;
   }
@@ -276,12 +291,13 @@ export class BlazeFaceDetector implements FaceDetector {
   }
 }
 
-/** far_tiles' grid over a frame, row by row: none for 1 (the whole frame only). */
+/** far_tiles' grid over a frame, row by row: none for 1 (the whole frame only) or a frame too small for tiles. */
 export function frameTiles(cols: number, rows: number, n: number): Box[] {
   if (n < 2) return [];
   const fraction = (1 + (n - 1) * TILE_OVERLAP) / n;
   const width = Math.round(cols * fraction);
   const height = Math.round(rows * fraction);
+  if (width < MIN_TILE_SIDE || height < MIN_TILE_SIDE) return [];
   return Array.from({ length: n * n }, (_, i) => ({
     x: Math.round(((cols - width) * (i % n)) / (n - 1)),
     y: Math.round(((rows - height) * Math.floor(i / n)) / (n - 1)),

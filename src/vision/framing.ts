@@ -1,6 +1,7 @@
 import type { Mat } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import type { FaceDetector } from './detector.js';
+import type { Point } from './face.js';
 import type { IdxImages } from './idx.js';
 import type { FaceFraming } from './model-card.js';
 import { idxImageMat } from './preprocess.js';
@@ -17,19 +18,36 @@ export function padByEdge(image: Mat, fraction: number): Mat {
 }
 
 /**
- * `image` scaled by `scale` in the middle of a mid-grey cols x rows frame, cut to it where larger:
- * the person in a photo seen further from the camera.
+ * `image` scaled by `scale` into a mid-grey cols x rows frame, its point `centre` (by default its
+ * middle) at the frame's middle: the person in a photo seen further from the camera. Only the part
+ * that lands in the frame is scaled, so a large scale costs no more than the frame.
  */
-export function placeInFrame(image: Mat, scale: number, cols: number, rows: number): Mat {
+export function placeInFrame(image: Mat, scale: number, cols: number, rows: number, centre: Point = { x: image.cols / 2, y: image.rows / 2 }): Mat {
   const cv = opencv();
-  const scaled = image.resize(Math.max(1, Math.round(image.rows * scale)), Math.max(1, Math.round(image.cols * scale)), 0, 0, cv.INTER_AREA);
-  const width = Math.min(scaled.cols, cols);
-  const height = Math.min(scaled.rows, rows);
   const frame = new cv.Mat(rows, cols, image.type, image.channels === 1 ? 128 : [128, 128, 128]);
-  const from = scaled.getRegion(new cv.Rect((scaled.cols - width) >> 1, (scaled.rows - height) >> 1, width, height));
-  const to = frame.getRegion(new cv.Rect((cols - width) >> 1, (rows - height) >> 1, width, height));
-  from.copyTo(to);
-  for (const mat of [from, to, scaled]) mat.release();
+  const left = Math.max(0, Math.floor(centre.x - cols / 2 / scale));
+  const top = Math.max(0, Math.floor(centre.y - rows / 2 / scale));
+  const right = Math.min(image.cols, Math.ceil(centre.x + cols / 2 / scale));
+  const bottom = Math.min(image.rows, Math.ceil(centre.y + rows / 2 / scale));
+  if (right <= left || bottom <= top) return frame;
+  const part = image.getRegion(new cv.Rect(left, top, right - left, bottom - top));
+  const scaled = part.resize(Math.max(1, Math.round(part.rows * scale)), Math.max(1, Math.round(part.cols * scale)), 0, 0, cv.INTER_AREA);
+  part.release();
+  // Where the scaled part's corner falls in the frame, then both cut to their overlap.
+  const x = Math.round(cols / 2 + (left - centre.x) * scale);
+  const y = Math.round(rows / 2 + (top - centre.y) * scale);
+  const fromX = Math.max(0, x);
+  const fromY = Math.max(0, y);
+  const width = Math.min(cols, x + scaled.cols) - fromX;
+  const height = Math.min(rows, y + scaled.rows) - fromY;
+  if (width > 0 && height > 0) {
+    const from = scaled.getRegion(new cv.Rect(fromX - x, fromY - y, width, height));
+    const to = frame.getRegion(new cv.Rect(fromX, fromY, width, height));
+    from.copyTo(to);
+    from.release();
+    to.release();
+  }
+  scaled.release();
   return frame;
 }
 

@@ -181,7 +181,9 @@ export interface PhotoVisit {
 /** A photo's frame for faceWidth: none when its face is not found at full size, so not at any distance. */
 async function atFaceWidth(pipeline: VisionPipeline, photo: Mat, width: number): Promise<Mat | undefined> {
   const face = attendedFace(await pipeline.still(photo));
-  return face ? placeInFrame(photo, width / face.box.width, FAR_FRAME.cols, FAR_FRAME.rows) : undefined;
+  if (!face) return undefined;
+  const centre = { x: face.box.x + face.box.width / 2, y: face.box.y + face.box.height / 2 };
+  return placeInFrame(photo, width / face.box.width, FAR_FRAME.cols, FAR_FRAME.rows, centre);
 }
 
 /** The camera frame faceWidth places a photo's person in. */
@@ -192,8 +194,9 @@ export const FAR_FRAME = { cols: 640, rows: 480 } as const;
  * that a bad list fails before any model loads). `visit` sees each photo and EmoBot's faces before
  * the image is released (the peer comparison runs there). With `faceWidth`, each photo is first
  * scaled so that its face (found at full size) is that many pixels wide, in the middle of a grey
- * 640x480 frame: how well the robot reads that person further away; `visit` then sees that frame,
- * and a photo without a face at full size is not visited.
+ * 640x480 frame: how well the robot reads that person further away, given the detector's every
+ * search at once (live, the tiles take a few searches); `visit` then sees that frame, and a photo
+ * without a face at full size is not visited.
  */
 export async function evaluateFaces(
   options: { entries: ManifestEntry[]; pad: number; vision: Config['vision']; faceWidth?: number },
@@ -206,15 +209,16 @@ export async function evaluateFaces(
     const predicted: (number | undefined)[] = [];
     for (const entry of entries) {
       const photo = readPhoto(entry.file, options.pad);
-      const image = options.faceWidth ? await atFaceWidth(pipeline, photo, options.faceWidth) : photo;
+      let image: Mat | undefined = photo;
       try {
+        if (options.faceWidth) image = await atFaceWidth(pipeline, photo, options.faceWidth);
         const faces = image ? await pipeline.still(image) : [];
         const face = attendedFace(faces);
         predicted.push(face ? labels.indexOf(face.label) : undefined);
         if (image) await visit?.({ entry, image, faces });
       } finally {
-        image?.release();
-        if (image !== photo) photo.release();
+        if (image !== photo) image?.release();
+        photo.release();
       }
     }
     return {

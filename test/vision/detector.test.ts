@@ -6,6 +6,7 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector, detectorNames } from '../../src/vision/detector.js';
 import { frameTiles } from '../../src/vision/blazeface.js';
+import { placeInFrame } from '../../src/vision/framing.js';
 import { iou, type DetectedFace, type Point } from '../../src/vision/face.js';
 import { readManifest, readPhoto } from '../../src/vision/photo-evaluation.js';
 import { faraway, photo, referenceBoxes as reference } from '../helpers/photos.js';
@@ -150,6 +151,8 @@ t.test('far_tiles: an n x n grid over the frame, neighbours overlapping by a ten
     { x: 0, y: 216, width: 352, height: 264 },
     { x: 288, y: 216, width: 352, height: 264 },
   ]);
+  t.same(frameTiles(1, 1, 4), [], 'a frame too small for tiles gets none');
+  t.same(frameTiles(300, 20, 3), [], 'nor one too low for them');
   for (const n of [2, 3, 4]) {
     const grid = frameTiles(640, 480, n);
     t.equal(grid.length, n * n);
@@ -160,8 +163,11 @@ t.test('far_tiles: an n x n grid over the frame, neighbours overlapping by a ten
   }
 });
 
-/** Grace Hopper far away, with the full-range model made to miss her in the whole frame (as it misses many real faces of 24-32 px), and where each of its runs looked. */
-async function missedInTheWholeFrame(config: Partial<DetectionConfig>) {
+/**
+ * Grace Hopper far away, with the full-range model made to miss her in the whole frame (as it
+ * misses many real faces of 24-32 px), answering `wholeFrame` instead, and where each of its runs looked.
+ */
+async function missedInTheWholeFrame(config: Partial<DetectionConfig>, wholeFrame: DetectedFace[] = []) {
   const { frame, box } = faraway('grace_hopper.jpg', 0.22);
   const detector = await createDetector({ ...detection('blazeface', 320), ...config });
   const far = (detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
@@ -169,7 +175,7 @@ async function missedInTheWholeFrame(config: Partial<DetectionConfig>) {
   const runs: string[] = [];
   far.run = async (image, minScore, offset) => {
     runs.push(offset ? `${offset.x},${offset.y} ${image.cols}x${image.rows}` : 'frame');
-    return offset ? run(image, minScore, offset) : [];
+    return offset ? run(image, minScore, offset) : wholeFrame;
   };
   return { frame, box, detector, runs };
 }
@@ -191,6 +197,39 @@ t.test('blazeface: a far face the whole-frame search misses is found in the tile
   for (let i = 0; i < 5; i++) await tiled.detector.detect(tiled.frame, { everyTile: false });
   t.same(tiled.runs.filter((r) => r !== 'frame'), ['0,0 352x264', '288,0 352x264', '0,216 352x264', '288,216 352x264', '0,0 352x264']);
   t.equal(tiled.runs.filter((r) => r === 'frame').length, 5, 'after the whole frame each time');
+});
+
+t.test('blazeface: a whole-frame candidate the closer look rejects does not keep the tiles from searching', async (t) => {
+  // Something the full-range model takes for a face in the bare bottom-left corner.
+  const { frame, box, detector, runs } = await missedInTheWholeFrame({ far_tiles: 2 }, [{ box: { x: 20, y: 400, width: 30, height: 30 }, score: 0.9 }]);
+  t.teardown(() => detector.release());
+  const found = await detector.detect(frame);
+  t.equal(found.length, 1, `hers only: ${JSON.stringify(found.map((f) => f.box))}`);
+  t.ok(found[0] && iou(found[0].box, box) > 0.4, 'found in the tiles');
+  t.equal(runs.length, 5, 'the whole frame, then the four tiles');
+});
+
+t.test('blazeface: a face found in a tile is at most a tenth of the frame wide: a larger one was the whole frame\'s to find', async (t) => {
+  // The cat at half size in the bottom right: the whole frame does not take it for a face; the
+  // bottom-right tile finds a 121 px "face" there, which the closer look would confirm.
+  const chelsea = photo('chelsea.png');
+  const cat = chelsea.resize(Math.round(chelsea.rows * 0.5), Math.round(chelsea.cols * 0.5));
+  const frame = new cv.Mat(480, 640, cat.type, [128, 128, 128]);
+  const [x, y] = [370, 250];
+  const [w, h] = [Math.min(cat.cols, 640 - x), Math.min(cat.rows, 480 - y)];
+  cat.getRegion(new cv.Rect(0, 0, w, h)).copyTo(frame.getRegion(new cv.Rect(x, y, w, h)));
+  const detector = await createDetector(detection('blazeface', 320));
+  t.teardown(() => detector.release());
+  const far = (detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
+  const run = far.run.bind(far);
+  const inTiles: number[] = [];
+  far.run = async (image, minScore, offset) => {
+    const found = await run(image, minScore, offset);
+    if (offset) inTiles.push(...found.map((face) => face.box.width));
+    return found;
+  };
+  t.same(await detector.detect(frame), [], 'no face');
+  t.ok(inTiles.length === 1 && inTiles[0]! > 64, `though a tile found one ${inTiles[0]} px wide`);
 });
 
 t.test('blazeface: a face followed is looked for where it was last seen, and then the tiles are not searched', async (t) => {
@@ -217,16 +256,19 @@ t.test('far_tiles: real faces of 28 px are found far more often in tiles than in
   for (const entry of entries) {
     const image = readPhoto(entry.file, 0.25);
     const [face] = await tiled.detect(image);
-    if (!face) continue;
+    if (!face) {
+      image.release();
+      continue;
+    }
     found.faces++;
     const scale = 28 / face.box.width;
-    const small = image.resize(Math.round(image.rows * scale), Math.round(image.cols * scale), 0, 0, cv.INTER_AREA);
-    const frame = new cv.Mat(480, 640, cv.CV_8UC3, [128, 128, 128]);
-    small.copyTo(frame.getRegion(new cv.Rect((640 - small.cols) >> 1, (480 - small.rows) >> 1, small.cols, small.rows)));
-    const where = { x: (640 - small.cols) / 2 + face.box.x * scale, y: (480 - small.rows) / 2 + face.box.y * scale, width: 28, height: face.box.height * scale };
+    const frame = placeInFrame(image, scale, 640, 480, { x: face.box.x + face.box.width / 2, y: face.box.y + face.box.height / 2 });
+    image.release();
+    const where = { x: 320 - 14, y: 240 - (face.box.height * scale) / 2, width: 28, height: face.box.height * scale };
     const hit = (faces: DetectedFace[]) => faces.some((f) => iou(f.box, where) > 0.3);
     if (hit(await tiled.detect(frame))) found.tiled++;
     if (hit(await whole.detect(frame))) found.whole++;
+    frame.release();
   }
   t.ok(found.faces >= 55, `${found.faces} of ${entries.length} photos with a face at full size`);
   t.ok(found.tiled >= found.whole + 0.3 * found.faces, `tiles ${found.tiled}, the whole frame ${found.whole}, of ${found.faces}`);

@@ -21,19 +21,22 @@ t.test('placeInFrame scales the image into the middle of a grey frame, cut to it
   const white = grayMat(new Uint8Array(10 * 20).fill(255), 10, 20);
   const small = placeInFrame(white, 0.5, 10, 8);
   t.same([small.cols, small.rows, small.channels], [10, 8, 1]);
-  // 20 x 10 (cols x rows) scaled by 0.5 is 10 x 5: rows 1-5 of 8 are the image, the rest grey.
+  // 20 x 10 (cols x rows) scaled by 0.5 is 10 x 5: rows 2-6 of 8 are the image (its middle, row
+  // 2.5 of 5, on the frame's, row 4), the rest grey.
   const rows = Array.from({ length: 8 }, (_, y) => Array.from(small.getData().subarray(y * 10, y * 10 + 10)));
-  t.same(rows.map((row) => row[0]), [128, 255, 255, 255, 255, 255, 128, 128]);
+  t.same(rows.map((row) => row[0]), [128, 128, 255, 255, 255, 255, 255, 128]);
   t.ok(rows.every((row) => row.every((v) => v === row[0])), 'whole rows');
-  const large = placeInFrame(photoOf(64, 48), 2, 32, 32);
-  t.same([large.cols, large.rows, large.channels], [32, 32, 3], 'larger than the frame: its middle');
-  t.same(Array.from(large.atRaw(16, 16) as unknown as number[]), [10, 20, 30]);
+  // A ramp: each pixel's value is its column.
+  const ramp = grayMat(Uint8Array.from({ length: 64 * 48 }, (_, i) => i % 64), 48, 64);
+  const middle = placeInFrame(ramp, 2, 32, 32);
+  t.same([middle.cols, middle.rows], [32, 32], 'larger than the frame: cut to it');
+  t.equal(middle.at(16, 16), 32, 'its middle at the frame\'s middle');
+  const aside = placeInFrame(ramp, 2, 32, 32, { x: 4, y: 24 });
+  t.equal(aside.at(16, 16), 4, 'the point asked for at the middle');
+  t.same([aside.at(16, 7), aside.at(16, 8), aside.at(16, 31)], [128, 0, 11], 'grey left of where the image begins, 4 columns (8 px) before it');
+  const bgr = placeInFrame(new cv.Mat(48, 64, cv.CV_8UC3, [10, 20, 30]), 0.25, 32, 32);
+  t.same([bgr.channels, ...(bgr.atRaw(16, 16) as unknown as number[]), ...(bgr.atRaw(0, 0) as unknown as number[])], [3, 10, 20, 30, 128, 128, 128], 'colour, grey around');
 });
-
-/** A BGR image of one colour. */
-function photoOf(cols: number, rows: number) {
-  return new cv.Mat(rows, cols, cv.CV_8UC3, [10, 20, 30]);
-}
 
 /** 48x48 gray "training images": the astronaut's face cut out at two framings, and a blank one. */
 function trainingImages(): { images: IdxImages; boxes: { x: number; y: number; side: number }[] } {
