@@ -203,11 +203,13 @@ export class BlazeFaceDetector implements FaceDetector {
     const far = this.far!;
     // Sizes are judged on the closer look's box: the full-range model's boxes of small faces run small.
     faces = (await far.run(image, this.config.min_score)).sort(byAreaDescending);
-    // A face followed that the whole-frame search misses (one its tiles found) is looked for where it was last seen.
-    const followed = lastSeen.filter((box) => !faces.some((face) => iou(face.box, box) > SAME_FACE_IOU)).map((box): DetectedFace => ({ box, score: 0 }));
-    const confirmed = await this.confirmed(image, [...faces, ...followed], minSide);
-    // The tiles only when nobody is followed: someone who was, and is not where last seen, has left or is near again.
-    if (confirmed.length > 0 || followed.length > 0) return confirmed;
+    const confirmed = await this.confirmed(image, faces, minSide);
+    // A face followed that the whole-frame search did not give (one its tiles found) is looked for where it was last seen.
+    const followed = lastSeen.filter((box) => !confirmed.some((face) => iou(face.box, box) > SAME_FACE_IOU)).map((box): DetectedFace => ({ box, score: 0 }));
+    await this.confirmed(image, followed, minSide, confirmed);
+    // No tiles while anyone is followed: someone who is not where last seen has moved or left, and
+    // their track is dropped after lost_after_ms.
+    if (confirmed.length > 0 || lastSeen.length > 0) return confirmed;
     return this.confirmed(image, (await this.searchTiles(far, image, everyTile)).sort(byAreaDescending), minSide);
   }
 
@@ -217,10 +219,9 @@ export class BlazeFaceDetector implements FaceDetector {
    * once the short-range model, close up, finds it too, so only confirmed faces are returned (up
    * to max_faces of them: one that was not looked at is not known to be a face). Two boxes of one
    * face, apart enough to survive the full-range model's suppression, both find that face in their
-   * closer looks: it counts once.
+   * closer looks: it counts once. The faces are added to `confirmed` (those found so far), which is returned.
    */
-  private async confirmed(image: Mat, candidates: DetectedFace[], minSide: number): Promise<DetectedFace[]> {
-    const confirmed: DetectedFace[] = [];
+  private async confirmed(image: Mat, candidates: DetectedFace[], minSide: number, confirmed: DetectedFace[] = []): Promise<DetectedFace[]> {
     for (const face of candidates) {
       if (confirmed.length >= this.config.max_faces) break;
       const seen = await this.closerLook(image, face, true);
@@ -232,8 +233,8 @@ export class BlazeFaceDetector implements FaceDetector {
   /**
    * The full-range model over an n x n grid of overlapping tiles (far_tiles), each letterboxed on
    * its own and so seen larger than in the whole frame: every tile, or the next one in turn.
-   * Neighbouring tiles overlap by TILE_OVERLAP of the frame, so a face up to that size lies whole in
-   * one of them; larger ones the whole-frame search finds. A face in an overlap is found twice:
+   * Neighbouring tiles overlap by TILE_OVERLAP of the frame's width and height, so a face up to that
+   * high lies whole in one of them; larger ones the whole-frame search finds. A face in an overlap is found twice:
    * the confirmation counts it once.
    */
   private async searchTiles(far: BlazeFaceModel, image: Mat, everyTile: boolean): Promise<DetectedFace[]> {

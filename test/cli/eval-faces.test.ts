@@ -71,13 +71,13 @@ t.test('--face-width: each face that wide in a 640x480 frame first, and a photo 
   t.equal(result.code, 0, result.stderr);
   const far = JSON.parse(result.stdout);
   t.equal(far.faceWidth, 64);
-  t.equal(far.faceFound, 2 / 3, 'both faces found at 64 px; the cat is still no face');
+  t.equal(far.faceFound, 2 / 3, 'both faces found at 64 px');
   t.same(far.confusion[3], near.confusion[3], 'the smile read as at full size');
   const tiny = JSON.parse((await runCli(['eval-faces', '--manifest', manifest, '--face-width', '16', '--json'])).stdout);
-  t.equal(tiny.faceFound, 0, 'at 16 px, under min_face (24 px of 480), nobody');
+  t.equal(tiny.faceFound, 0, 'at 16 px, nobody');
   const table = await runCli(['eval-faces', '--manifest', manifest, '--face-width', '64']);
   t.match(table.stdout, /^faces +scaled to 64 px wide in a 640x480 frame$/m);
-  for (const bad of [['--face-width', '8'], ['--face-width', '40.5'], ['--face-width', 'x'], ['--face-width', '40', '--peer']]) {
+  for (const bad of [['--face-width', '8'], ['--face-width', '40.5'], ['--face-width', 'x'], ['--face-width', '1e2'], ['--face-width', '0x40'], ['--face-width', ' 40'], ['--face-width', '40', '--peer']]) {
     const refused = await runCli(['eval-faces', '--manifest', manifest, ...bad]);
     t.equal(refused.code, 2, bad.join(' '));
     t.match(refused.stderr, /--face-width <px 16\.\.320> \| --peer/);

@@ -187,7 +187,7 @@ t.test('blazeface: a far face the whole-frame search misses is found in the tile
   t.same(await whole.detector.detect(whole.frame), [], 'far_tiles 1: missed');
   t.same(whole.runs, ['frame']);
   const found = await tiled.detector.detect(tiled.frame);
-  t.equal(found.length, 1, `one face, though she is in the middle, where all four tiles overlap: ${JSON.stringify(found.map((f) => f.box))}`);
+  t.equal(found.length, 1, `one face, though she is in the middle, in more than one tile: ${JSON.stringify(found.map((f) => f.box))}`);
   t.ok(found[0] && iou(found[0].box, tiled.box) > 0.4, `hers, IoU ${found[0] && iou(found[0].box, tiled.box).toFixed(2)}`);
   t.ok(found[0]?.landmarks, 'with keypoints');
   t.same(tiled.runs, ['frame', '0,0 352x264', '288,0 352x264', '0,216 352x264', '288,216 352x264'], 'a photo: every tile at once');
@@ -244,6 +244,26 @@ t.test('blazeface: a face followed is looked for where it was last seen, and the
   t.same(await detector.detect(frame, { lastSeen: [{ x: 20, y: 20, width: box.width, height: box.height }] }), [], 'nobody where a face was last seen: nothing');
   t.same(runs, ['frame'], 'and no tiles while a face is followed');
   t.same(await detector.detect(frame, { lastSeen: [moved], farSearch: false }), [], 'no full-range search asked for: not there either');
+});
+
+t.test('blazeface: a face followed is looked for where it was last seen, though a rejected candidate covered that place', async (t) => {
+  const { box } = faraway('grace_hopper.jpg', 0.22);
+  const grown = (k: number) => ({ x: box.x - ((k - 1) * box.width) / 2, y: box.y - ((k - 1) * box.height) / 2, width: k * box.width, height: k * box.height });
+  // A whole-frame candidate twice her size on her: its closer look finds her, but too unlike it (IoU 0.25) to be her.
+  const { frame, detector } = await missedInTheWholeFrame({ far_tiles: 1 }, [{ box: grown(2), score: 0.9 }]);
+  t.teardown(() => detector.release());
+  t.same(await detector.detect(frame), [], 'the candidate alone is rejected (and there are no tiles to find her)');
+  const found = await detector.detect(frame, { lastSeen: [grown(1.3)], everyTile: false });
+  t.equal(found.length, 1, 'where she was last seen, she is');
+  t.ok(found[0] && iou(found[0].box, box) > 0.4);
+});
+
+t.test('blazeface: no tiles while a face is followed, though the whole frame offered a candidate where it was', async (t) => {
+  const gone = { x: 20, y: 380, width: 40, height: 40 };
+  const { frame, detector, runs } = await missedInTheWholeFrame({ far_tiles: 2 }, [{ box: gone, score: 0.9 }]);
+  t.teardown(() => detector.release());
+  t.same(await detector.detect(frame, { lastSeen: [gone], everyTile: false }), [], 'nobody there');
+  t.same(runs, ['frame'], 'and no tile searched');
 });
 
 const dev = path.join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'muxspace-facial-expressions');
