@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { excerpt } from '../runtime/errors.js';
 import { opencv } from '../runtime/opencv.js';
 import { padByEdge, placeInFrame } from './framing.js';
+import type { DetectedFace } from './face.js';
 import { VisionPipeline, type StillFace } from './pipeline.js';
 
 export interface ManifestEntry {
@@ -170,7 +171,7 @@ export function readPhoto(file: string, pad: number): Mat {
 }
 
 /** The face the robot would attend to in a photo: the largest. */
-export const attendedFace = (faces: StillFace[]): StillFace | undefined => faces[0];
+export const attendedFace = <Face extends DetectedFace>(faces: Face[]): Face | undefined => faces[0];
 
 export interface PhotoVisit {
   entry: ManifestEntry;
@@ -180,7 +181,7 @@ export interface PhotoVisit {
 
 /** A photo's frame for faceWidth: none when its face is not found at full size, so not at any distance. */
 async function atFaceWidth(pipeline: VisionPipeline, photo: Mat, width: number): Promise<Mat | undefined> {
-  const face = attendedFace(await pipeline.still(photo));
+  const face = attendedFace(await pipeline.stillFaces(photo));
   if (!face) return undefined;
   const centre = { x: face.box.x + face.box.width / 2, y: face.box.y + face.box.height / 2 };
   return placeInFrame(photo, width / face.box.width, FAR_FRAME.cols, FAR_FRAME.rows, centre);

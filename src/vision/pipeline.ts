@@ -141,7 +141,7 @@ export class VisionPipeline {
    * still has no frames before or after it. Largest face first.
    */
   async still(image: Mat): Promise<StillFace[]> {
-    const faces = (await this.stillFaces(image)).sort(byAreaDescending);
+    const faces = await this.stillFaces(image);
     const { tensor, cropCounts } = this.faceTensor(image, faces);
     const probs = await this.faceProbabilities(tensor, cropCounts);
     const labels = this.classifier.labels;
@@ -162,10 +162,10 @@ export class VisionPipeline {
    * replication. A portrait cropped tight to the face (a passport photo, a dataset's crop) is missed
    * by a detector that needs some head and background around a face; a camera frame never is one.
    * Faces found in the padded copy come back in the photo's own pixels (a box may reach past its
-   * edges, as the detector's boxes may on any photo).
+   * edges, as the detector's boxes may on any photo). Largest face first.
    */
-  private async stillFaces(image: Mat): Promise<DetectedFace[]> {
-    const faces = await this.detector.detect(image);
+  async stillFaces(image: Mat): Promise<DetectedFace[]> {
+    const faces = (await this.detector.detect(image)).sort(byAreaDescending);
     if (faces.length > 0) return faces;
     const padded = padByEdge(image, TIGHT_CROP_PAD);
     try {
@@ -177,7 +177,7 @@ export class VisionPipeline {
         const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
         return centre.x >= 0 && centre.x < image.cols && centre.y >= 0 && centre.y < image.rows;
       };
-      return found.filter(inside);
+      return found.filter(inside).sort(byAreaDescending);
     } finally {
       padded.release();
     }

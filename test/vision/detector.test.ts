@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Mat } from '@u4/opencv4nodejs';
 import t from 'tap';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector, detectorNames } from '../../src/vision/detector.js';
 import { frameTiles } from '../../src/vision/blazeface.js';
 import { placeInFrame } from '../../src/vision/framing.js';
-import { iou, type DetectedFace, type Point } from '../../src/vision/face.js';
+import { iou, type DetectedFace } from '../../src/vision/face.js';
 import { readManifest, readPhoto } from '../../src/vision/photo-evaluation.js';
+import { aroundFullRange } from '../helpers/blazeface.js';
 import { faraway, photo, referenceBoxes as reference } from '../helpers/photos.js';
 
 const cv = opencv();
@@ -125,9 +125,8 @@ t.test('blazeface: two full-range boxes on one far face are confirmed as one fac
   t.teardown(() => detector.release());
   // The full-range model's answer, replaced by two boxes 0.3 of a face to either side of hers: they
   // overlap each other under its suppression's 0.3, and her face over 0.3 each.
-  const far = (detector as unknown as { far: { run: () => Promise<DetectedFace[]> } }).far;
   const shifted = (dx: number): DetectedFace => ({ box: { ...box, x: box.x + dx * box.width }, score: 0.9 });
-  far.run = async () => [shifted(-0.3), shifted(0.3)];
+  aroundFullRange(detector, async () => [shifted(-0.3), shifted(0.3)]);
   const found = await detector.detect(frame);
   t.equal(found.length, 1, `one face: ${JSON.stringify(found.map((f) => f.box))}`);
   t.ok(found[0] && iou(found[0].box, box) > 0.4, 'hers');
@@ -170,13 +169,11 @@ t.test('far_tiles: an n x n grid over the frame, neighbours overlapping by a ten
 async function missedInTheWholeFrame(config: Partial<DetectionConfig>, wholeFrame: DetectedFace[] = []) {
   const { frame, box } = faraway('grace_hopper.jpg', 0.22);
   const detector = await createDetector({ ...detection('blazeface', 320), ...config });
-  const far = (detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
-  const run = far.run.bind(far);
   const runs: string[] = [];
-  far.run = async (image, minScore, offset) => {
+  aroundFullRange(detector, async (run, image, minScore, offset) => {
     runs.push(offset ? `${offset.x},${offset.y} ${image.cols}x${image.rows}` : 'frame');
     return offset ? run(image, minScore, offset) : wholeFrame;
-  };
+  });
   return { frame, box, detector, runs };
 }
 
@@ -220,14 +217,12 @@ t.test('blazeface: a face found in a tile is at most a tenth of the frame wide: 
   cat.getRegion(new cv.Rect(0, 0, w, h)).copyTo(frame.getRegion(new cv.Rect(x, y, w, h)));
   const detector = await createDetector(detection('blazeface', 320));
   t.teardown(() => detector.release());
-  const far = (detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
-  const run = far.run.bind(far);
   const inTiles: number[] = [];
-  far.run = async (image, minScore, offset) => {
+  aroundFullRange(detector, async (run, image, minScore, offset) => {
     const found = await run(image, minScore, offset);
     if (offset) inTiles.push(...found.map((face) => face.box.width));
     return found;
-  };
+  });
   t.same(await detector.detect(frame), [], 'no face');
   t.ok(inTiles.length === 1 && inTiles[0]! > 64, `though a tile found one ${inTiles[0]} px wide`);
 });

@@ -1,10 +1,9 @@
 import path from 'node:path';
-import type { Mat } from '@u4/opencv4nodejs';
 import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
-import type { DetectedFace, Point } from '../../src/vision/face.js';
 import { VisionPipeline } from '../../src/vision/pipeline.js';
+import { aroundFullRange } from '../helpers/blazeface.js';
 import { faraway } from '../helpers/photos.js';
 
 const cv = opencv();
@@ -82,15 +81,13 @@ t.test('a far face only the tiles find: one tile per search in turn until she is
   const pipeline = await VisionPipeline.create(vision);
   t.teardown(() => pipeline.release());
   // The full-range model made to miss her in the whole frame, as it misses many real faces of 24-32 px.
-  const far = (pipeline.detector as unknown as { far: { run: (image: Mat, minScore: number, offset?: Point) => Promise<DetectedFace[]> } }).far;
-  const run = far.run.bind(far);
   const tileRuns: number[] = [];
   let frameIndex = 0;
-  far.run = async (image, minScore, offset) => {
+  aroundFullRange(pipeline.detector, async (run, image, minScore, offset) => {
     if (!offset) return [];
     tileRuns.push(frameIndex);
     return run(image, minScore, offset);
-  };
+  });
   const frameMs = 33;
   const empty = new cv.Mat(480, 640, cv.CV_8UC3, [128, 128, 128]);
   // In the bottom-right tile only, the last of the four to be searched.
