@@ -4,7 +4,7 @@ import type { FaceDetector } from './detector.js';
 import type { Point } from './face.js';
 import type { IdxImages } from './idx.js';
 import type { FaceFraming } from './model-card.js';
-import { idxImageMat } from './preprocess.js';
+import { alignFace, idxImageMat } from './preprocess.js';
 
 /**
  * A border of `fraction` of each side, filled by repeating the edge pixels: detectors miss faces
@@ -91,4 +91,28 @@ export async function measureFraming(images: IdxImages, detector: FaceDetector, 
     measured_on: `${detector.name} ${detector.source.version} on ${distance.length} of ${options.indices.length} training images, padded ${Math.round(options.pad * 100)}% by edge replication`,
     found: distance.length,
   };
+}
+
+/**
+ * Every image aligned as the live pipeline aligns a face (alignFace, at the card's framing), so
+ * that a model can learn from the crops the robot will give it: upright, eyes where the card puts
+ * them. An image in which the live detector finds no face with landmarks (blank placeholders,
+ * faces it misses) is only resized, being already framed about like the median.
+ */
+export async function alignTrainingImages(images: IdxImages, detector: FaceDetector, options: { align: Pick<FaceFraming, 'side' | 'eye_centre' | 'eye_distance'>; pad: number }): Promise<IdxImages & { aligned: number }> {
+  const cv = opencv();
+  const { side } = options.align;
+  const pixels = new Uint8Array(images.count * side * side);
+  let aligned = 0;
+  for (let index = 0; index < images.count; index++) {
+    const image = idxImageMat(images, index);
+    const padded = padByEdge(image, options.pad);
+    const face = (await detector.detect(padded)).sort((a, b) => b.score - a.score)[0];
+    const crop = face?.landmarks ? alignFace(padded, face.landmarks, options.align) : image.resize(side, side, 0, 0, cv.INTER_LINEAR);
+    if (face?.landmarks) aligned++;
+    pixels.set(crop.getData(), index * side * side);
+    crop.release();
+    padded.release();
+  }
+  return { count: images.count, rows: side, cols: side, pixels, aligned };
 }

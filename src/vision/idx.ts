@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** The IDX format of MNIST and of shared/data/fer2013: big-endian header, then raw uint8 records. */
 export interface IdxImages {
@@ -41,6 +41,13 @@ export function readIdxImages(file: string): IdxImages {
   const expected = 16 + count * rows * cols;
   if (data.length !== expected) throw new IdxError(file, `${data.length} bytes, expected ${expected} for ${count} images of ${rows}x${cols}`);
   return { count, rows, cols, pixels: new Uint8Array(data.buffer, data.byteOffset + 16, count * rows * cols) };
+}
+
+/** Images as a gzipped IDX file, as readIdxImages (and training's read_idx) read them. */
+export function writeIdxImages(file: string, images: IdxImages): void {
+  const head = Buffer.alloc(16);
+  [0x00000803, images.count, images.rows, images.cols].forEach((value, i) => head.writeUInt32BE(value, 4 * i));
+  writeFileSync(file, gzipSync(Buffer.concat([head, images.pixels.subarray(0, images.count * images.rows * images.cols)])));
 }
 
 export function readIdxLabels(file: string): Uint8Array {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { configSchema } from '../../src/config/schema.js';
 import { opencv } from '../../src/runtime/opencv.js';
 import { createDetector } from '../../src/vision/detector.js';
-import { measureFraming, padByEdge, placeInFrame } from '../../src/vision/framing.js';
+import { alignTrainingImages, measureFraming, padByEdge, placeInFrame } from '../../src/vision/framing.js';
 import type { IdxImages } from '../../src/vision/idx.js';
 import { grayMat } from '../../src/vision/preprocess.js';
 
@@ -70,4 +70,22 @@ t.test('measureFraming: the median eye midpoint and distance, as fractions of th
   const both = await measureFraming(images, detector, { indices: [0, 1, 2], pad: 0.25 });
   t.equal(both.found, 2, 'the blank image has no face and is left out');
   await t.rejects(measureFraming(images, detector, { indices: [2], pad: 0.25 }), /found no face with landmarks in 1 training images/);
+});
+
+t.test('alignTrainingImages crops every image as the live pipeline aligns a face, and resizes those without one', async (t) => {
+  const detector = await createDetector(configSchema.parse({}).vision.detection);
+  t.teardown(() => detector.release());
+  const { images } = trainingImages();
+  const align = { side: 64, eye_centre: [0.5, 0.4] as [number, number], eye_distance: 0.37 };
+  const out = await alignTrainingImages(images, detector, { align, pad: 0.25 });
+  t.same([out.count, out.rows, out.cols, out.pixels.length, out.aligned], [3, 64, 64, 3 * 64 * 64, 2]);
+  const record = (pixels: Uint8Array, i: number, side: number) => pixels.subarray(i * side * side, (i + 1) * side * side);
+  t.ok(record(out.pixels, 2, 64).every((v) => v === 128), 'the blank image, without a face, only resized');
+  // The same face cut at two framings: aligned to one framing, the two crops nearly agree; merely
+  // resized, they differ as much as their framings.
+  const meanDifference = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]!), 0) / a.length;
+  const resized = [0, 1].map((i) => grayMat(record(images.pixels, i, 48), 48, 48).resize(64, 64).getData());
+  const alignedApart = meanDifference(record(out.pixels, 0, 64), record(out.pixels, 1, 64));
+  const resizedApart = meanDifference(resized[0]!, resized[1]!);
+  t.ok(alignedApart < resizedApart / 2, `aligned crops differ by ${alignedApart.toFixed(1)} grey levels, resized ones by ${resizedApart.toFixed(1)}`);
 });

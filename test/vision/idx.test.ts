@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import t from 'tap';
-import { readIdxImages, readIdxLabels } from '../../src/vision/idx.js';
+import { readIdxImages, readIdxLabels, writeIdxImages } from '../../src/vision/idx.js';
 import { writeIdx } from '../helpers/idx.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'emobot-idx-'));
@@ -34,4 +34,16 @@ t.test('wrong magic, truncation and bad gzip are errors naming the file', async 
   writeFileSync(broken, Buffer.from([0x1f, 0x8b, 1, 2, 3]));
   t.throws(() => readIdxImages(broken), { message: /broken\.gz: not valid gzip/ });
   t.throws(() => readIdxImages(path.join(dir, 'absent.gz')), { message: /absent\.gz: ENOENT/ });
+});
+
+t.test('writeIdxImages writes gzipped IDX images that read back the same', async (t) => {
+  const file = path.join(dir, 'written-images-idx3-ubyte.gz');
+  // The pixels may be a view into a larger buffer: only the records' own bytes are written.
+  const backing = Uint8Array.from({ length: 20 }, (_, i) => 100 + i);
+  writeIdxImages(file, { count: 2, rows: 2, cols: 3, pixels: backing.subarray(2, 14) });
+  const bytes = gunzipSync(readFileSync(file));
+  t.same([bytes.readUInt32BE(0), bytes.readUInt32BE(4), bytes.readUInt32BE(8), bytes.readUInt32BE(12), bytes.length], [0x803, 2, 2, 3, 16 + 12]);
+  const back = readIdxImages(file);
+  t.same([back.count, back.rows, back.cols], [2, 2, 3]);
+  t.same(Array.from(back.pixels), Array.from({ length: 12 }, (_, i) => 102 + i));
 });
