@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { checkGstreamerPipeline, VIDEO_DEVICE } from '../camera/gstreamer.js';
 import { packageRoot, resolveAsset, stateDirectory } from '../runtime/paths.js';
@@ -33,18 +33,40 @@ export function allowedFolders(config: Config, configFile: string | undefined, e
   return folders.map(real);
 }
 
-/** The real path, links resolved, so that a link or `..` cannot lead out of an allowed folder. */
-function real(p: string, hops = 0): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    // A link to something not there (a board unplugged): where it points decides.
-    const link = hops < 8 ? readlinkIfLink(p) : undefined;
-    if (link !== undefined) return real(path.resolve(path.dirname(p), link), hops + 1);
-    // Not there (yet): the parent decides, so that a file about to be written is checked too.
-    const parent = path.dirname(p);
-    return parent === p ? p : path.join(real(parent, hops), path.basename(p));
+/** The most links one lookup follows: Linux's own limit, where a loop of links ends (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * The real path, resolved part by part as the kernel resolves it when the file is opened, so that a
+ * link or `..` cannot lead out of an allowed folder. A link is followed before a `..` after it
+ * applies, in the config's text and in link targets alike: `folder/link/../f` opens `f` beside the
+ * link's target, not beside the link (Node's realpathSync cancels such `..` in the text first, and
+ * would check the wrong file). A part that is not there (a board unplugged, a file about to be
+ * written) is taken as written, a dangling link as where it points.
+ */
+function real(p: string): string {
+  const pending = (path.isAbsolute(p) ? p : `${process.cwd()}${path.sep}${p}`).split(path.sep).reverse();
+  let resolved: string = path.sep;
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.pop()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      resolved = path.dirname(resolved);
+      continue;
+    }
+    const next = path.join(resolved, part);
+    const target = links < MAX_LINKS ? readlinkIfLink(next) : undefined;
+    if (target === undefined) {
+      // Past the limit the kernel refuses to open the path at all, so where the check stops is moot.
+      resolved = next;
+      continue;
+    }
+    links++;
+    pending.push(...target.split(path.sep).reverse());
+    if (path.isAbsolute(target)) resolved = path.sep;
   }
+  return resolved;
 }
 
 function readlinkIfLink(p: string): string | undefined {

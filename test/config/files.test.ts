@@ -33,3 +33,23 @@ t.test('files elsewhere, traversal, links out and devices that are not cameras o
   t.match(problems({ expression: { port: path.join(dir, 'ttyBOARD') } }), [/^expression\.port: a serial port is/], 'a link is judged by the device it leads to');
   t.match(problems({ camera: { source: 'filesrc location=/etc/shadow ! decodebin ! appsink' } }), [/^camera\.source: the file must be/]);
 });
+
+t.test('a `..` after a link applies to where the link leads, as the kernel opens the path', async (t) => {
+  const outside = mkdtempSync(path.join(tmpdir(), 'emobot-files-outside-'));
+  mkdirSync(path.join(outside, 'deep'));
+  writeFileSync(path.join(outside, 'secret.yaml'), 'io: {}\n');
+  symlinkSync(path.join(outside, 'deep'), path.join(dir, 'out'));
+  t.match(problems({ expression: { hardware: `${dir}/out/../secret.yaml` } }), [/^expression\.hardware: the file must be inside /], 'opens the outside folder\'s secret.yaml');
+  t.match(problems({ camera: { source: `filesrc location=${dir}/out/../secret.yaml ! qtdemux ! appsink` } }), [/^camera\.source: the file must be/]);
+  t.match(problems({ vision: { model: `${dir}/out/deep-missing/../../secret.yaml` } }), [/^vision\.model: /], 'through a part that is not there');
+  writeFileSync(path.join(dir, 'secret.yaml'), 'io: {}\n');
+  symlinkSync('out/../secret.yaml', path.join(dir, 'hardware.yaml'));
+  t.match(problems({ expression: { hardware: path.join(dir, 'hardware.yaml') } }), [/^expression\.hardware: /], 'in a link\'s target too, past a decoy where the text would lead');
+  // A loop of links with many `..` in it: as the kernel, the check gives up after 40 links (the
+  // open then fails with ELOOP) instead of trying every way through.
+  symlinkSync(Array(9).fill('loop').join('/../'), path.join(dir, 'loop'));
+  t.same(problems({ expression: { calibration: path.join(dir, 'loop') } }), [], 'answers, the kernel opening nothing');
+  mkdirSync(path.join(dir, 'models', 'current'), { recursive: true });
+  symlinkSync(path.join(dir, 'models', 'current'), path.join(dir, 'in'));
+  t.same(problems({ vision: { model: `${dir}/in/../model.onnx` } }), [], 'a link to a folder inside, and `..` from there, stays inside');
+});
