@@ -148,7 +148,25 @@ const quoted = (text: string) => excerpt(withoutUserinfo(text));
  * Everything up to the last `@` goes, since a password typed as it is may hold `/`, `:` or `@`.
  */
 function withoutUserinfo(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:(?:\/\/)?).*@/gi, '$1***@');
+  return text.replace(/[^\n\r\u2028\u2029]+/g, lineWithoutUserinfo);
+}
+
+/**
+ * One line, scanned once: a regular expression for "a scheme, then anything up to an `@`" retries
+ * the scheme from every letter of a long value without `@` (quadratic: a minute for a few hundred
+ * kilobytes of one bad value, with the daemon's loop and its watchdog held up meanwhile).
+ */
+function lineWithoutUserinfo(line: string): string {
+  const lastAt = line.lastIndexOf('@');
+  for (let colon = line.indexOf(':'); colon !== -1 && colon < lastAt; colon = line.indexOf(':', colon + 1)) {
+    // The scheme before this colon begins at the first letter of the run of scheme characters before it.
+    let start = -1;
+    for (let i = colon - 1; i >= 0 && /[a-z0-9+.-]/i.test(line[i]!); i--) if (/[a-z]/i.test(line[i]!)) start = i;
+    if (start === -1) continue;
+    const slashes = line.startsWith('//', colon + 1) ? '//' : '';
+    return `${line.slice(0, colon + 1)}${slashes}***@${line.slice(lastAt + 1)}`;
+  }
+  return line;
 }
 
 function locateIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): ConfigIssue[] {

@@ -169,6 +169,13 @@ t.test('a refused URL is quoted with its user name and password masked, in the i
   const written = issuesOf('voice:\n  elevenlabs_base_url: "https://user:p@ss/w:rd@api.elevenlabs.io"\n');
   t.match(written, [{ value: 'https://***@api.elevenlabs.io' }], 'a password typed with @, / and : in it');
   t.match(issuesOf('remote:\n  mqtt:\n    url: "mqtt://robot:my secret@broker.lan"\n'), [{ value: 'mqtt://***@broker.lan' }], 'a password with a space in it');
+  t.match(issuesOf('voice:\n  openai_base_url: "see https://u:pw@api.example"\n'), [{ value: 'see https://***@api.example' }], 'a URL after other words');
+});
+
+t.test('a long refused value without `@` is quoted at once, cut short', async (t) => {
+  // Masking once retried the scheme from every letter: about 17 minutes for this value on a 2-core x86, the daemon held up.
+  const issues = issuesOf(`voice:\n  microphone: "${'a'.repeat(1_000_000)}"\n`);
+  t.match(issues, [{ key: 'voice.microphone', value: `${'a'.repeat(60)}... (1000000 characters)` }]);
 });
 
 t.test('a GStreamer pipeline that gives a property twice is refused at camera.source, naming the element', async (t) => {
