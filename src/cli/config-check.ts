@@ -1,5 +1,6 @@
 import { leaves } from '../config/overlay.js';
 import { excerpt } from '../runtime/errors.js';
+import { jsonLine } from '../runtime/printable.js';
 import { loadConfigOrReport } from './load-config.js';
 
 /**
@@ -15,7 +16,7 @@ export function configCheckCommand(file: string | undefined): number {
   const rows = leaves(loaded.config as unknown as Record<string, unknown>).map(([path, value]) => {
     const key = path.join('.');
     const source = overlaid.has(key) ? 'remote' : setInFile(key) ? 'file' : 'default';
-    return `${key} = ${excerpt(JSON.stringify(value) ?? 'undefined', 70)}  [${source}]`;
+    return `${key} = ${excerpt(jsonLine(value), 70)}  [${source}]`;
   });
   process.stdout.write(`${loaded.file}: OK${loaded.overlayFile ? ` (remote changes: ${loaded.overlayFile}${overlaid.size ? `, ${overlaid.size} key(s)` : ', none'})` : ''}\n${rows.join('\n')}\n`);
   return 0;

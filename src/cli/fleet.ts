@@ -3,7 +3,8 @@ import type { Config } from '../config/schema.js';
 import { readSecrets } from '../config/secrets.js';
 import { asError } from '../runtime/errors.js';
 import { connectOptions } from '../remote/connection.js';
-import { FLEET_MAX_PACKET_BYTES, FleetView, jsonLine, MAX_ROBOTS } from '../remote/fleet.js';
+import { FLEET_MAX_PACKET_BYTES, FleetView, MAX_ROBOTS } from '../remote/fleet.js';
+import { jsonLine } from '../runtime/printable.js';
 
 /** The table is redrawn at most this often: a busy broker would otherwise cost a whole table per message. */
 const REDRAW_INTERVAL_MS = 250;

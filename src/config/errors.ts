@@ -1,4 +1,5 @@
 import { excerpt } from '../runtime/errors.js';
+import { escapeControls, jsonLine } from '../runtime/printable.js';
 
 export interface ConfigIssue {
   /** Dotted key, e.g. `camera.fps`; empty for the document as a whole. */
@@ -22,7 +23,7 @@ export class ConfigError extends Error {
 
 export function formatIssue(file: string, issue: ConfigIssue): string {
   const where = issue.line ? `${file}:${issue.line}:${issue.column ?? 1}` : file;
-  const key = issue.key ? `${issue.key}: ` : '';
-  const value = issue.value === undefined ? '' : ` (got ${excerpt(JSON.stringify(issue.value) ?? String(issue.value), 120)})`;
+  const key = issue.key ? `${escapeControls(issue.key)}: ` : '';
+  const value = issue.value === undefined ? '' : ` (got ${excerpt(jsonLine(issue.value), 120)})`;
   return `${where} ${key}${issue.message}${value}`;
 }

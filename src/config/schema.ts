@@ -315,7 +315,7 @@ export const expressionSchema = z.strictObject({
 
 const phrases = (...lines: string[]) => z.array(sentence).min(1).max(20).default(lines);
 /** Emotion labels in lists (calm voice for, speak up for). */
-const emotionList = (labels: string[]) => z.array(z.string().min(1).max(20)).max(10).default(labels);
+const emotionList = (labels: string[]) => z.array(z.string().regex(/^[a-z][a-z_-]{0,19}$/, 'an emotion label such as sad or happy')).max(10).default(labels);
 
 export const voiceSchema = z.strictObject({
   /** `offline` never calls a cloud API and speaks with espeak-ng; `cloud` uses OpenAI + ElevenLabs when keys exist. */
@@ -363,7 +363,7 @@ export const voiceSchema = z.strictObject({
       /** Speech-to-text model on the OpenAI-compatible endpoint (needs the cloud; offline the robot understands only spoken commands: see `commands`). */
       stt_model: z.string().min(1).default('whisper-1'),
       /** ISO-639-1 hint for speech-to-text, e.g. "en"; empty lets the model detect it. */
-      language: z.string().max(8).default(''),
+      language: z.string().regex(/^([a-z]{2,3})?$/, 'an ISO-639-1 code such as en, or empty').default(''),
       stt_timeout_ms: milliseconds.min(500).default(8000),
       /**
        * What finds speech: `silero` (Silero VAD, a neural detector that tells speech from noise, music

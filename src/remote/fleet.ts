@@ -117,10 +117,3 @@ function cell(value: string): string {
   return printable.length > CELL_MAX ? `${printable.slice(0, CELL_MAX - 3)}...` : printable;
 }
 
-/**
- * A robot as one line of JSON for scripts. JSON.stringify escapes C0 controls but not DEL and C1
- * (U+009B is a CSI to many terminals), nor the line separators some readers split on.
- */
-export function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}

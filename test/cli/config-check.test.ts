@@ -31,6 +31,20 @@ t.test('a good file: exit 0, OK, and each key\'s value with where it comes from:
   t.match(result.stderr, /voice\.speaker left out: voice\.speaker is changed in the config file only/);
 });
 
+t.test('values and keys reach the terminal as text: escape sequences set remotely or written in the file are shown escaped', async (t) => {
+  const file = path.join(dir, 'escapes.yaml');
+  const state = mkdtempSync(path.join(tmpdir(), 'emobot-check-state-'));
+  writeFileSync(file, 'camera:\n  "col\\u001b[2Jour": red\n');
+  const broken = await runCli(['config', 'check', file]);
+  t.match(broken.stderr, 'camera.col\\u001b[2Jour: unknown key', 'an unknown key with ESC in it');
+  writeFileSync(file, 'robot:\n  id: desk-bot\n');
+  writeFileSync(path.join(state, 'remote-config.yaml'), 'voice:\n  llm:\n    persona: "calm\\u009b2J\\u001b]52;c;aGk=\\u0007"\n');
+  const good = await runCli(['config', 'check', file], { EMOBOT_STATE_DIR: state });
+  t.equal(good.code, 0);
+  t.match(good.stdout, /^voice\.llm\.persona = "calm\\u009b2J\\u001b\]52;c;aGk=\\u0007" {2}\[remote\]$/m);
+  t.notMatch(broken.stderr + good.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no raw control character but line breaks');
+});
+
 t.test('a missing file is named', async (t) => {
   const result = await runCli(['config', 'check', path.join(dir, 'absent.yaml')]);
   t.equal(result.code, 1);

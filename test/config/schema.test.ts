@@ -15,3 +15,13 @@ t.test('the ElevenLabs voice ID goes into a request path: letters and digits onl
   for (const bad of ['..', '../../v1/user', 'a/b', 'a?b', 'a%2e', '']) t.match(refused({ voice: { tts: { voice_id: bad } } }), [/^voice\.tts\.voice_id: an ElevenLabs voice ID/], bad);
   t.same(refused({ voice: { tts: { voice_id: '21m00Tcm4TlvDq8ikWAM' } } }), []);
 });
+
+t.test('emotion lists and the speech-to-text language are words, not free text (both editable over MQTT)', async (t) => {
+  for (const bad of ['Sad', 'happy\u009b2J', 'sad face', '', 'x'.repeat(21)]) {
+    t.match(refused({ voice: { tts: { calm_for: [bad] } } }), [/^voice\.tts\.calm_for\.0: an emotion label/], JSON.stringify(bad));
+    t.match(refused({ voice: { proactive: { emotions: ['sad', bad] } } }), [/^voice\.proactive\.emotions\.1: an emotion label/]);
+  }
+  t.same(refused({ voice: { tts: { calm_for: ['sad', 'contempt'] }, proactive: { emotions: [] } } }), []);
+  for (const bad of ['EN', 'en\u001b', 'english', 'e']) t.match(refused({ voice: { listen: { language: bad } } }), [/^voice\.listen\.language: an ISO-639-1 code/], JSON.stringify(bad));
+  for (const good of ['', 'en', 'de']) t.same(refused({ voice: { listen: { language: good } } }), [], good);
+});
