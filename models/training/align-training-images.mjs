@@ -3,13 +3,12 @@
 // input.crop.align says, at its side. Training on these (`train.py --data <out folder>`) teaches the
 // model the crops the robot gives it, rather than FER-2013's frames with their own roll and framing.
 //   node models/training/align-training-images.mjs <fer2013 folder> <model card .json> <out folder>
-import { mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { configSchema } from '../../dist/config/schema.js';
 import { createDetector } from '../../dist/vision/detector.js';
 import { alignTrainingImages } from '../../dist/vision/framing.js';
 import { readIdxImages, writeIdxImages } from '../../dist/vision/idx.js';
-import { readFileSync } from 'node:fs';
 
 const [dataDir, cardFile, outDir] = process.argv.slice(2);
 if (!outDir) {

@@ -1,7 +1,7 @@
 import type { Mat } from '@u4/opencv4nodejs';
 import { opencv } from '../runtime/opencv.js';
 import type { FaceDetector } from './detector.js';
-import type { Point } from './face.js';
+import type { DetectedFace, Point } from './face.js';
 import type { IdxImages } from './idx.js';
 import type { FaceFraming } from './model-card.js';
 import { alignFace, idxImageMat } from './preprocess.js';
@@ -58,6 +58,17 @@ const median = (values: number[]) => {
 };
 
 /**
+ * One training image, padded by edge as the detector needs it for a face that fills the frame, and
+ * the detector's most confident face in the padded image (framing and alignment both take that one).
+ */
+async function detectTrainingFace(images: IdxImages, index: number, detector: FaceDetector, pad: number): Promise<{ image: Mat; padded: Mat; face: DetectedFace | undefined }> {
+  const image = idxImageMat(images, index);
+  const padded = padByEdge(image, pad);
+  const face = (await detector.detect(padded)).sort((a, b) => b.score - a.score)[0];
+  return { image, padded, face };
+}
+
+/**
  * How a set of training images frames a face, seen through the live detector: the median eye
  * midpoint and eye distance as fractions of the image side. Aligning live faces to these figures
  * gives the model crops framed like the images it learnt from, whatever the detector's own biases.
@@ -70,11 +81,9 @@ export async function measureFraming(images: IdxImages, detector: FaceDetector, 
   const distance: number[] = [];
   const offset = Math.round(side * options.pad);
   for (const index of options.indices) {
-    const image = idxImageMat(images, index);
-    const padded = padByEdge(image, options.pad);
-    const faces = await detector.detect(padded);
+    const { image, padded, face } = await detectTrainingFace(images, index, detector, options.pad);
+    image.release();
     padded.release();
-    const face = faces.sort((a, b) => b.score - a.score)[0];
     if (!face?.landmarks) continue;
     const { rightEye, leftEye } = face.landmarks;
     centreX.push(((rightEye.x + leftEye.x) / 2 - offset) / side);
@@ -105,14 +114,13 @@ export async function alignTrainingImages(images: IdxImages, detector: FaceDetec
   const pixels = new Uint8Array(images.count * side * side);
   let aligned = 0;
   for (let index = 0; index < images.count; index++) {
-    const image = idxImageMat(images, index);
-    const padded = padByEdge(image, options.pad);
-    const face = (await detector.detect(padded)).sort((a, b) => b.score - a.score)[0];
+    const { image, padded, face } = await detectTrainingFace(images, index, detector, options.pad);
     const crop = face?.landmarks ? alignFace(padded, face.landmarks, options.align) : image.resize(side, side, 0, 0, cv.INTER_LINEAR);
     if (face?.landmarks) aligned++;
     pixels.set(crop.getData(), index * side * side);
     crop.release();
     padded.release();
+    image.release();
   }
   return { count: images.count, rows: side, cols: side, pixels, aligned };
 }
