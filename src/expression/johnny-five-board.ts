@@ -127,10 +127,7 @@ async function defaultIo(profile: HardwareProfile, port: string) {
     // Opened by the constructor: Firmata and johnny-five must be listening before the port's "open".
     const serial = new SerialPort({ path: port, baudRate: profile.io.baud });
     const io = new Firmata(serial, { reportVersionTimeout: 1000 });
-    return Object.assign(io, {
-      // Let the firmware finish the last servo write before the port goes: a drain, then close.
-      close: () => new Promise<void>((resolve) => (serial.isOpen ? serial.drain(() => serial.close(() => resolve())) : resolve())),
-    });
+    return Object.assign(io, { close: () => flushAndClose(serial) });
   }
   let i2c: { openPromisified(bus: number): Promise<I2cBus> };
   try {
@@ -142,6 +139,19 @@ async function defaultIo(profile: HardwareProfile, port: string) {
     throw new Error(`${port}: ${err.message} (enable I2C and add the emobot user to group i2c)`);
   });
   return new LinuxI2cIO(bus, port);
+}
+
+/**
+ * Closes a serial port once every byte handed to it has gone out, so the rest pose and the light off
+ * reach the board. serialport's drain() waits only for the write in progress, not for the writes queued
+ * behind it (one per servo and LED channel), and close() drops those: an empty write's callback comes
+ * after all of them.
+ */
+export function flushAndClose(serial: Pick<import('serialport').SerialPort, 'isOpen' | 'write' | 'drain' | 'close'>): Promise<void> {
+  if (!serial.isOpen) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    serial.write(Buffer.alloc(0), () => serial.drain(() => serial.close(() => resolve())));
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SerialPortMock } from 'serialport';
 import t from 'tap';
 import { defaultCalibration } from '../../src/expression/calibration.js';
-import { JohnnyFiveBoard } from '../../src/expression/johnny-five-board.js';
+import { flushAndClose, JohnnyFiveBoard } from '../../src/expression/johnny-five-board.js';
 import { loadHardwareProfile } from '../../src/expression/profile.js';
 import { recordingFirmata } from '../helpers/mock-firmata.js';
 
@@ -75,4 +77,29 @@ t.test('PCA9685 profiles refuse settings johnny-five would turn into wrong pulse
   t.throws(() => new JohnnyFiveBoard({ ...pi, pwm_driver: { ...pi.pwm_driver!, frequency_hz: 50 } }, calibration), /frequency_hz must be 61/);
   const mixed = { ...pi, servos: { ...pi.servos, ears: { ...pi.servos.ears!, pulse_us: [600, 2400] as [number, number] } } };
   t.throws(() => new JohnnyFiveBoard(mixed, calibration), /servos on one PCA9685 must share pulse_us/);
+});
+
+t.test('closing the serial port first sends every queued write: the last LED channels are not cut off', async (t) => {
+  SerialPortMock.binding.createPort('/dev/ttyFLUSH0');
+  const serial = new SerialPortMock({ path: '/dev/ttyFLUSH0', baudRate: 57600 });
+  await new Promise((resolve) => serial.once('open', resolve));
+  const binding = serial.port as unknown as { isOpen: boolean; writeOperation: Promise<void> | null; write(buffer: Buffer): Promise<void> };
+  // As in the Linux binding, bytes leave in a worker thread a little after write() and drain() awaits
+  // only that one write: the stream holds the chunks behind it.
+  const sent: number[] = [];
+  binding.write = (buffer) =>
+    (binding.writeOperation = sleep(5).then(() => {
+      if (!binding.isOpen) throw new Error('the port closed before these bytes went out');
+      sent.push(...buffer);
+      binding.writeOperation = null;
+    }));
+  const errors: Error[] = [];
+  serial.on('error', (err) => errors.push(err));
+  // Light off: one Firmata analog message per colour channel, as johnny-five writes them.
+  for (const channel of [3, 5, 6]) serial.write(Buffer.from([0xe0 | channel, 0, 0]));
+  await flushAndClose(serial);
+  t.same(sent, [0xe3, 0, 0, 0xe5, 0, 0, 0xe6, 0, 0], 'all three channels went out before the port closed');
+  t.notOk(serial.isOpen, 'the port is closed');
+  t.same(errors, []);
+  await t.resolves(flushAndClose(serial), 'closing a closed port is a no-op');
 });

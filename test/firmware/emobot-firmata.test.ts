@@ -115,7 +115,9 @@ t.test('the real daemon on the simulated board: follows the faces of the demo vi
   daemon.child.kill('SIGTERM');
   const result = await daemon.done;
   t.equal(result.code, 0, result.stderr);
-  await arduino.until('back in the rest pose, light off', () => near(arduino.pins.get(10)?.pulseUs, us(80)) && [3, 5, 6].every((p) => arduino.pins.get(p)?.level === 0));
+  await arduino.until('back in the rest pose, light off', () => near(arduino.pins.get(10)?.pulseUs, us(80)) && [3, 5, 6].every((p) => arduino.pins.get(p)?.level === 0)).catch((err: Error) => {
+    throw new Error(`${err.message}\ndaemon log:\n${result.stdout.slice(-3000)}${result.stderr.slice(-3000)}`);
+  });
 });
 
 t.test('the board is unplugged mid-run: the daemon carries on, reconnects, and starts again from the rest pose', async (t) => {
