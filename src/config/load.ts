@@ -6,7 +6,7 @@ import { excerpt } from '../runtime/errors.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { fileProblems, type FileProblem } from './files.js';
 import { applyOverlay, leaves, patchOverlay } from './overlay.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, URL_CREDENTIAL_PARAMETER, type Config } from './schema.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -139,8 +139,11 @@ function quotable(value: unknown): unknown {
 /** Keys are the file's text too: a file that is not ours may use its secrets as keys. */
 const quotedKey = (keyPath: string[]) => keyPath.map(quoted).join('.');
 
-/** Masked before it is cut, so that a cut cannot leave a password without the `@` that marks it. */
-const quoted = (text: string) => excerpt(withoutUserinfo(text));
+/**
+ * Masked before it is cut, so that a cut cannot leave a password without the `@` that marks it; a
+ * token in a URL's query (`?api_key=...`) is masked the same way.
+ */
+const quoted = (text: string) => excerpt(withoutUserinfo(text).replace(URL_CREDENTIAL_PARAMETER, '$1$2=***'));
 
 /**
  * `mqtt://robot:hunter2@broker` as `mqtt://***@broker`: a refused URL is quoted in the journal, on the

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkGstreamerPipeline } from '../camera/gstreamer.js';
+import { excerpt } from '../runtime/errors.js';
+import { jsonLine } from '../runtime/printable.js';
 
 /**
  * The one schema for /etc/emobot/config.yaml. Every key has a default, so an empty file is a valid
@@ -11,8 +13,29 @@ import { checkGstreamerPipeline } from '../camera/gstreamer.js';
 /** A day at most: a longer hold, delay or window is a mistake (or a remote sender) freezing the robot in one state. */
 const milliseconds = z.number().int().min(0).max(86_400_000);
 
+/**
+ * A URL's query or fragment parameter that carries a credential by its name: `api_key`, `token`,
+ * `access_token`, `X-Amz-Signature`, an Azure SAS `sig`, `password`. `api-version` and the like are
+ * not credentials and stay allowed. The name and its value are the text after `?`, `&`, `;` or `#`
+ * (none of which a name holds, so that a scan of a long value stays linear).
+ */
+export const URL_CREDENTIAL_PARAMETER = /([?&;#])([^=?&;#\s]*(?:key|token|secret|password|passwd|pwd|auth|signature|sig|credential)s?)=([^&;#\s]*)/gi;
+
+/** The first parameter in a URL whose name says it carries a credential. */
+export function urlCredentialParameter(url: string): string | undefined {
+  return new RegExp(URL_CREDENTIAL_PARAMETER.source, 'i').exec(url)?.[2];
+}
+
+const noCredentialParameter = (url: string, ctx: z.RefinementCtx) => {
+  const name = urlCredentialParameter(url);
+  if (name !== undefined) ctx.addIssue({ code: 'custom', message: `no credential in the URL (its parameter ${jsonLine(excerpt(name, 40))}): keys come from the secrets file, and URLs get logged` });
+};
+
 /** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */
-const endpoint = z.url({ protocol: /^https?$/ }).refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)');
+const endpoint = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), 'no user name or password in the URL (keys come from the secrets file)')
+  .superRefine(noCredentialParameter);
 /** Control characters other than tab and line breaks: nothing a voice says, and a NUL fails a spawn. */
 export const UNSPEAKABLE_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
@@ -461,6 +484,7 @@ export const mqttSchema = z.strictObject({
   url: z
     .string()
     .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s@/]+(\/\S*)?$/, 'an mqtt://, mqtts://, ws:// or wss:// URL without a user name or password in it')
+    .superRefine(noCredentialParameter)
     .default('mqtt://localhost:1883'),
   username: z.string().min(1).optional(),
   /** Accept commands on <base>/cmd/<name> (mode, mute, say, pose, snapshot) and <base>/cmd/config/<name> (get, set, reload). Off unless enabled. */
