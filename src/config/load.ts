@@ -6,7 +6,8 @@ import { excerpt } from '../runtime/errors.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { fileProblems, type FileProblem } from './files.js';
 import { applyOverlay, leaves, patchOverlay } from './overlay.js';
-import { configSchema, URL_CREDENTIAL_PARAMETER, type Config } from './schema.js';
+import { configSchema, type Config } from './schema.js';
+import { urlCredentials } from './url-credentials.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -143,7 +144,7 @@ const quotedKey = (keyPath: string[]) => keyPath.map(quoted).join('.');
  * Masked before it is cut, so that a cut cannot leave a password without the `@` that marks it; a
  * token in a URL's query (`?api_key=...`) is masked the same way.
  */
-const quoted = (text: string) => excerpt(withoutUserinfo(text).replace(URL_CREDENTIAL_PARAMETER, '$1$2=***'));
+const quoted = (text: string) => excerpt(urlCredentials(withoutUserinfo(text)).masked);
 
 /**
  * `mqtt://robot:hunter2@broker` as `mqtt://***@broker`: a refused URL is quoted in the journal, on the

@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkGstreamerPipeline } from '../camera/gstreamer.js';
-import { excerpt } from '../runtime/errors.js';
-import { jsonLine } from '../runtime/printable.js';
+import { urlCredentials } from './url-credentials.js';
 
 /**
  * The one schema for /etc/emobot/config.yaml. Every key has a default, so an empty file is a valid
@@ -13,22 +12,10 @@ import { jsonLine } from '../runtime/printable.js';
 /** A day at most: a longer hold, delay or window is a mistake (or a remote sender) freezing the robot in one state. */
 const milliseconds = z.number().int().min(0).max(86_400_000);
 
-/**
- * A URL's query or fragment parameter that carries a credential by its name: `api_key`, `token`,
- * `access_token`, `X-Amz-Signature`, an Azure SAS `sig`, `password`. `api-version` and the like are
- * not credentials and stay allowed. The name and its value are the text after `?`, `&`, `;` or `#`
- * (none of which a name holds, so that a scan of a long value stays linear).
- */
-export const URL_CREDENTIAL_PARAMETER = /([?&;#])([^=?&;#\s]*(?:key|token|secret|password|passwd|pwd|auth|signature|sig|credential)s?)=([^&;#\s]*)/gi;
-
-/** The first parameter in a URL whose name says it carries a credential. */
-export function urlCredentialParameter(url: string): string | undefined {
-  return new RegExp(URL_CREDENTIAL_PARAMETER.source, 'i').exec(url)?.[2];
-}
-
+/** The message names the credential word, not the parameter: text in front of it could be the secret. */
 const noCredentialParameter = (url: string, ctx: z.RefinementCtx) => {
-  const name = urlCredentialParameter(url);
-  if (name !== undefined) ctx.addIssue({ code: 'custom', message: `no credential in the URL (its parameter ${jsonLine(excerpt(name, 40))}): keys come from the secrets file, and URLs get logged` });
+  const word = urlCredentials(url).first;
+  if (word !== undefined) ctx.addIssue({ code: 'custom', message: `no credential in the URL (a parameter named for a ${word}): keys come from the secrets file, and URLs get logged` });
 };
 
 /** An http(s) URL without credentials in it: keys travel in headers, never in a URL that gets logged. */

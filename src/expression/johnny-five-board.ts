@@ -141,16 +141,31 @@ async function defaultIo(profile: HardwareProfile, port: string) {
   return new LinuxI2cIO(bus, port);
 }
 
+/** What flushAndClose uses of serialport's stream. */
+interface SerialLink {
+  readonly isOpen: boolean;
+  write(data: Buffer, callback: (err: Error | null | undefined) => void): unknown;
+  drain(callback: () => void): void;
+  close(callback: () => void): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /**
  * Closes a serial port once every byte handed to it has gone out, so the rest pose and the light off
  * reach the board. serialport's drain() waits only for the write in progress, not for the writes queued
  * behind it (one per servo and LED channel), and close() drops those: an empty write's callback comes
  * after all of them.
  */
-export function flushAndClose(serial: Pick<import('serialport').SerialPort, 'isOpen' | 'write' | 'drain' | 'close'>): Promise<void> {
+export function flushAndClose(serial: SerialLink): Promise<void> {
   if (!serial.isOpen) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    serial.write(Buffer.alloc(0), () => serial.drain(() => serial.close(() => resolve())));
+    // A port that fails or goes away meanwhile closes by itself; its queued writes then wait for an
+    // "open" that never comes, and drain() on it would too.
+    serial.once('close', () => resolve());
+    serial.write(Buffer.alloc(0), (err) => {
+      if (err || !serial.isOpen) return resolve();
+      serial.drain(() => (serial.isOpen ? serial.close(() => resolve()) : resolve()));
+    });
   });
 }
 

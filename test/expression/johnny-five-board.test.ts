@@ -103,3 +103,29 @@ t.test('closing the serial port first sends every queued write: the last LED cha
   t.same(errors, []);
   await t.resolves(flushAndClose(serial), 'closing a closed port is a no-op');
 });
+
+t.test('a port that fails or goes away while the last writes go out is closed all the same, without waiting for it', async (t) => {
+  const flushed = async (name: string, fail: { before?: (serial: SerialPortMock) => void; during?: (serial: SerialPortMock) => void }) => {
+    SerialPortMock.binding.createPort(name);
+    const serial = new SerialPortMock({ path: name, baudRate: 57600 });
+    await new Promise((resolve) => serial.once('open', resolve));
+    const binding = serial.port as unknown as { write(buffer: Buffer): Promise<void> };
+    binding.write = () => sleep(5);
+    serial.on('error', () => {});
+    fail.before?.(serial);
+    for (const channel of [3, 5, 6]) serial.write(Buffer.from([0xe0 | channel, 0, 0]));
+    const closing = flushAndClose(serial);
+    fail.during?.(serial);
+    const outcome = await Promise.race([closing.then(() => 'closed'), sleep(2000).then(() => 'still waiting after 2 s')]);
+    t.equal(outcome, 'closed', name);
+    t.notOk(serial.isOpen, `${name} is closed`);
+  };
+  // Unplugged mid-write: the binding fails with EIO, and serialport closes the port itself.
+  await flushed('/dev/ttyFLUSH1', {
+    before: (serial) => {
+      (serial.port as unknown as { write(buffer: Buffer): Promise<void> }).write = () => sleep(5).then(() => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })));
+    },
+  });
+  // Unplugged while reading: serialport's own disconnect handling (a read error) closes the port under the queued writes.
+  await flushed('/dev/ttyFLUSH2', { during: (serial) => (serial as unknown as { _disconnected(err: Error): void })._disconnected(new Error('read EIO')) });
+});
