@@ -141,6 +141,9 @@ async function defaultIo(profile: HardwareProfile, port: string) {
   return new LinuxI2cIO(bus, port);
 }
 
+/** The last writes take milliseconds at 57600 baud: a second means the board no longer reads. */
+const FLUSH_DEADLINE_MS = 1000;
+
 /** What flushAndClose uses of serialport's stream. */
 interface SerialLink {
   readonly isOpen: boolean;
@@ -159,12 +162,19 @@ interface SerialLink {
 export function flushAndClose(serial: SerialLink): Promise<void> {
   if (!serial.isOpen) return Promise.resolve();
   return new Promise<void>((resolve) => {
+    const finish = () => {
+      clearTimeout(deadline);
+      resolve();
+    };
+    // A board that stops reading (its firmware hung) never takes the last bytes: the port is closed
+    // anyway, or its lock would keep the next connect out.
+    const deadline = setTimeout(() => (serial.isOpen ? serial.close(finish) : finish()), FLUSH_DEADLINE_MS);
     // A port that fails or goes away meanwhile closes by itself; its queued writes then wait for an
     // "open" that never comes, and drain() on it would too.
-    serial.once('close', () => resolve());
+    serial.once('close', finish);
     serial.write(Buffer.alloc(0), (err) => {
-      if (err || !serial.isOpen) return resolve();
-      serial.drain(() => (serial.isOpen ? serial.close(() => resolve()) : resolve()));
+      if (err || !serial.isOpen) return finish();
+      serial.drain(() => (serial.isOpen ? serial.close(finish) : finish()));
     });
   });
 }

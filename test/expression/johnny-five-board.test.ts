@@ -128,4 +128,10 @@ t.test('a port that fails or goes away while the last writes go out is closed al
   });
   // Unplugged while reading: serialport's own disconnect handling (a read error) closes the port under the queued writes.
   await flushed('/dev/ttyFLUSH2', { during: (serial) => (serial as unknown as { _disconnected(err: Error): void })._disconnected(new Error('read EIO')) });
+  // Plugged in but no longer reading (hung firmware): the writes never finish, and the port is closed anyway.
+  await flushed('/dev/ttyFLUSH3', {
+    before: (serial) => {
+      (serial.port as unknown as { write(buffer: Buffer): Promise<void> }).write = () => new Promise(() => {});
+    },
+  });
 });
