@@ -79,11 +79,22 @@ t.test('PCA9685 profiles refuse settings johnny-five would turn into wrong pulse
   t.throws(() => new JohnnyFiveBoard(mixed, calibration), /servos on one PCA9685 must share pulse_us/);
 });
 
-t.test('closing the serial port first sends every queued write: the last LED channels are not cut off', async (t) => {
-  SerialPortMock.binding.createPort('/dev/ttyFLUSH0');
-  const serial = new SerialPortMock({ path: '/dev/ttyFLUSH0', baudRate: 57600 });
+/** An open mock serial port, and its binding, whose write() a test replaces with one that behaves as a real port's. */
+async function openMockPort(name: string) {
+  SerialPortMock.binding.createPort(name);
+  const serial = new SerialPortMock({ path: name, baudRate: 57600 });
   await new Promise((resolve) => serial.once('open', resolve));
   const binding = serial.port as unknown as { isOpen: boolean; writeOperation: Promise<void> | null; write(buffer: Buffer): Promise<void> };
+  return { serial, binding };
+}
+
+/** Light off: one Firmata analog message per colour channel, as johnny-five writes them. */
+const writeLightOff = (serial: SerialPortMock) => {
+  for (const channel of [3, 5, 6]) serial.write(Buffer.from([0xe0 | channel, 0, 0]));
+};
+
+t.test('closing the serial port first sends every queued write: the last LED channels are not cut off', async (t) => {
+  const { serial, binding } = await openMockPort('/dev/ttyFLUSH0');
   // As in the Linux binding, bytes leave in a worker thread a little after write() and drain() awaits
   // only that one write: the stream holds the chunks behind it.
   const sent: number[] = [];
@@ -95,8 +106,7 @@ t.test('closing the serial port first sends every queued write: the last LED cha
     }));
   const errors: Error[] = [];
   serial.on('error', (err) => errors.push(err));
-  // Light off: one Firmata analog message per colour channel, as johnny-five writes them.
-  for (const channel of [3, 5, 6]) serial.write(Buffer.from([0xe0 | channel, 0, 0]));
+  writeLightOff(serial);
   await flushAndClose(serial);
   t.same(sent, [0xe3, 0, 0, 0xe5, 0, 0, 0xe6, 0, 0], 'all three channels went out before the port closed');
   t.notOk(serial.isOpen, 'the port is closed');
@@ -105,33 +115,22 @@ t.test('closing the serial port first sends every queued write: the last LED cha
 });
 
 t.test('a port that fails or goes away while the last writes go out is closed all the same, without waiting for it', async (t) => {
-  const flushed = async (name: string, fail: { before?: (serial: SerialPortMock) => void; during?: (serial: SerialPortMock) => void }) => {
-    SerialPortMock.binding.createPort(name);
-    const serial = new SerialPortMock({ path: name, baudRate: 57600 });
-    await new Promise((resolve) => serial.once('open', resolve));
-    const binding = serial.port as unknown as { write(buffer: Buffer): Promise<void> };
-    binding.write = () => sleep(5);
+  const flushed = async (name: string, write: (buffer: Buffer) => Promise<void>, { during, withinMs = 2000 }: { during?: (serial: SerialPortMock) => void; withinMs?: number } = {}) => {
+    const { serial, binding } = await openMockPort(name);
+    binding.write = write;
     serial.on('error', () => {});
-    fail.before?.(serial);
-    for (const channel of [3, 5, 6]) serial.write(Buffer.from([0xe0 | channel, 0, 0]));
+    writeLightOff(serial);
     const closing = flushAndClose(serial);
-    fail.during?.(serial);
-    const outcome = await Promise.race([closing.then(() => 'closed'), sleep(2000).then(() => 'still waiting after 2 s')]);
+    during?.(serial);
+    const outcome = await Promise.race([closing.then(() => 'closed'), sleep(withinMs).then(() => `still waiting after ${withinMs} ms`)]);
     t.equal(outcome, 'closed', name);
     t.notOk(serial.isOpen, `${name} is closed`);
   };
   // Unplugged mid-write: the binding fails with EIO, and serialport closes the port itself.
-  await flushed('/dev/ttyFLUSH1', {
-    before: (serial) => {
-      (serial.port as unknown as { write(buffer: Buffer): Promise<void> }).write = () => sleep(5).then(() => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })));
-    },
-  });
+  await flushed('/dev/ttyFLUSH1', () => sleep(5).then(() => Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }))));
   // Unplugged while reading: serialport's own disconnect handling (a read error) closes the port under the queued writes.
-  await flushed('/dev/ttyFLUSH2', { during: (serial) => (serial as unknown as { _disconnected(err: Error): void })._disconnected(new Error('read EIO')) });
+  // It ends with the port's own close, not at the second a board that stopped reading is given.
+  await flushed('/dev/ttyFLUSH2', () => sleep(5), { during: (serial) => (serial as unknown as { _disconnected(err: Error): void })._disconnected(new Error('read EIO')), withinMs: 500 });
   // Plugged in but no longer reading (hung firmware): the writes never finish, and the port is closed anyway.
-  await flushed('/dev/ttyFLUSH3', {
-    before: (serial) => {
-      (serial.port as unknown as { write(buffer: Buffer): Promise<void> }).write = () => new Promise(() => {});
-    },
-  });
+  await flushed('/dev/ttyFLUSH3', () => new Promise(() => {}));
 });
